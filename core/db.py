@@ -1,0 +1,43 @@
+"""Tortoise configuration: which modules hold models, and where migrations live.
+
+All models form one Tortoise app, "loyalty", migrated by tortoise's built-in migration
+system (core/migrations). `loyalty migrate` applies them; tests build the same schema.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+APP = "loyalty"
+
+MODEL_MODULES = [
+    "core.models",
+    "members.models",
+]
+
+
+def tortoise_config(db_url: str) -> dict[str, Any]:
+    return {
+        "connections": {"default": db_url},
+        "apps": {
+            APP: {
+                "models": list(MODEL_MODULES),
+                "default_connection": "default",
+                "migrations": "core.migrations",
+            }
+        },
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+def dialect(db_url: str) -> str:
+    return (
+        "postgres"
+        if db_url.startswith(("postgres://", "postgresql://", "asyncpg://"))
+        else ("sqlite")
+    )
+
+
+# For the `tortoise` CLI (make migrations): autodetection needs no live database.
+TORTOISE_ORM = tortoise_config("sqlite://:memory:")

@@ -1,0 +1,1 @@
+"""The GraphQL API: schema, context, permissions, loaders, error mapping, subscriptions."""

@@ -1,0 +1,117 @@
+"""DomainError -> API errors, in one place.
+
+Mutations return payloads: `@payload_errors(Payload)` turns a DomainError raised by the
+domain call into `Payload(errors=[UserError])`. Everything else that goes wrong becomes a
+top-level error: `ErrorCodes` gives expected ones an extensions.code from the contract
+and hides unexpected ones behind a generic message in production (the log keeps them).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any, ParamSpec, TypeVar
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
+
+from core.errors import DomainError
+from core.errors import ErrorCode as DomainErrorCode
+
+log = logging.getLogger("loyalty.api")
+
+# Registers the domain enum with strawberry; fields are annotated with DomainErrorCode.
+strawberry.enum(DomainErrorCode, name="ErrorCode")
+
+
+@strawberry.type
+class UserError:
+    code: DomainErrorCode
+    message: str
+    field: list[str] | None = strawberry.field(
+        default=None, description="Input path of the offending field, e.g. ['input', 'amount']."
+    )
+
+
+def user_error(exc: DomainError) -> UserError:
+    return UserError(code=exc.code, message=exc.message, field=exc.field)
+
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def payload_errors(
+    payload: Callable[..., T],
+) -> Callable[[Callable[P, Awaitable[T]]], Callable[P, Awaitable[T]]]:
+    """Return `payload(errors=[...])` when the resolver raises a DomainError."""
+
+    def decorate(resolver: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
+        @functools.wraps(resolver)
+        async def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+            try:
+                return await resolver(*args, **kwargs)
+            except DomainError as exc:
+                return payload(errors=[user_error(exc)])
+
+        return wrapper
+
+    return decorate
+
+
+GENERIC_MESSAGE = "Internal server error"
+
+
+def _format(error: GraphQLError, production: bool) -> GraphQLError:
+    original = error.original_error
+    extensions = dict(error.extensions or {})
+    if isinstance(original, DomainError):
+        extensions["code"] = original.code.value
+        if original.field:
+            extensions["field"] = original.field
+        return GraphQLError(
+            original.message,
+            error.nodes,
+            error.source,
+            error.positions,
+            error.path,
+            None,
+            extensions,
+        )
+    if original is None:
+        # Parse and validation failures (syntax, unknown fields, depth/alias/token limits).
+        extensions.setdefault("code", DomainErrorCode.INVALID_INPUT.value)
+        error.extensions = extensions
+        return error
+    if isinstance(original, GraphQLError) and original.extensions and "code" in original.extensions:
+        return error
+    if "code" in extensions:
+        return error
+    log.error("unexpected error in %s", error.path, exc_info=original)
+    if production:
+        return GraphQLError(
+            GENERIC_MESSAGE, error.nodes, error.source, error.positions, error.path, None, {}
+        )
+    return error
+
+
+class ErrorCodes(SchemaExtension):
+    """Give every expected top-level error a contract code; mask the unexpected ones."""
+
+    production = False
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        if result is not None and result.errors:
+            result.errors = [_format(e, self.production) for e in result.errors]
+
+
+def error_codes(production: bool) -> type[ErrorCodes]:
+    return type("ErrorCodes", (ErrorCodes,), {"production": production})
+
+
+def code_of(error: Any) -> str | None:
+    return (getattr(error, "extensions", None) or {}).get("code")

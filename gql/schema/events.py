@@ -1,0 +1,51 @@
+"""Live member events: the MemberEvent union and the `memberEvents` subscription."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from datetime import datetime
+from typing import Annotated, Any
+
+import strawberry
+
+from core import pubsub
+from gql.context import Info
+from gql.permissions import IsMember
+from gql.schema.ledger_types import LedgerReason  # noqa: F401 - registers the enum
+from gql.subscriptions import MEMBER_EVENT_BUILDERS, member_event
+from rewards.ledger.reasons import Reason
+
+
+@strawberry.type
+class PointsChanged:
+    balance: int
+    delta: int
+    reason: Reason
+    at: datetime
+
+
+@member_event("PointsChanged")
+async def _points_changed(message: dict[str, Any], info: Info) -> PointsChanged:
+    return PointsChanged(
+        balance=message["balance"],
+        delta=message["delta"],
+        reason=Reason(message["reason"]),
+        at=datetime.fromisoformat(message["at"]),
+    )
+
+
+MemberEvent = Annotated[PointsChanged, strawberry.union("MemberEvent")]
+
+
+@strawberry.type
+class Subscription:
+    @strawberry.subscription(
+        permission_classes=[IsMember],
+        description="Member: everything that changes the member's progress, as it happens.",
+    )
+    async def member_events(self, info: Info) -> AsyncGenerator[MemberEvent, None]:
+        member_id = info.context.viewer.member_id
+        async for message in pubsub.subscribe(f"member:{member_id}"):
+            builder = MEMBER_EVENT_BUILDERS.get(message.get("type", ""))
+            if builder is not None:
+                yield await builder(message, info)

@@ -1,0 +1,215 @@
+"""Members: enrolment, tokens, `me`, lookups and the member list."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from enum import Enum
+
+import strawberry
+
+from core import ids
+from core.errors import InvalidInput
+from core.security import Role, issue_member_token
+from gql.context import Info
+from gql.errors import UserError, payload_errors
+from gql.permissions import IsMember, IsStaff
+from members import service
+from members.models import Member as MemberModel
+
+
+@strawberry.enum
+class Gender(Enum):
+    FEMALE = "FEMALE"
+    MALE = "MALE"
+    OTHER = "OTHER"
+    UNDISCLOSED = "UNDISCLOSED"
+
+
+strawberry.enum(Role, name="Role")
+
+
+@strawberry.type(description="What other members may see of a member.")
+class PublicMember:
+    id: strawberry.ID
+    display_name: str
+    tier_code: str | None = None
+
+
+@strawberry.type
+class Member:
+    model: strawberry.Private[MemberModel]
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(str(self.model.id))
+
+    @strawberry.field
+    def external_id(self) -> str:
+        return self.model.external_id
+
+    @strawberry.field
+    def display_name(self) -> str:
+        return self.model.display_name
+
+    @strawberry.field
+    def phone(self) -> str | None:
+        return self.model.phone
+
+    @strawberry.field
+    def email(self) -> str | None:
+        return self.model.email
+
+    @strawberry.field
+    def birthday(self) -> date | None:
+        return self.model.birthday
+
+    @strawberry.field
+    def gender(self) -> Gender | None:
+        return Gender(self.model.gender) if self.model.gender else None
+
+    @strawberry.field
+    def enrolled_at(self) -> datetime:
+        return self.model.enrolled_at
+
+    @strawberry.field
+    def referral_code(self) -> str:
+        return self.model.referral_code
+
+    @strawberry.field
+    def tags(self) -> list[str]:
+        return list(self.model.tags or [])
+
+    @strawberry.field(description="When true the member shows as anonymous on leaderboards.")
+    def leaderboard_hidden(self) -> bool:
+        return self.model.leaderboard_hidden
+
+
+def member_type(model: MemberModel) -> Member:
+    return Member(model=model)
+
+
+@strawberry.input
+class EnrollMemberInput:
+    external_id: str
+    display_name: str
+    phone: str | None = None
+    email: str | None = None
+    birthday: date | None = None
+    gender: Gender | None = None
+    referral_code: str | None = None
+    tags: list[str] | None = None
+
+    def to_enrolment(self) -> service.Enrolment:
+        return service.Enrolment(
+            external_id=self.external_id,
+            display_name=self.display_name,
+            phone=self.phone,
+            email=self.email,
+            birthday=self.birthday,
+            gender=self.gender.value if self.gender else None,
+            referral_code=self.referral_code,
+            tags=list(self.tags or []),
+        )
+
+
+@strawberry.type
+class MemberPayload:
+    member: Member | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class MemberTokenPayload:
+    token: str | None = None
+    expires_at: datetime | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class MemberEdge:
+    cursor: str
+    node: Member
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    end_cursor: str | None
+
+
+@strawberry.type
+class MemberConnection:
+    total_count: int
+    edges: list[MemberEdge]
+    page_info: PageInfo
+
+
+def member_connection(page: service.MemberPage) -> MemberConnection:
+    edges = [MemberEdge(cursor=ids.encode_cursor(m.id), node=member_type(m)) for m in page.members]
+    return MemberConnection(
+        total_count=page.total,
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=page.has_next, end_cursor=edges[-1].cursor if edges else None
+        ),
+    )
+
+
+MAX_TOKEN_TTL = 30 * 24 * 3600
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="Role of the credential used (null when none).")
+    def viewer_role(self, info: Info) -> Role | None:
+        return info.context.viewer.role
+
+    @strawberry.field(permission_classes=[IsMember])
+    async def me(self, info: Info) -> Member:
+        assert info.context.viewer.member_id is not None
+        return member_type(await service.get_member(info.context.viewer.member_id))
+
+    @strawberry.field(permission_classes=[IsStaff])
+    async def member(
+        self, info: Info, id: strawberry.ID | None = None, external_id: str | None = None
+    ) -> Member | None:
+        try:
+            member_id = int(id) if id is not None else None
+        except ValueError:
+            return None
+        found = await service.find_member(member_id, external_id)
+        return member_type(found) if found else None
+
+    @strawberry.field(permission_classes=[IsStaff])
+    async def members(
+        self,
+        info: Info,
+        first: int = 50,
+        after: str | None = None,
+        segment_id: strawberry.ID | None = None,
+        tier_code: str | None = None,
+        search: str | None = None,
+    ) -> MemberConnection:
+        return member_connection(await service.list_members(first, after, search=search))
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(permission_classes=[IsStaff])
+    @payload_errors(MemberPayload)
+    async def enroll_member(self, info: Info, input: EnrollMemberInput) -> MemberPayload:
+        return MemberPayload(member=member_type(await service.enroll(input.to_enrolment())))
+
+    @strawberry.mutation(permission_classes=[IsStaff])
+    @payload_errors(MemberTokenPayload)
+    async def issue_member_token(
+        self, info: Info, member_external_id: str, ttl_seconds: int | None = 3600
+    ) -> MemberTokenPayload:
+        ttl = 3600 if ttl_seconds is None else ttl_seconds
+        if not 60 <= ttl <= MAX_TOKEN_TTL:
+            raise InvalidInput(f"ttlSeconds must be 60..{MAX_TOKEN_TTL}", "ttlSeconds")
+        member = await service.get_by_external_id(member_external_id, "memberExternalId")
+        token, expires = issue_member_token(
+            member.id, timedelta(seconds=ttl), info.context.settings
+        )
+        return MemberTokenPayload(token=token, expires_at=expires)

@@ -1,0 +1,139 @@
+"""Program settings: `program` and `updateProgram`."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from enum import Enum
+
+import strawberry
+
+from gql.context import Info
+from gql.errors import UserError, payload_errors
+from gql.permissions import IsAdmin, IsSignedIn
+from gql.scalars import BigInt
+from members import program as program_service
+from members.models import Program as ProgramModel
+from rewards.ledger import budget
+
+
+@strawberry.enum
+class TierWindow(Enum):
+    LIFETIME = "LIFETIME"
+    ROLLING_YEAR = "ROLLING_YEAR"
+
+
+@strawberry.type
+class Program:
+    name: str
+    currency: str
+    timezone: str
+    point_value: Decimal
+    earn_rate_percent: Decimal
+    referral_rate_percent: Decimal
+    referral_window_days: int
+    referral_max_per_member: int | None
+    referral_welcome_points: int
+    tier_point_unit: Decimal
+    tier_window: TierWindow
+    tier_grace_days: int
+    welcome_points: int
+    birthday_points: int
+    points_pending_days: int
+    points_expiry_days: int | None
+    quiet_hours_start: str | None
+    quiet_hours_end: str | None
+    max_notifications_per_week: int | None
+    model: strawberry.Private[ProgramModel]
+
+    @strawberry.field(description="Points the program may still issue.")
+    async def issuance_budget_remaining(self) -> BigInt:
+        return BigInt(await budget.remaining())
+
+    @classmethod
+    def from_model(cls, p: ProgramModel) -> Program:
+        return cls(
+            name=p.name,
+            currency=p.currency,
+            timezone=p.timezone,
+            point_value=p.point_value,
+            earn_rate_percent=p.earn_rate_percent,
+            referral_rate_percent=p.referral_rate_percent,
+            referral_window_days=p.referral_window_days,
+            referral_max_per_member=p.referral_max_per_member,
+            referral_welcome_points=p.referral_welcome_points,
+            tier_point_unit=p.tier_point_unit,
+            tier_window=TierWindow(p.tier_window),
+            tier_grace_days=p.tier_grace_days,
+            welcome_points=p.welcome_points,
+            birthday_points=p.birthday_points,
+            points_pending_days=p.points_pending_days,
+            points_expiry_days=p.points_expiry_days,
+            quiet_hours_start=p.quiet_hours_start,
+            quiet_hours_end=p.quiet_hours_end,
+            max_notifications_per_week=p.max_notifications_per_week,
+            model=p,
+        )
+
+
+@strawberry.input
+class ProgramInput:
+    name: str | None = None
+    currency: str | None = None
+    timezone: str | None = None
+    point_value: Decimal | None = None
+    earn_rate_percent: Decimal | None = None
+    referral_rate_percent: Decimal | None = None
+    referral_window_days: int | None = None
+    referral_max_per_member: int | None = strawberry.UNSET
+    referral_welcome_points: int | None = None
+    tier_point_unit: Decimal | None = None
+    tier_window: TierWindow | None = None
+    tier_grace_days: int | None = None
+    welcome_points: int | None = None
+    birthday_points: int | None = None
+    points_pending_days: int | None = None
+    points_expiry_days: int | None = strawberry.UNSET
+    issuance_budget_top_up: BigInt | None = strawberry.field(
+        default=None,
+        description="Points added to (positive) or withdrawn from (negative) the issuance budget.",
+    )
+    quiet_hours_start: str | None = strawberry.UNSET
+    quiet_hours_end: str | None = strawberry.UNSET
+    max_notifications_per_week: int | None = strawberry.UNSET
+
+    def to_changes(self) -> program_service.ProgramChanges:
+        """Explicit null clears a nullable setting; an omitted field leaves it alone."""
+        values = {
+            name: getattr(self, name)
+            for name in program_service.ProgramChanges.__dataclass_fields__
+            if name != "clear" and hasattr(self, name)
+        }
+        clear = tuple(n for n in program_service.NULLABLE if values.get(n, 0) is None)
+        values = {k: (None if v is strawberry.UNSET else v) for k, v in values.items()}
+        if isinstance(values.get("tier_window"), Enum):
+            values["tier_window"] = values["tier_window"].value
+        return program_service.ProgramChanges(**values, clear=clear)
+
+
+@strawberry.type
+class ProgramPayload:
+    program: Program | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(permission_classes=[IsSignedIn])
+    async def program(self, info: Info) -> Program:
+        return Program.from_model(await program_service.get_program())
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(permission_classes=[IsAdmin])
+    @payload_errors(ProgramPayload)
+    async def update_program(self, info: Info, input: ProgramInput) -> ProgramPayload:
+        program = await budget.update_program_and_budget(
+            input.to_changes(), input.issuance_budget_top_up
+        )
+        return ProgramPayload(program=Program.from_model(program))

@@ -1,0 +1,1 @@
+"""Who the members are: the program's settings, members, enrolment and referral codes."""

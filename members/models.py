@@ -1,0 +1,60 @@
+"""Tables owned by members/: the program's settings (one row) and members."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from tortoise import fields
+from tortoise.models import Model
+
+DEFAULT_ISSUANCE_BUDGET = 10_000_000_000
+
+
+class Program(Model):
+    """The one loyalty program this service runs (row id 1)."""
+
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=100, default="Loyalty")
+    currency = fields.CharField(max_length=3, default="VND")
+    timezone = fields.CharField(max_length=64, default="Asia/Ho_Chi_Minh")
+    point_value = fields.DecimalField(max_digits=18, decimal_places=4, default=Decimal(1000))
+    earn_rate_percent = fields.DecimalField(max_digits=7, decimal_places=4, default=Decimal(5))
+    referral_rate_percent = fields.DecimalField(max_digits=7, decimal_places=4, default=Decimal(2))
+    referral_window_days = fields.IntField(default=90)
+    referral_max_per_member = fields.IntField(null=True)
+    referral_welcome_points = fields.IntField(default=0)
+    tier_point_unit = fields.DecimalField(max_digits=18, decimal_places=4, default=Decimal(20000))
+    tier_window = fields.CharField(max_length=16, default="ROLLING_YEAR")
+    tier_grace_days = fields.IntField(default=30)
+    welcome_points = fields.IntField(default=0)
+    birthday_points = fields.IntField(default=0)
+    points_pending_days = fields.IntField(default=0)
+    points_expiry_days = fields.IntField(null=True, default=365)
+    quiet_hours_start = fields.CharField(max_length=5, null=True, default="21:00")
+    quiet_hours_end = fields.CharField(max_length=5, null=True, default="08:00")
+    max_notifications_per_week = fields.IntField(null=True, default=3)
+    updated_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "program"
+
+
+class Member(Model):
+    id = fields.IntField(primary_key=True)
+    external_id = fields.CharField(max_length=128, unique=True)
+    display_name = fields.CharField(max_length=100)
+    phone = fields.CharField(max_length=20, null=True, db_index=True)
+    email = fields.CharField(max_length=254, null=True, db_index=True)
+    birthday = fields.DateField(null=True)
+    gender = fields.CharField(max_length=16, null=True)
+    tags: fields.Field[list[str]] = fields.JSONField(default=list)
+    enrolled_at = fields.DatetimeField(db_index=True)
+    referral_code = fields.CharField(max_length=8, unique=True)
+    referred_by: fields.ForeignKeyNullableRelation[Member] = fields.ForeignKeyField(
+        "loyalty.Member", related_name="referees", null=True, on_delete=fields.SET_NULL
+    )
+    referred_by_id: int | None
+    leaderboard_hidden = fields.BooleanField(default=False)
+
+    class Meta:
+        table = "member"

@@ -1,0 +1,1 @@
+"""What members earn and spend: the ledger, earning, tiers, badges, vouchers, spin wheels."""

@@ -1,0 +1,1 @@
+"""The points ledger: double-entry accounts, append-only postings, lots and expiry."""

@@ -1,0 +1,1 @@
+"""Composition root: the ASGI app, its lifespan, the `loyalty` CLI and the jobs."""

@@ -1,0 +1,181 @@
+"""create_app(): the Starlette application serving /graphql (HTTP and websockets) and /health."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route, WebSocketRoute
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from tortoise import Tortoise, connections
+
+from core import pubsub, redis
+from core.db import tortoise_config
+from core.errors import Unauthenticated
+from core.security import authenticate
+from core.settings import Settings, get_settings
+from gql.context import Context
+from gql.schema import build_schema
+from members.program import get_program
+from server import jobs, wiring
+
+log = logging.getLogger("loyalty")
+
+
+class LoyaltyGraphQL(GraphQL[Context, None]):
+    def __init__(self, settings: Settings, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.settings = settings
+
+    async def get_context(self, request: Any, response: Any = None) -> Context:
+        context = Context(settings=self.settings, request=request, response=response)
+        if isinstance(request, Request):
+            try:
+                context.viewer = await authenticate(
+                    request.headers.get("authorization"), self.settings
+                )
+            except Unauthenticated as exc:
+                context.auth_error = exc.message
+        return context
+
+    async def on_ws_connect(self, context: Context) -> Any:
+        params = context.connection_params or {}
+        header = params.get("authorization") or params.get("Authorization")
+        if not isinstance(header, str) or not header:
+            raise ConnectionRejectionError({"reason": "authorization required"})
+        try:
+            context.viewer = await authenticate(header, self.settings)
+        except Unauthenticated as exc:
+            raise ConnectionRejectionError({"reason": exc.message}) from exc
+        return None
+
+
+class BodyLimit:
+    """Refuse request bodies over max_bytes with 413, declared or streamed."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await _too_large(send)
+            return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except _TooLarge:
+            await _too_large(send)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _too_large(send: Send) -> None:
+    await JSONResponse(
+        {
+            "errors": [
+                {"message": "request body too large", "extensions": {"code": "INVALID_INPUT"}}
+            ]
+        },
+        status_code=413,
+    )({"type": "http"}, _no_receive, send)
+
+
+async def _no_receive() -> Message:
+    return {"type": "http.disconnect"}
+
+
+async def health(request: Request) -> JSONResponse:
+    database = True
+    try:
+        await connections.get("default").execute_query("SELECT 1")
+    except Exception:
+        log.warning("database health check failed", exc_info=True)
+        database = False
+    redis_ok = await redis.ping()
+    ok = database and redis_ok
+    return JSONResponse(
+        {"status": "ok" if ok else "degraded", "database": database, "redis": redis_ok},
+        status_code=200 if ok else 503,
+    )
+
+
+async def start(settings: Settings) -> None:
+    """Open the database and Redis, wire events: what every process does first."""
+    settings.require_secrets()
+    redis.configure(settings)
+    await Tortoise.init(
+        config=tortoise_config(settings.effective_database_url), _enable_global_fallback=True
+    )
+    wiring.wire()
+    await get_program()
+
+
+async def stop() -> None:
+    await pubsub.hub.close()
+    await redis.close()
+    await Tortoise.close_connections()
+
+
+def create_app(settings: Settings | None = None, *, run_jobs: bool = True) -> Starlette:
+    settings = settings or get_settings()
+    graphql = LoyaltyGraphQL(
+        settings,
+        schema=build_schema(production=settings.production),
+        graphql_ide=None if settings.production else "graphiql",
+        allow_queries_via_get=False,
+        subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+        max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
+        allowed_origins=("*",),  # sockets authenticate in connection_init, not by cookie
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await start(settings)
+        job_task = None
+        if run_jobs and settings.jobs_interval_seconds > 0:
+            job_task = asyncio.create_task(jobs.loop(settings.jobs_interval_seconds))
+        try:
+            yield
+        finally:
+            if job_task:
+                job_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await job_task
+            await stop()
+
+    app = Starlette(
+        routes=[
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
+            Route("/health", health),
+        ],
+        lifespan=lifespan,
+    )
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    return app
