@@ -3,7 +3,8 @@
 A lower package raises an event (`emit`) instead of calling a higher one; server wires
 the reactions. Two kinds: `pipeline_step(fn)` adds Redis commands for a batch of events
 (leaderboard scores, live messages), all sent in ONE pipeline round trip after commit;
-`on(type, handler)` runs an async handler per event for anything else.
+`on(type, handler)` runs an async handler per event for anything else. `within(type,
+handler)` + `await raise_event(e)` run a reaction inside the raising transaction.
 
 `unit_of_work()` is the one way domain code opens a write transaction: it commits, then
 dispatches the events raised inside it. A rolled back unit dispatches nothing. Handler
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 Handler = Callable[[Any], Awaitable[None]]
 PipelineStep = Callable[[list[Any], Any], None]
 _handlers: dict[type, list[Handler]] = defaultdict(list)
+_within: dict[type, list[Handler]] = defaultdict(list)
 _steps: list[PipelineStep] = []
 _pending: ContextVar[list[Any] | None] = ContextVar("pending_events", default=None)
 
@@ -36,6 +38,23 @@ _pending: ContextVar[list[Any] | None] = ContextVar("pending_events", default=No
 def on(event_type: type, handler: Handler) -> None:
     if handler not in _handlers[event_type]:
         _handlers[event_type].append(handler)
+
+
+def within(event_type: type, handler: Handler) -> None:
+    """Run `handler` INSIDE the raising transaction when `event_type` is raised with `raise_event`.
+
+    For reactions that must commit or roll back with the cause (an order counted as a game
+    action by missions), without the lower package importing the higher one.
+    """
+    if handler not in _within[event_type]:
+        _within[event_type].append(handler)
+
+
+async def raise_event(event: Any) -> None:
+    """Run the in-transaction reactions to `event` now, then queue it like `emit`."""
+    for handler in _within.get(type(event), ()):
+        await handler(event)
+    emit(event)
 
 
 def pipeline_step(step: PipelineStep) -> None:
@@ -46,6 +65,7 @@ def pipeline_step(step: PipelineStep) -> None:
 
 def clear_handlers() -> None:
     _handlers.clear()
+    _within.clear()
     _steps.clear()
 
 

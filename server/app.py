@@ -26,7 +26,7 @@ from core.settings import Settings, get_settings
 from gql.context import Context
 from gql.schema import build_schema
 from members.program import get_program
-from server import jobs, wiring
+from server import jobs, jobs_registry, wiring
 
 log = logging.getLogger("loyalty")
 
@@ -133,6 +133,7 @@ async def start(settings: Settings) -> None:
         config=tortoise_config(settings.effective_database_url), _enable_global_fallback=True
     )
     wiring.wire()
+    jobs_registry.load()
     await get_program()
 
 

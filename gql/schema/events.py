@@ -34,7 +34,11 @@ async def _points_changed(message: dict[str, Any], info: Info) -> PointsChanged:
     )
 
 
-MemberEvent = Annotated[PointsChanged, strawberry.union("MemberEvent")]
+# Each area adds its event types here with `|`.
+MemberEvent = Annotated[
+    PointsChanged,
+    strawberry.union("MemberEvent"),
+]
 
 
 @strawberry.type

@@ -1,0 +1,12 @@
+"""Imports every module that registers a job with @server.jobs.job, so they all run."""
+
+from __future__ import annotations
+
+import importlib
+
+JOB_MODULES: list[str] = []
+
+
+def load() -> None:
+    for module in JOB_MODULES:
+        importlib.import_module(module)
