@@ -31,8 +31,11 @@ migrations: install
 	rm -f core/migrations/0*.py
 	$(BIN)/tortoise -c core.db.TORTOISE_ORM makemigrations --name initial
 
+# Every benchmark in bench/ (each prints its figures; BENCHMARKS.md records them).
 bench: install
-	$(BIN)/python -m bench.ledger
+	for module in $(sort $(basename $(notdir $(shell grep -l '__main__' bench/*.py)))); do \
+		$(BIN)/python -m bench.$$module || exit 1; \
+	done
 
 clean:
 	rm -rf $(VENV) data build *.egg-info

@@ -13,6 +13,15 @@ APP = "loyalty"
 MODEL_MODULES = [
     "core.models",
     "members.models",
+    "rewards.ledger.models",
+    "rewards.vouchers.models",
+    "rewards.spin_wheel.models",
+    "rewards.earning_models",
+    "rewards.badges",
+    "game.models",
+    "game.leaderboards.models",
+    "members.segment_models",
+    "engage.models",
 ]
 
 

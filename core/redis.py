@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
 
 from core.settings import Settings
 
@@ -44,6 +46,9 @@ def configure(settings: Settings) -> aioredis.Redis:
         socket_timeout=2.0,
         socket_connect_timeout=2.0,
         health_check_interval=30,
+        # One quick retry: writes already committed must not wait long on a dead Redis;
+        # what it missed is rebuilt from the database.
+        retry=Retry(ExponentialBackoff(cap=0.2, base=0.05), retries=1),
     )
     return _client
 

@@ -116,11 +116,12 @@ def verify_member_token(token: str, settings: Settings) -> int:
             token,
             settings.secret_key,
             algorithms=["HS256"],
-            options={"require": ["sub", "exp"], "verify_exp": False},
+            # PyJWT compares exp and iat with the wall clock; expiry is checked with core.clock.
+            options={"require": ["sub", "exp"], "verify_exp": False, "verify_iat": False},
         )
     except jwt.PyJWTError as exc:
         raise Unauthenticated("invalid member token") from exc
-    # Expiry is checked against core.clock, so frozen-clock tests and servers agree.
+    # core.clock, so frozen-clock tests and servers agree.
     if claims.get("typ") != "member" or int(claims["exp"]) <= clock.now().timestamp():
         raise Unauthenticated("member token expired or not a member token")
     try:

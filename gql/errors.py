@@ -64,6 +64,38 @@ def payload_errors(
 GENERIC_MESSAGE = "Internal server error"
 
 
+def _is_request_error(error: GraphQLError) -> bool:
+    """Parse and validation failures (syntax, unknown fields, depth/alias/token limits) and
+    variables that do not coerce (an unknown enum value, a malformed Decimal): the request
+    is at fault, not the server. Execution errors always carry a path."""
+    original = error.original_error
+    return original is None or (
+        error.path is None and isinstance(original, GraphQLError | ValueError)
+    )
+
+
+def is_expected(error: GraphQLError) -> bool:
+    original = error.original_error
+    return (
+        isinstance(original, DomainError)
+        or _is_request_error(error)
+        or "code" in (error.extensions or {})
+        or (isinstance(original, GraphQLError) and "code" in (original.extensions or {}))
+    )
+
+
+def log_unexpected(errors: list[GraphQLError]) -> None:
+    """Keep the traceback of what went wrong in the server; expected errors are not logged."""
+    for error in errors:
+        if not is_expected(error):
+            log.error(
+                "unexpected error at %s: %s",
+                error.path,
+                error.message,
+                exc_info=error.original_error,
+            )
+
+
 def _format(error: GraphQLError, production: bool) -> GraphQLError:
     original = error.original_error
     extensions = dict(error.extensions or {})
@@ -80,8 +112,7 @@ def _format(error: GraphQLError, production: bool) -> GraphQLError:
             None,
             extensions,
         )
-    if original is None:
-        # Parse and validation failures (syntax, unknown fields, depth/alias/token limits).
+    if _is_request_error(error):
         extensions.setdefault("code", DomainErrorCode.INVALID_INPUT.value)
         error.extensions = extensions
         return error
@@ -89,7 +120,7 @@ def _format(error: GraphQLError, production: bool) -> GraphQLError:
         return error
     if "code" in extensions:
         return error
-    log.error("unexpected error in %s", error.path, exc_info=original)
+    # Unexpected: process_errors (LoyaltySchema) logged it with its traceback already.
     if production:
         return GraphQLError(
             GENERIC_MESSAGE, error.nodes, error.source, error.positions, error.path, None, {}
@@ -107,6 +138,12 @@ class ErrorCodes(SchemaExtension):
         result = self.execution_context.result
         if result is not None and result.errors:
             result.errors = [_format(e, self.production) for e in result.errors]
+
+    def on_stream_result(self, result: Any) -> Iterator[None]:
+        """The same for each result sent over a websocket (subscriptions)."""
+        if getattr(result, "errors", None):
+            result.errors = [_format(e, self.production) for e in result.errors]
+        yield
 
 
 def error_codes(production: bool) -> type[ErrorCodes]:

@@ -4,11 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from strawberry.dataloader import DataLoader
 
+from engage import rfm
+from engage.models import MemberRfm
+from game.missions import definitions as missions
+from members import segments
 from members.models import Member
+from rewards import badges, referrals, tiers
+from rewards.ledger import service as ledger
+from rewards.spin_wheel import service as spins
+from rewards.spin_wheel.models import SpinState, SpinWheel
+from rewards.vouchers import service as vouchers
+from rewards.vouchers.models import VoucherOffer
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -30,8 +41,96 @@ async def _members(keys: list[int]) -> list[tuple[int, Member]]:
     return [(m.id, m) for m in await Member.filter(id__in=keys)]
 
 
+async def _tier_statuses(keys: list[int]) -> Iterable[tuple[int, tiers.TierStatus]]:
+    return (await tiers.statuses(keys)).items()
+
+
+async def _referral_stats(keys: list[int]) -> Iterable[tuple[int, referrals.ReferralStats]]:
+    return (await referrals.stats(keys)).items()
+
+
+def _points_balances() -> DataLoader[int, ledger.Balances]:
+    async def load(keys: Sequence[int]) -> list[ledger.Balances]:
+        found = await ledger.balances(list(keys))
+        return [found.get(k, ledger.Balances()) for k in keys]
+
+    return DataLoader(load_fn=load)
+
+
+async def _voucher_offers(keys: list[int]) -> Iterable[tuple[int, VoucherOffer]]:
+    return (await vouchers.offers_by_id(keys)).items()
+
+
+async def _voucher_discounts(keys: list[int]) -> Iterable[tuple[int, Decimal]]:
+    return (await vouchers.discount_percents(keys)).items()
+
+
+async def _spin_wheels(keys: list[int]) -> Iterable[tuple[int, SpinWheel]]:
+    return (await spins.wheels_by_id(keys)).items()
+
+
+async def _spin_odds(keys: list[int]) -> Iterable[tuple[int, spins.Odds]]:
+    return (await spins.odds_of(keys)).items()
+
+
+async def _spin_states(keys: list[tuple[int, int]]) -> Iterable[tuple[tuple[int, int], SpinState]]:
+    return (await spins.states_for(keys)).items()
+
+
+async def _badges(keys: list[str]) -> Iterable[tuple[str, badges.Badge]]:
+    return (await badges.by_codes(keys)).items()
+
+
+async def _badge_awards(keys: list[int]) -> Iterable[tuple[int, list[badges.BadgeAward]]]:
+    return (await badges.awards_of(keys)).items()
+
+
+async def _mission_completions(keys: list[int]) -> Iterable[tuple[int, int]]:
+    return (await missions.completions(keys)).items()
+
+
+async def _rfm(keys: list[int]) -> Iterable[tuple[int, MemberRfm]]:
+    return (await rfm.of_members(keys)).items()
+
+
+async def _segment_counts(keys: list[int]) -> Iterable[tuple[int, int]]:
+    return (await segments.counts(keys)).items()
+
+
 @dataclass
 class Loaders:
     member: DataLoader[int, Member | None] = field(default_factory=lambda: keyed(_members))
+    tier_status: DataLoader[int, tiers.TierStatus | None] = field(
+        default_factory=lambda: keyed(_tier_statuses)
+    )
+    referral_stats: DataLoader[int, referrals.ReferralStats | None] = field(
+        default_factory=lambda: keyed(_referral_stats)
+    )
+    points_balances: DataLoader[int, ledger.Balances] = field(default_factory=_points_balances)
+    voucher_offer: DataLoader[int, VoucherOffer | None] = field(
+        default_factory=lambda: keyed(_voucher_offers)
+    )
+    voucher_discount: DataLoader[int, Decimal | None] = field(
+        default_factory=lambda: keyed(_voucher_discounts)
+    )
+    spin_wheel: DataLoader[int, SpinWheel | None] = field(
+        default_factory=lambda: keyed(_spin_wheels)
+    )
+    spin_odds: DataLoader[int, spins.Odds | None] = field(default_factory=lambda: keyed(_spin_odds))
+    # (member_id, wheel_id) -> the member's state on that wheel (its committed seed).
+    spin_state: DataLoader[tuple[int, int], SpinState | None] = field(
+        default_factory=lambda: keyed(_spin_states)
+    )
+    badge: DataLoader[str, badges.Badge | None] = field(default_factory=lambda: keyed(_badges))
+    badge_awards: DataLoader[int, list[badges.BadgeAward] | None] = field(
+        default_factory=lambda: keyed(_badge_awards)
+    )
+    mission_completions: DataLoader[int, int | None] = field(
+        default_factory=lambda: keyed(_mission_completions)
+    )
+    rfm: DataLoader[int, MemberRfm | None] = field(default_factory=lambda: keyed(_rfm))
+    segment_count: DataLoader[int, int | None] = field(
+        default_factory=lambda: keyed(_segment_counts)
+    )
     # Areas add their loaders here, built fresh for every request.
     extra: dict[str, Any] = field(default_factory=dict)

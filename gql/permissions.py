@@ -65,3 +65,14 @@ class IsMemberOrIntegration(BasePermission):
 
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
         return _require(info, Role.ADMIN, Role.INTEGRATION, Role.MEMBER)
+
+
+class ValidCredential(BasePermission):
+    """Anyone, but a credential that was sent must be valid (no silent anonymous fallback)."""
+
+    message = "invalid credential"
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        if info.context.auth_error:
+            raise Unauthenticated(info.context.auth_error)
+        return True

@@ -11,6 +11,8 @@ from core.errors import InvalidInput
 from members.models import Program
 
 TIER_WINDOWS = ("LIFETIME", "ROLLING_YEAR")
+# Fits the Decimal(18, 4) columns with room to spare.
+MAX_AMOUNT = Decimal(1_000_000_000_000)
 
 
 async def get_program() -> Program:
@@ -84,6 +86,8 @@ def validate(changes: ProgramChanges) -> dict[str, Any]:
             value = validation.percent(value, where)
         elif f.name in ("point_value", "tier_point_unit"):
             validation.positive(value, where)
+            if value > MAX_AMOUNT:
+                raise InvalidInput(f"{where.split('.')[-1]} must be at most {MAX_AMOUNT}", where)
         elif f.name == "tier_window":
             if value not in TIER_WINDOWS:
                 raise InvalidInput("tierWindow must be LIFETIME or ROLLING_YEAR", where)

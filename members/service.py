@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -119,12 +120,14 @@ def search_filter(search: str | None) -> Q:
     if not search:
         return Q()
     term = search.strip()
-    return (
-        Q(display_name__icontains=term)
-        | Q(phone__contains=term)
-        | Q(email__icontains=term)
-        | Q(external_id=term)
-    )
+    where = Q(display_name__icontains=term) | Q(email__icontains=term) | Q(external_id=term)
+    # Phones are stored normalized (0901234567), so "+84 901 234" must match too.
+    digits = re.sub(r"[\s().-]", "", term)
+    if digits.startswith("+84"):
+        digits = "0" + digits[3:]
+    if len(digits) >= 3 and digits.isdigit():
+        where |= Q(phone__contains=digits)
+    return where
 
 
 async def list_members(

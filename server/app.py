@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+from graphql import GraphQLError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -16,22 +17,51 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+)
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
 from tortoise import Tortoise, connections
 
 from core import pubsub, redis
 from core.db import tortoise_config
-from core.errors import Unauthenticated
+from core.errors import ErrorCode, Unauthenticated
 from core.security import authenticate
 from core.settings import Settings, get_settings
+from game.leaderboards import live as leaderboard_live
 from gql.context import Context
 from gql.schema import build_schema
 from members.program import get_program
-from server import jobs, jobs_registry, wiring
+from server import engage_jobs, jobs, jobs_registry, leaderboard_jobs, wiring
 
 log = logging.getLogger("loyalty")
 
 
+class CappedTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
+    """graphql-transport-ws whose refusal past the per-connection cap carries a contract code."""
+
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        cap = self.max_subscriptions_per_connection
+        if (
+            self.connection_acknowledged
+            and cap is not None
+            and len(self.operations) >= cap
+            and message["id"] not in self.operations
+        ):
+            error = GraphQLError(
+                f"Subscription limit reached: at most {cap} per connection",
+                extensions={"code": ErrorCode.LIMIT_REACHED.value},
+            )
+            await self.send_message(
+                {"id": message["id"], "type": "error", "payload": [error.formatted]}
+            )
+            return
+        await super().handle_subscribe(message)
+
+
 class LoyaltyGraphQL(GraphQL[Context, None]):
+    graphql_transport_ws_handler_class = CappedTransportWS
+
     def __init__(self, settings: Settings, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.settings = settings
@@ -134,13 +164,26 @@ async def start(settings: Settings) -> None:
     )
     wiring.wire()
     jobs_registry.load()
+    engage_jobs.configure(settings)
     await get_program()
+    await leaderboard_jobs.startup()
 
 
 async def stop() -> None:
-    await pubsub.hub.close()
-    await redis.close()
-    await Tortoise.close_connections()
+    """Undo start(). Every step runs even if one before it fails: an open database
+    connection keeps a thread alive and the process would never exit."""
+    steps: list[Callable[[], Awaitable[object]]] = [
+        engage_jobs.shutdown,
+        leaderboard_live.stop,
+        pubsub.hub.close,
+        redis.close,
+        Tortoise.close_connections,
+    ]
+    for step in steps:
+        try:
+            await step()
+        except Exception:
+            log.warning("shutdown step %s failed", step.__qualname__, exc_info=True)
 
 
 def create_app(settings: Settings | None = None, *, run_jobs: bool = True) -> Starlette:

@@ -12,6 +12,8 @@ import sys
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from pydantic import ValidationError
+
 from core.db import tortoise_config
 from core.security import Role, create_api_key
 from core.settings import ConfigError, Settings, get_settings
@@ -37,8 +39,11 @@ async def migrate(settings: Settings) -> None:
     url = settings.effective_database_url
     if url.startswith("sqlite://"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-    await run_migrations(config=tortoise_config(url))
-    await Tortoise.close_connections()
+    try:
+        await run_migrations(config=tortoise_config(url))
+    finally:
+        # An open aiosqlite connection keeps a thread alive: a failed run would hang.
+        await Tortoise.close_connections()
 
 
 def _banner(settings: Settings) -> None:
@@ -114,6 +119,15 @@ async def _run_jobs(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+@command("worker", "run the scheduled jobs forever, without serving (for multi-process setups)")
+async def _worker(args: argparse.Namespace, settings: Settings) -> int:
+    from server import jobs
+
+    # Jobs are idempotent, so a worker beside servers that also run them does no harm.
+    await jobs.loop(settings.jobs_interval_seconds or 30.0)
+    return 0
+
+
 @command("seed-demo", "fill the database with a believable demo shop")
 async def _seed(args: argparse.Namespace, settings: Settings) -> int:
     from server.demo import seed
@@ -136,7 +150,15 @@ def main(argv: list[str] | None = None) -> None:
         if arguments:
             arguments(p)
     args = parser.parse_args(argv)
-    settings = get_settings()
+    try:
+        settings = get_settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"LOYALTY_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
+            for e in exc.errors()
+        )
+        print(f"loyalty: invalid setting: {problems}", file=sys.stderr)
+        sys.exit(2)
     try:
         if args.command == "serve":
             sys.exit(serve(args, settings))
@@ -158,8 +180,16 @@ def _load_area_commands() -> None:
         importlib.import_module(module)
 
 
-AREA_COMMAND_MODULES: list[str] = []
+AREA_COMMAND_MODULES: list[str] = [
+    "server.leaderboard_jobs",
+    "server.engage_jobs",
+    "server.spin_commands",
+]
 
 
 if __name__ == "__main__":
-    main()
+    # Run the imported module, not __main__: area modules register their commands on
+    # server.cli's COMMANDS, which would otherwise be a second copy.
+    from server.cli import main as canonical_main
+
+    canonical_main()

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import importlib
 
-JOB_MODULES: list[str] = []
+JOB_MODULES: list[str] = [
+    "server.ledger_jobs",
+    "server.tier_jobs",
+    "server.leaderboard_jobs",
+    "server.engage_jobs",
+]
 
 
 def load() -> None:

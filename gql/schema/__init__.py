@@ -5,9 +5,13 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.extensions import (
     MaxAliasesLimiter,
     MaxTokensLimiter,
@@ -18,11 +22,42 @@ from strawberry.extensions import (
 from strawberry.extensions.disable_introspection import DisableIntrospection
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext
 
-from gql.errors import error_codes
-from gql.schema import events, members, program
+from gql.errors import error_codes, log_unexpected
+from gql.limits import ListLimit
+from gql.scalars import UTCDateTime
+from gql.schema import (
+    actions,
+    badges,
+    engage,
+    events,
+    leaderboards,
+    ledger,
+    members,
+    missions,
+    program,
+    spin,
+    stamp_cards,
+    tiers,
+    vouchers,
+)
 
-AREAS: list[Any] = [members, program, events]
+AREAS: list[Any] = [
+    members,
+    program,
+    events,
+    tiers,
+    ledger,
+    vouchers,
+    spin,
+    badges,
+    missions,
+    stamp_cards,
+    actions,
+    leaderboards,
+    engage,
+]
 
 MAX_DEPTH = 10
 MAX_ALIASES = 30
@@ -39,24 +74,49 @@ Mutation = _merged("Mutation")
 Subscription = _merged("Subscription")
 
 
+class CheckedParserCache(ParserCache):
+    """ParserCache that leaves a malformed document (bad syntax, over the token limit) to
+    strawberry's own parse, whose error takes the normal path (contract code, masking)
+    instead of escaping the operation hooks."""
+
+    def on_parse(self) -> Iterator[None]:
+        context = self.execution_context
+        with contextlib.suppress(GraphQLError):
+            context.graphql_document = self.cached_parse_document(
+                context.query, **context.parse_options
+            )
+        yield
+
+
+class LoyaltySchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        # Runs before the ErrorCodes extension masks anything, so the log keeps tracebacks;
+        # expected errors (bad input, refused permissions) are the client's, not logged.
+        log_unexpected(errors)
+
+
 def build_schema(*, production: bool = False) -> strawberry.Schema:
     extensions: list[Any] = [
         error_codes(production),
         # Classes, not instances: each keeps its cache across requests.
-        ParserCache,
+        CheckedParserCache,
         ValidationCache,
+        ListLimit,
         QueryDepthLimiter(max_depth=MAX_DEPTH),
         MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
         MaxTokensLimiter(max_token_count=MAX_TOKENS),
     ]
     if production:
         extensions.append(DisableIntrospection)
-    return strawberry.Schema(
+    return LoyaltySchema(
         query=Query,  # type: ignore[arg-type]
         mutation=Mutation,
         subscription=Subscription,
         extensions=extensions,
         config=StrawberryConfig(auto_camel_case=True),
+        scalar_overrides={datetime: UTCDateTime},
     )
 
 

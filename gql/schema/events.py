@@ -11,8 +11,13 @@ import strawberry
 from core import pubsub
 from gql.context import Info
 from gql.permissions import IsMember
+from gql.schema.badges import BadgeAwarded
+from gql.schema.engage import NotificationReceived
 from gql.schema.ledger_types import LedgerReason  # noqa: F401 - registers the enum
+from gql.schema.missions import MissionProgressed
+from gql.schema.tiers import Tier, tier_type
 from gql.subscriptions import MEMBER_EVENT_BUILDERS, member_event
+from rewards import tiers
 from rewards.ledger.reasons import Reason
 
 
@@ -34,9 +39,26 @@ async def _points_changed(message: dict[str, Any], info: Info) -> PointsChanged:
     )
 
 
+@strawberry.type
+class TierChanged:
+    from_: Tier | None = strawberry.field(name="from")
+    to: Tier | None
+    at: datetime
+
+
+@member_event("TierChanged")
+async def _tier_changed(message: dict[str, Any], info: Info) -> TierChanged:
+    found = await tiers.tiers_by_code([message.get("from") or "", message.get("to") or ""])
+    return TierChanged(
+        from_=tier_type(found.get(message.get("from") or "")),
+        to=tier_type(found.get(message.get("to") or "")),
+        at=datetime.fromisoformat(message["at"]),
+    )
+
+
 # Each area adds its event types here with `|`.
 MemberEvent = Annotated[
-    PointsChanged,
+    PointsChanged | TierChanged | MissionProgressed | BadgeAwarded | NotificationReceived,
     strawberry.union("MemberEvent"),
 ]
 

@@ -8,13 +8,17 @@ from enum import Enum
 import strawberry
 
 from core import ids
-from core.errors import InvalidInput
+from core.errors import InvalidInput, NotFound
 from core.security import Role, issue_member_token
 from gql.context import Info
 from gql.errors import UserError, payload_errors
-from gql.permissions import IsMember, IsStaff
-from members import service
+from gql.permissions import IsAdmin, IsMember, IsStaff, ValidCredential
+from gql.schema.badges import BadgeAward
+from gql.schema.rfm_types import Rfm
+from gql.schema.tiers import Tier, tier_type
+from members import segments, service
 from members.models import Member as MemberModel
+from rewards import enrolment, tiers
 
 
 @strawberry.enum
@@ -33,6 +37,13 @@ class PublicMember:
     id: strawberry.ID
     display_name: str
     tier_code: str | None = None
+
+
+@strawberry.type
+class ReferralStats:
+    count: int
+    qualified_count: int
+    points_earned: int
 
 
 @strawberry.type
@@ -75,6 +86,78 @@ class Member:
     def referral_code(self) -> str:
         return self.model.referral_code
 
+    @strawberry.field(
+        description="Spendable points (may be negative after a refund clawed back spent points)."
+    )
+    async def points_balance(self, info: Info) -> int:
+        return (await info.context.loaders.points_balances.load(self.model.id)).available
+
+    @strawberry.field(description="Points earned but not yet spendable (return window).")
+    async def pending_points(self, info: Info) -> int:
+        return (await info.context.loaders.points_balances.load(self.model.id)).pending
+
+    @strawberry.field(description="Points that will expire within the next 30 days.")
+    async def points_expiring_soon(self, info: Info) -> int:
+        return (await info.context.loaders.points_balances.load(self.model.id)).expiring_soon
+
+    @strawberry.field
+    async def lifetime_points(self, info: Info) -> int:
+        return (await info.context.loaders.points_balances.load(self.model.id)).lifetime
+
+    @strawberry.field(
+        description="Tier points counted for qualification under the program's tier window."
+    )
+    async def tier_points(self, info: Info) -> int:
+        status = await info.context.loaders.tier_status.load(self.model.id)
+        return status.tier_points if status else 0
+
+    @strawberry.field
+    async def tier(self, info: Info) -> Tier | None:
+        status = await info.context.loaders.tier_status.load(self.model.id)
+        return tier_type(status.tier) if status else None
+
+    @strawberry.field
+    async def next_tier(self, info: Info) -> Tier | None:
+        status = await info.context.loaders.tier_status.load(self.model.id)
+        return tier_type(status.next_tier) if status else None
+
+    @strawberry.field(description="Tier points still needed to reach nextTier; 0 when at the top.")
+    async def tier_points_to_next(self, info: Info) -> int:
+        status = await info.context.loaders.tier_status.load(self.model.id)
+        return status.tier_points_to_next if status else 0
+
+    @strawberry.field(
+        description="Set while the member is below their tier's threshold but kept in it."
+    )
+    async def tier_grace_until(self, info: Info) -> datetime | None:
+        status = await info.context.loaders.tier_status.load(self.model.id)
+        return status.grace_until if status else None
+
+    @strawberry.field
+    async def referred_by(self, info: Info) -> PublicMember | None:
+        if self.model.referred_by_id is None:
+            return None
+        referrer = await info.context.loaders.member.load(self.model.referred_by_id)
+        if referrer is None:
+            return None
+        status = await info.context.loaders.tier_status.load(referrer.id)
+        return PublicMember(
+            id=strawberry.ID(str(referrer.id)),
+            display_name=referrer.display_name,
+            tier_code=status.tier.code if status and status.tier else None,
+        )
+
+    @strawberry.field
+    async def referrals(self, info: Info) -> ReferralStats:
+        stats = await info.context.loaders.referral_stats.load(self.model.id)
+        if stats is None:
+            return ReferralStats(count=0, qualified_count=0, points_earned=0)
+        return ReferralStats(
+            count=stats.count,
+            qualified_count=stats.qualified_count,
+            points_earned=stats.points_earned,
+        )
+
     @strawberry.field
     def tags(self) -> list[str]:
         return list(self.model.tags or [])
@@ -82,6 +165,23 @@ class Member:
     @strawberry.field(description="When true the member shows as anonymous on leaderboards.")
     def leaderboard_hidden(self) -> bool:
         return self.model.leaderboard_hidden
+
+    @strawberry.field
+    async def rfm(self, info: Info) -> Rfm | None:
+        row = await info.context.loaders.rfm.load(self.model.id)
+        return Rfm.from_model(row) if row else None
+
+    @strawberry.field(description="Badges the member holds, oldest first.")
+    async def badges(self, info: Info) -> list[BadgeAward]:
+        awards = await info.context.loaders.badge_awards.load(self.model.id)
+        return [BadgeAward.of(a) for a in awards or []]
+
+
+def _segment_pk(segment_id: strawberry.ID) -> int:
+    try:
+        return int(segment_id)
+    except ValueError as exc:
+        raise NotFound("segment not found", "segmentId") from exc
 
 
 def member_type(model: MemberModel) -> Member:
@@ -160,7 +260,10 @@ MAX_TOKEN_TTL = 30 * 24 * 3600
 
 @strawberry.type
 class Query:
-    @strawberry.field(description="Role of the credential used (null when none).")
+    @strawberry.field(
+        description="Role of the credential used (null when none).",
+        permission_classes=[ValidCredential],
+    )
     def viewer_role(self, info: Info) -> Role | None:
         return info.context.viewer.role
 
@@ -180,7 +283,7 @@ class Query:
         found = await service.find_member(member_id, external_id)
         return member_type(found) if found else None
 
-    @strawberry.field(permission_classes=[IsStaff])
+    @strawberry.field(permission_classes=[IsAdmin])
     async def members(
         self,
         info: Info,
@@ -190,7 +293,13 @@ class Query:
         tier_code: str | None = None,
         search: str | None = None,
     ) -> MemberConnection:
-        return member_connection(await service.list_members(first, after, search=search))
+        extra = await tiers.member_filter(tier_code) if tier_code is not None else None
+        if segment_id is not None:
+            in_segment = await segments.filter_for(_segment_pk(segment_id))
+            extra = in_segment if extra is None else extra & in_segment
+        return member_connection(
+            await service.list_members(first, after, search=search, extra=extra)
+        )
 
 
 @strawberry.type
@@ -198,7 +307,7 @@ class Mutation:
     @strawberry.mutation(permission_classes=[IsStaff])
     @payload_errors(MemberPayload)
     async def enroll_member(self, info: Info, input: EnrollMemberInput) -> MemberPayload:
-        return MemberPayload(member=member_type(await service.enroll(input.to_enrolment())))
+        return MemberPayload(member=member_type(await enrolment.enroll(input.to_enrolment())))
 
     @strawberry.mutation(permission_classes=[IsStaff])
     @payload_errors(MemberTokenPayload)

@@ -167,3 +167,14 @@ async def subscribe(
 async def next_message(ws: Any, wait: float = 5.0) -> dict[str, Any]:
     async with asyncio.timeout(wait):
         return json.loads(await ws.recv())
+
+
+@pytest_asyncio.fixture(autouse=True)
+async def ledger_stays_balanced(request: pytest.FixtureRequest) -> AsyncIterator[None]:
+    """After every acceptance test that used the server: ledgerAudit.balanced is true."""
+    yield
+    if "server" not in request.fixturenames:
+        return
+    srv: Server = request.getfixturevalue("server")
+    audit = await srv.data("{ ledgerAudit { balanced accountsOutOfBalance } }", token=ADMIN_KEY)
+    assert audit["ledgerAudit"] == {"balanced": True, "accountsOutOfBalance": 0}

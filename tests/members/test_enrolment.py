@@ -86,3 +86,14 @@ async def test_member_token_cannot_use_staff_fields(api: Api) -> None:
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     body = await api.raw("{ me { id } }")
     assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+async def test_every_member_gets_a_unique_unambiguous_referral_code(api: Api) -> None:
+    from core.ids import UNAMBIGUOUS
+    from tests import factories
+
+    for _ in range(60):
+        await factories.member()
+    codes = [m.referral_code for m in await Member.all()]
+    assert len(set(codes)) == 60
+    assert all(len(c) == 8 and set(c) <= set(UNAMBIGUOUS) for c in codes)

@@ -1,0 +1,1 @@
+"""How the program talks back: segment rules, RFM, notifications and push, NPS, analytics."""

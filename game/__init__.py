@@ -1,0 +1,1 @@
+"""What members do: action types and tracking, missions, stamp cards (leaderboards apart)."""

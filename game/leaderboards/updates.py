@@ -1,0 +1,55 @@
+"""From committed domain events to score changes: the after-commit pipeline step.
+
+server/wiring.py registers `pipeline_step`; core.events calls it with each committed unit
+of work's events and the after-commit pipeline, and it queues ONE Lua call for them all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from game.actions import ActionTracked
+from game.leaderboards import scoring, store
+from game.leaderboards.store import Change
+from rewards.ledger.events import PointsChanged
+from rewards.tiers import TierPointsChanged
+
+
+@dataclass
+class LeaderboardVisibilityChanged:
+    """A member hid or showed themselves: boards they are on show them differently."""
+
+    member_id: int
+
+
+def change_of(event: Any) -> Change | None:
+    if isinstance(event, PointsChanged):
+        if not event.earned:
+            return None  # spending, expiry, vouchers: POINTS_EARNED does not move
+        return Change("P", event.member_id, delta=event.earned, at=event.at)
+    if isinstance(event, TierPointsChanged):
+        if not event.delta:
+            return None
+        return Change("T", event.member_id, delta=event.delta, at=event.at)
+    if isinstance(event, ActionTracked):
+        return Change(
+            "A",
+            event.member_id,
+            delta=1,
+            delta2=scoring.whole_units(event.value),
+            at=event.occurred_at,
+            action_type=event.action_type,
+        )
+    if isinstance(event, LeaderboardVisibilityChanged):
+        return Change("V", event.member_id)
+    return None
+
+
+def changes_of(events: Sequence[Any]) -> list[Change]:
+    return [c for c in (change_of(e) for e in events) if c is not None]
+
+
+def pipeline_step(events: Sequence[Any], pipe: Any) -> None:
+    store.queue_update(pipe, changes_of(events))

@@ -1,0 +1,1 @@
+"""Missions: definitions admins write (definitions), and members' progress (progress)."""

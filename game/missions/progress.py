@@ -1,0 +1,309 @@
+"""Members' mission progress: advancing it from actions, showing it, claiming rewards.
+
+One action moves every matching mission with a fixed number of queries: the active
+missions of its type in one query, the member's progress rows for them in one, then one
+bulk insert and one bulk update, whatever the number of missions. Progress is kept per
+window (period_key: '' for ONCE, else the local day, ISO week or month of the action).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from core import clock
+from core.errors import AlreadyRedeemed, NotEligible
+from core.events import emit, unit_of_work
+from game import rewards as game_rewards
+from game.missions.definitions import Measure, Status, get
+from game.missions.events import MissionCompleted, MissionProgressed
+from game.models import Mission, MissionProgress
+from game.targeting import Audience
+from game.windows import period_key
+from members.models import Member
+from rewards.badges import BadgeAward
+
+_ROW_FIELDS = [
+    "progress",
+    "times_completed",
+    "times_claimed",
+    "completed_at",
+    "last_day",
+    "updated_at",
+]
+
+
+@dataclass
+class ProgressView:
+    """A member's standing in one mission for one window."""
+
+    mission: Mission
+    progress: float
+    target: float
+    period_key: str | None
+    completed: bool
+    completed_at: datetime | None
+    claimed: bool
+    times_completed: int
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "missionId": self.mission.id,
+            "progress": self.progress,
+            "target": self.target,
+            "periodKey": self.period_key,
+            "completed": self.completed,
+            "completedAt": self.completed_at.isoformat() if self.completed_at else None,
+            "claimed": self.claimed,
+            "timesCompleted": self.times_completed,
+        }
+
+    @classmethod
+    def from_snapshot(cls, mission: Mission, data: dict[str, Any]) -> ProgressView:
+        completed_at = data.get("completedAt")
+        return cls(
+            mission=mission,
+            progress=float(data["progress"]),
+            target=float(data["target"]),
+            period_key=data.get("periodKey"),
+            completed=bool(data["completed"]),
+            completed_at=datetime.fromisoformat(completed_at) if completed_at else None,
+            claimed=bool(data["claimed"]),
+            times_completed=int(data["timesCompleted"]),
+        )
+
+
+def view(mission: Mission, row: MissionProgress | None, key: str, today: date) -> ProgressView:
+    progress = row.progress if row else Decimal(0)
+    if (
+        row is not None
+        and mission.measure == Measure.STREAK_DAYS.value
+        and not _maxed(mission, row)
+        and row.last_day is not None
+        and row.last_day < today - timedelta(days=1)
+    ):
+        progress = Decimal(0)  # the streak broke: a day went by without the action
+    done = bool(row and row.times_completed > 0)
+    return ProgressView(
+        mission=mission,
+        progress=float(progress),
+        target=float(mission.target),
+        period_key=key or None,
+        completed=done,
+        completed_at=row.completed_at if row else None,
+        claimed=bool(row and done and row.times_claimed >= row.times_completed),
+        times_completed=row.times_completed if row else 0,
+    )
+
+
+def _maxed(mission: Mission, row: MissionProgress) -> bool:
+    return mission.max_completions is not None and row.times_completed >= mission.max_completions
+
+
+def matches(filter_: dict[str, Any] | None, attributes: dict[str, Any] | None) -> bool:
+    """Every attribute the filter names must be present and equal."""
+    if not filter_:
+        return True
+    attributes = attributes or {}
+    return all(k in attributes and attributes[k] == v for k, v in filter_.items())
+
+
+def in_dates(mission: Mission, at: datetime) -> bool:
+    return (mission.starts_at is None or mission.starts_at <= at) and (
+        mission.ends_at is None or at < mission.ends_at
+    )
+
+
+def step(
+    mission: Mission, row: MissionProgress, value: Decimal, day: date, now: datetime
+) -> bool | None:
+    """Apply one matching action to `row`: None if it does not move, else whether it completed."""
+    if _maxed(mission, row):
+        return None
+    measure = Measure(mission.measure)
+    if measure is Measure.COUNT:
+        row.progress = Decimal(row.progress) + 1
+    elif measure is Measure.SUM:
+        row.progress = Decimal(row.progress) + value
+    else:
+        if row.last_day is not None and day <= row.last_day:
+            return None  # a day counts once, and a late report cannot rewrite a streak
+        extends = row.last_day is not None and day == row.last_day + timedelta(days=1)
+        row.progress = Decimal(row.progress) + 1 if extends else Decimal(1)
+        row.last_day = day
+    row.updated_at = now
+    if row.progress < mission.target:
+        return False
+    row.times_completed += 1
+    row.completed_at = now
+    if mission.auto_claim:
+        row.times_claimed += 1
+    # Repeatable: the next completion starts from zero; the last one stays full.
+    row.progress = Decimal(mission.target) if _maxed(mission, row) else Decimal(0)
+    return True
+
+
+@dataclass
+class Advanced:
+    views: list[ProgressView] = field(default_factory=list)
+    points: int = 0
+    badges: list[BadgeAward] = field(default_factory=list)
+
+
+async def advance(
+    member: Member,
+    action_type: str,
+    value: Decimal,
+    attributes: dict[str, Any] | None,
+    occurred_at: datetime,
+    zone: str,
+    audience: Audience | None = None,
+    credits: game_rewards.Credits | None = None,
+) -> Advanced:
+    """Move the member's matching missions for one action (inside the action's unit of work).
+
+    The caller holds the member's lock, so no other write to these rows runs meanwhile.
+    """
+    result = Advanced()
+    missions = [
+        m
+        for m in await Mission.filter(action_type=action_type, status=Status.ACTIVE.value)
+        if in_dates(m, occurred_at) and matches(m.attribute_filter, attributes)
+    ]
+    if not missions:
+        return result
+    audience = audience or Audience(member)
+    missions = [m for m in missions if await audience.includes(m.tier_codes, m.segment_id)]
+    if not missions:
+        return result
+    keys = {m.id: period_key(m.window, occurred_at, zone) for m in missions}
+    rows = {
+        (r.mission_id, r.period_key): r
+        for r in await MissionProgress.filter(
+            member_id=member.id,
+            mission_id__in=list(keys),
+            period_key__in=sorted(set(keys.values())),
+        )
+    }
+    now = clock.now()
+    day = clock.local(occurred_at, zone).date()
+    today = clock.local_today(zone)
+    changed: list[MissionProgress] = []
+    completed: list[tuple[Mission, MissionProgress]] = []
+    for mission in missions:
+        key = keys[mission.id]
+        row = rows.get((mission.id, key))
+        if row is None:
+            row = MissionProgress(
+                mission_id=mission.id,
+                member_id=member.id,
+                period_key=key,
+                progress=Decimal(0),
+                times_completed=0,
+                times_claimed=0,
+                updated_at=now,
+            )
+        outcome = step(mission, row, value, day, now)
+        if outcome is None:
+            continue
+        changed.append(row)
+        if outcome:
+            completed.append((mission, row))
+        result.views.append(view(mission, row, key, today))
+    if changed:
+        # One statement for new and existing rows alike (an upsert on the natural key).
+        await MissionProgress.bulk_create(
+            changed,
+            on_conflict=["member_id", "mission_id", "period_key"],
+            update_fields=_ROW_FIELDS,
+        )
+    for mission, row in completed:
+        emit(MissionCompleted(member.id, mission.id, mission.title, row.period_key or None, now))
+        if mission.auto_claim:
+            granted = await game_rewards.grant(
+                member.id,
+                game_rewards.Reward.of(mission),
+                f"mission:{mission.id}",
+                f"Mission: {mission.title}",
+                credits,
+            )
+            result.points += granted.points
+            result.badges.extend(granted.badges)
+    for v in result.views:
+        emit(MissionProgressed(member.id, v.mission.id, v.snapshot(), now))
+    return result
+
+
+async def available_to(member: Member, zone: str) -> list[Mission]:
+    """Active missions running now that target this member."""
+    now = clock.now()
+    audience = Audience(member)
+    return [
+        m
+        for m in await Mission.filter(status=Status.ACTIVE.value).order_by("id")
+        if in_dates(m, now) and await audience.includes(m.tier_codes, m.segment_id)
+    ]
+
+
+async def my_missions(
+    member: Member, zone: str, include_completed: bool = True
+) -> list[ProgressView]:
+    """The missions the member may take part in now, with their progress in this window."""
+    missions = await available_to(member, zone)
+    if not missions:
+        return []
+    now = clock.now()
+    today = clock.local_today(zone)
+    keys = {m.id: period_key(m.window, now, zone) for m in missions}
+    rows = {
+        (r.mission_id, r.period_key): r
+        for r in await MissionProgress.filter(
+            member_id=member.id,
+            mission_id__in=list(keys),
+            period_key__in=sorted(set(keys.values())),
+        )
+    }
+    views = [view(m, rows.get((m.id, keys[m.id])), keys[m.id], today) for m in missions]
+    return [v for v in views if include_completed or not v.completed]
+
+
+@dataclass
+class Claimed:
+    view: ProgressView
+    points: int
+
+
+async def claim(member: Member, mission_id: int, zone: str) -> Claimed:
+    """Grant the reward of every completion not yet claimed (autoClaim false)."""
+    from rewards.ledger import accounts
+
+    mission = await get(mission_id, "missionId")
+    async with unit_of_work():
+        await accounts.lock_member(member.id)
+        rows = await MissionProgress.filter(member_id=member.id, mission_id=mission.id).order_by(
+            "-updated_at", "-id"
+        )
+        pending = [r for r in rows if r.times_completed > r.times_claimed]
+        if not pending:
+            if any(r.times_completed for r in rows):
+                raise AlreadyRedeemed("this mission's reward was claimed already", "missionId")
+            raise NotEligible("complete the mission before claiming its reward", "missionId")
+        times = sum(r.times_completed - r.times_claimed for r in pending)
+        now = clock.now()
+        for row in pending:
+            row.times_claimed = row.times_completed
+            row.updated_at = now
+        await MissionProgress.bulk_update(pending, fields=["times_claimed", "updated_at"])
+        reward = game_rewards.Reward.of(mission)
+        granted = game_rewards.Granted()
+        for _ in range(times):
+            once = await game_rewards.grant(
+                member.id, reward, f"mission:{mission.id}", f"Mission: {mission.title}"
+            )
+            granted.points += once.points
+        latest = pending[0]
+        shown = view(mission, latest, latest.period_key, clock.local_today(zone))
+        emit(MissionProgressed(member.id, mission.id, shown.snapshot(), now))
+        return Claimed(view=shown, points=granted.points)

@@ -1,0 +1,134 @@
+"""Action types (admin) and trackAction (integration, or a member for clientReportable types)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+from strawberry.scalars import JSON
+
+from game import action_types, actions
+from game.models import ActionType as ActionTypeModel
+from gql.context import Info
+from gql.errors import UserError, payload_errors
+from gql.permissions import IsAdmin, IsMemberOrIntegration
+from gql.schema.badges import BadgeAward
+from gql.schema.missions import MissionProgress
+
+
+@strawberry.type
+class ActionType:
+    key: str
+    name: str
+    points: int
+    daily_cap: int | None
+    client_reportable: bool
+
+    @classmethod
+    def of(cls, row: ActionTypeModel) -> ActionType:
+        return cls(
+            key=row.key,
+            name=row.name,
+            points=row.points,
+            daily_cap=row.daily_cap,
+            client_reportable=row.client_reportable,
+        )
+
+
+@strawberry.input
+class ActionTypeInput:
+    key: str = strawberry.field(
+        description="e.g. 'review.posted', 'social.shared', 'event.attended', 'app.opened'."
+    )
+    name: str
+    points: int | None = strawberry.field(
+        default=0,
+        description="Points credited per occurrence (before promotions and tier multiplier).",
+    )
+    daily_cap: int | None = strawberry.field(
+        default=None,
+        description="Most points-earning occurrences per member per local day; null = no cap.",
+    )
+    client_reportable: bool | None = strawberry.field(
+        default=False,
+        description="True when a member token may report it; "
+        "otherwise only an integration key may.",
+    )
+
+
+@strawberry.type
+class ActionTypePayload:
+    action_type: ActionType | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.input
+class TrackActionInput:
+    type: str
+    idempotency_key: str
+    member_external_id: str | None = strawberry.field(
+        default=None,
+        description="Required with an integration key; "
+        "must be omitted or match with a member token.",
+    )
+    value: float | None = strawberry.field(
+        default=1, description="Counted by SUM missions; 1 by default."
+    )
+    attributes: JSON | None = None
+    occurred_at: datetime | None = None
+
+
+@strawberry.type
+class TrackActionPayload:
+    points_awarded: int = strawberry.field(
+        default=0,
+        description="Points the action itself earned (0 past the daily cap); rewards of the "
+        "missions and stamp cards it completed come on top.",
+    )
+    missions: list[MissionProgress] = strawberry.field(default_factory=list)
+    badges_awarded: list[BadgeAward] = strawberry.field(default_factory=list)
+    duplicate: bool = False
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(permission_classes=[IsAdmin])
+    async def action_types(self, info: Info) -> list[ActionType]:
+        return [ActionType.of(t) for t in await action_types.all_types()]
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(permission_classes=[IsAdmin])
+    @payload_errors(ActionTypePayload)
+    async def upsert_action_type(self, info: Info, input: ActionTypeInput) -> ActionTypePayload:
+        row = await action_types.upsert(
+            action_types.ActionTypeData(
+                key=input.key,
+                name=input.name,
+                points=input.points or 0,
+                daily_cap=input.daily_cap,
+                client_reportable=bool(input.client_reportable),
+            )
+        )
+        return ActionTypePayload(action_type=ActionType.of(row))
+
+    @strawberry.mutation(permission_classes=[IsMemberOrIntegration])
+    @payload_errors(TrackActionPayload)
+    async def track_action(self, info: Info, input: TrackActionInput) -> TrackActionPayload:
+        result = await actions.report(
+            caller_member_id=info.context.viewer.member_id,
+            member_external_id=input.member_external_id,
+            action_type=input.type,
+            idempotency_key=input.idempotency_key,
+            value=1 if input.value is None else input.value,
+            attributes=input.attributes,
+            occurred_at=input.occurred_at,
+        )
+        return TrackActionPayload(
+            points_awarded=result.points_awarded,
+            missions=[MissionProgress.of(v) for v in result.missions],
+            badges_awarded=[BadgeAward.of(b) for b in result.badges],
+            duplicate=result.duplicate,
+        )

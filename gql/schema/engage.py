@@ -1,0 +1,411 @@
+"""Segments, notification campaigns, the inbox, NPS and program analytics."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+import strawberry
+
+from core.errors import NotFound
+from engage import analytics, campaigns, notifications, nps
+from engage.models import CampaignStatus
+from engage.models import Notification as NotificationModel
+from engage.models import NotificationCampaign as CampaignModel
+from gql.context import Info
+from gql.errors import UserError, payload_errors
+from gql.permissions import IsAdmin, IsMember
+from gql.scalars import BigInt
+from gql.schema.members import MemberConnection, member_connection
+from gql.schema.tiers import Tier, tier_type
+from gql.subscriptions import member_event
+from members import segments
+from members.segment_models import Segment as SegmentModel
+
+strawberry.enum(CampaignStatus, name="CampaignStatus")
+
+
+def _pk(value: strawberry.ID, what: str, field: str) -> int:
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise NotFound(f"{what} not found", field) from exc
+
+
+def _viewer(info: Info) -> int:
+    member_id = info.context.viewer.member_id
+    assert member_id is not None, "IsMember guarantees a member"
+    return member_id
+
+
+# --------------------------------------------------------------------------- segments
+
+
+@strawberry.type
+class Segment:
+    model: strawberry.Private[SegmentModel]
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(str(self.model.id))
+
+    @strawberry.field
+    def name(self) -> str:
+        return self.model.name
+
+    @strawberry.field(description="Members in the segment now (exact).")
+    async def member_count(self, info: Info) -> int:
+        return await info.context.loaders.segment_count.load(self.model.id) or 0
+
+    @strawberry.field
+    async def members(
+        self, info: Info, first: int = 50, after: str | None = None
+    ) -> MemberConnection:
+        return member_connection(await segments.members_page(self.model.id, first, after))
+
+
+@strawberry.input
+class SegmentRulesInput:
+    tier_codes: list[str] | None = None
+    birthday_month: int | None = None
+    rfm_segments: list[str] | None = None
+    min_lifetime_points: int | None = None
+    inactive_days: int | None = strawberry.field(
+        default=None,
+        description="Members whose last order is older than this many days (or who never ordered).",
+    )
+    tags: list[str] | None = None
+
+    def to_rules(self) -> segments.SegmentRules:
+        return segments.SegmentRules(
+            tier_codes=self.tier_codes,
+            birthday_month=self.birthday_month,
+            rfm_segments=self.rfm_segments,
+            min_lifetime_points=self.min_lifetime_points,
+            inactive_days=self.inactive_days,
+            tags=self.tags,
+        )
+
+
+@strawberry.input
+class SegmentInput:
+    name: str
+    rules: SegmentRulesInput | None = None
+    member_external_ids: list[str] | None = strawberry.field(
+        default=None, description="A fixed list of members (e.g. imported from a spreadsheet)."
+    )
+
+
+@strawberry.type
+class SegmentPayload:
+    segment: Segment | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- campaigns
+
+
+@strawberry.type
+class CampaignStats:
+    targeted: int
+    delivered: int
+    suppressed_by_cap: int = strawberry.field(description="Held back by the weekly cap.")
+    deferred_by_quiet_hours: int = strawberry.field(description="Delivery moved past quiet hours.")
+
+
+@strawberry.type
+class NotificationCampaign:
+    model: strawberry.Private[CampaignModel]
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(str(self.model.id))
+
+    @strawberry.field
+    def title(self) -> str:
+        return self.model.title
+
+    @strawberry.field
+    def body(self) -> str:
+        return self.model.body
+
+    @strawberry.field
+    def deep_link(self) -> str | None:
+        return self.model.deep_link
+
+    @strawberry.field
+    def send_at(self) -> datetime | None:
+        return self.model.send_at
+
+    @strawberry.field(description="When delivery starts or started (moved past quiet hours).")
+    def due_at(self) -> datetime:
+        return self.model.due_at
+
+    @strawberry.field
+    def segment_id(self) -> strawberry.ID | None:
+        return strawberry.ID(str(self.model.segment_id)) if self.model.segment_id else None
+
+    @strawberry.field
+    def status(self) -> CampaignStatus:
+        return CampaignStatus(self.model.status)
+
+    @strawberry.field
+    def stats(self) -> CampaignStats:
+        c = self.model
+        return CampaignStats(
+            targeted=c.targeted,
+            delivered=c.delivered,
+            suppressed_by_cap=c.suppressed_by_cap,
+            deferred_by_quiet_hours=c.deferred_by_quiet_hours,
+        )
+
+
+@strawberry.input
+class NotificationCampaignInput:
+    title: str
+    body: str
+    deep_link: str | None = strawberry.field(
+        default=None,
+        description="App route opened on tap, e.g. 'voucher-offer/<id>' or 'mission/<id>'.",
+    )
+    segment_id: strawberry.ID | None = None
+    send_at: datetime | None = strawberry.field(
+        default=None, description="Null = now (still subject to quiet hours)."
+    )
+
+    def to_data(self) -> campaigns.CampaignData:
+        segment_id = (
+            _pk(self.segment_id, "segment", "input.segmentId")
+            if self.segment_id is not None
+            else None
+        )
+        return campaigns.CampaignData(
+            title=self.title,
+            body=self.body,
+            deep_link=self.deep_link,
+            segment_id=segment_id,
+            send_at=self.send_at,
+        )
+
+
+@strawberry.type
+class NotificationCampaignPayload:
+    campaign: NotificationCampaign | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- inbox
+
+
+@strawberry.type
+class Notification:
+    id: strawberry.ID
+    title: str
+    body: str
+    deep_link: str | None
+    created_at: datetime
+    read_at: datetime | None
+
+    @classmethod
+    def from_model(cls, n: NotificationModel) -> Notification:
+        return cls(
+            id=strawberry.ID(str(n.id)),
+            title=n.title,
+            body=n.body,
+            deep_link=n.deep_link,
+            created_at=n.created_at,
+            read_at=n.read_at,
+        )
+
+    @classmethod
+    def from_snapshot(cls, data: dict[str, Any]) -> Notification:
+        read_at = data.get("readAt")
+        return cls(
+            id=strawberry.ID(str(data["id"])),
+            title=data["title"],
+            body=data["body"],
+            deep_link=data.get("deepLink"),
+            created_at=datetime.fromisoformat(data["createdAt"]),
+            read_at=datetime.fromisoformat(read_at) if read_at else None,
+        )
+
+
+@strawberry.type
+class NotificationReceived:
+    notification: Notification
+    at: datetime
+
+
+@member_event("NotificationReceived")
+async def _notification_received(message: dict[str, Any], info: Info) -> NotificationReceived:
+    return NotificationReceived(
+        notification=Notification.from_snapshot(message["notification"]),
+        at=datetime.fromisoformat(message["at"]),
+    )
+
+
+@strawberry.type
+class MarkReadPayload:
+    unread_count: int = 0
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- NPS, analytics
+
+
+@strawberry.type
+class NpsPayload:
+    points_awarded: int = 0
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class NpsSummary:
+    score: float | None = strawberry.field(
+        description="Percent promoters minus percent detractors, -100..100; null without responses."
+    )
+    responses: int
+    promoters: int
+    passives: int
+    detractors: int
+
+    @classmethod
+    def from_domain(cls, s: nps.NpsSummary) -> NpsSummary:
+        return cls(
+            score=s.score,
+            responses=s.responses,
+            promoters=s.promoters,
+            passives=s.passives,
+            detractors=s.detractors,
+        )
+
+
+@strawberry.type
+class TierCount:
+    tier: Tier | None
+    members: int
+
+
+@strawberry.type
+class RfmCount:
+    segment: str
+    members: int
+
+
+@strawberry.type
+class ProgramAnalytics:
+    members: int
+    new_members: int
+    active_members: int = strawberry.field(
+        description="Members with an order or action in the range."
+    )
+    retention_rate: float | None = strawberry.field(
+        description=(
+            "Of members active in the previous range of equal length,"
+            " the percent active in this one."
+        )
+    )
+    average_lifetime_value: Decimal = strawberry.field(
+        description="Average of members' total completed order amount."
+    )
+    points_issued: BigInt
+    points_redeemed: BigInt
+    redemption_rate: float | None = strawberry.field(
+        description="Points redeemed / points issued in the range, percent."
+    )
+    tiers: list[TierCount]
+    rfm: list[RfmCount]
+    nps: NpsSummary
+    from_: datetime = strawberry.field(name="from", description="Start of the range used.")
+    to: datetime = strawberry.field(description="End of the range used (exclusive).")
+
+    @classmethod
+    def from_domain(cls, a: analytics.ProgramAnalytics) -> ProgramAnalytics:
+        return cls(
+            members=a.members,
+            new_members=a.new_members,
+            active_members=a.active_members,
+            retention_rate=a.retention_rate,
+            average_lifetime_value=a.average_lifetime_value,
+            points_issued=BigInt(a.points_issued),
+            points_redeemed=BigInt(a.points_redeemed),
+            redemption_rate=a.redemption_rate,
+            tiers=[TierCount(tier=tier_type(t.tier), members=t.members) for t in a.tiers],
+            rfm=[RfmCount(segment=s, members=n) for s, n in a.rfm],
+            nps=NpsSummary.from_domain(a.nps),
+            from_=a.start,
+            to=a.end,
+        )
+
+
+# --------------------------------------------------------------------------- roots
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(permission_classes=[IsMember], description="Member.")
+    async def my_notifications(
+        self, info: Info, unread_only: bool | None = False, first: int = 20
+    ) -> list[Notification]:
+        found = await notifications.inbox(_viewer(info), bool(unread_only), first)
+        return [Notification.from_model(n) for n in found]
+
+    @strawberry.field(permission_classes=[IsAdmin], description="Admin.")
+    async def segments(self, info: Info) -> list[Segment]:
+        return [Segment(model=s) for s in await segments.list_segments()]
+
+    @strawberry.field(permission_classes=[IsAdmin], description="Admin.")
+    async def campaigns(self, info: Info) -> list[NotificationCampaign]:
+        return [NotificationCampaign(model=c) for c in await campaigns.list_campaigns()]
+
+    @strawberry.field(permission_classes=[IsAdmin], description="Admin.")
+    async def analytics(
+        self,
+        info: Info,
+        from_: Annotated[datetime | None, strawberry.argument(name="from")] = None,
+        to: datetime | None = None,
+    ) -> ProgramAnalytics:
+        return ProgramAnalytics.from_domain(await analytics.compute(from_, to))
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(permission_classes=[IsAdmin])
+    @payload_errors(SegmentPayload)
+    async def create_segment(self, info: Info, input: SegmentInput) -> SegmentPayload:
+        segment = await segments.create_segment(
+            input.name,
+            input.rules.to_rules() if input.rules is not None else None,
+            input.member_external_ids,
+        )
+        return SegmentPayload(segment=Segment(model=segment))
+
+    @strawberry.mutation(permission_classes=[IsAdmin])
+    @payload_errors(NotificationCampaignPayload)
+    async def create_notification_campaign(
+        self, info: Info, input: NotificationCampaignInput
+    ) -> NotificationCampaignPayload:
+        campaign = await campaigns.create_campaign(input.to_data())
+        return NotificationCampaignPayload(campaign=NotificationCampaign(model=campaign))
+
+    @strawberry.mutation(permission_classes=[IsAdmin])
+    @payload_errors(NotificationCampaignPayload)
+    async def cancel_notification_campaign(
+        self, info: Info, id: strawberry.ID
+    ) -> NotificationCampaignPayload:
+        campaign = await campaigns.cancel_campaign(_pk(id, "campaign", "id"))
+        return NotificationCampaignPayload(campaign=NotificationCampaign(model=campaign))
+
+    @strawberry.mutation(permission_classes=[IsMember])
+    @payload_errors(MarkReadPayload)
+    async def mark_notifications_read(
+        self, info: Info, ids: list[strawberry.ID]
+    ) -> MarkReadPayload:
+        unread = await notifications.mark_read(_viewer(info), [str(i) for i in ids])
+        return MarkReadPayload(unread_count=unread)
+
+    @strawberry.mutation(permission_classes=[IsMember])
+    @payload_errors(NpsPayload)
+    async def submit_nps(self, info: Info, score: int, comment: str | None = None) -> NpsPayload:
+        return NpsPayload(points_awarded=await nps.submit(_viewer(info), score, comment))

@@ -1,0 +1,236 @@
+"""Leaderboards: `leaderboard`, `leaderboards`, `upsertLeaderboard`, `setLeaderboardHidden`
+and the `leaderboardUpdates` subscription."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncGenerator, Iterator
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField
+
+from game.leaderboards import definitions, reading, rebuild, store, visibility
+from game.leaderboards.definitions import Board, Metric
+from game.leaderboards.live import live, view_of
+from game.leaderboards.reading import BoardView, PublicView, public_view
+from game.leaderboards.store import Standing
+from game.leaderboards.windows import Period
+from gql.context import Info
+from gql.errors import UserError, payload_errors
+from gql.permissions import IsAdmin, IsMember, IsSignedIn
+from gql.schema.members import MemberPayload, PublicMember, member_type
+
+strawberry.enum(Period, name="LeaderboardPeriod")
+strawberry.enum(Metric, name="LeaderboardMetric")
+
+DEFAULT_RADIUS = 2
+
+
+@contextlib.contextmanager
+def _redis_errors() -> Iterator[None]:
+    """Redis down: a clear, immediate top-level error instead of a hang."""
+    try:
+        yield
+    except store.Unavailable as exc:
+        raise GraphQLError(
+            "leaderboards are temporarily unavailable; try again shortly",
+            extensions={"code": "UNAVAILABLE"},
+        ) from exc
+
+
+def _public(view: PublicView) -> PublicMember:
+    return PublicMember(
+        id=strawberry.ID(view.id), display_name=view.display_name, tier_code=view.tier_code
+    )
+
+
+@strawberry.type
+class LeaderboardEntry:
+    rank: int = strawberry.field(description="1-based; ties go to whoever reached the score first.")
+    score: float
+    face: strawberry.Private[PublicView]
+
+    @strawberry.field
+    def member(self) -> PublicMember:
+        return _public(self.face)
+
+
+async def _load_faces(missing: list[Standing], view: BoardView, info: Info) -> None:
+    loaders = info.context.loaders
+    ids = [s.member_id for s in missing]
+    members = await loaders.member.load_many(ids)
+    statuses = await loaders.tier_status.load_many(ids)
+    for s, found, status in zip(missing, members, statuses, strict=True):
+        tier_code = status.tier.code if status and status.tier else None
+        view.publics[s.rank] = public_view(found, s.rank, tier_code)
+
+
+async def _entries(
+    standings: list[Standing], view: BoardView, info: Info
+) -> list[LeaderboardEntry]:
+    """Entries with their public faces, loaded for the whole view at once: two batched
+    loads per request, whatever the number of entries."""
+    while view.loading is not None:  # entries, me and aroundMe share one load
+        await view.loading
+    wanted = [*standings, *view.entries, *([view.me] if view.me else []), *view.around]
+    missing = list({s.rank: s for s in wanted if s.rank not in view.publics}.values())
+    if missing:
+        view.loading = asyncio.ensure_future(_load_faces(missing, view, info))
+        try:
+            await view.loading
+        finally:
+            view.loading = None
+    return [
+        LeaderboardEntry(rank=s.rank, score=float(s.score), face=view.publics[s.rank])
+        for s in standings
+    ]
+
+
+@strawberry.type
+class Leaderboard:
+    key: str
+    period: Period
+    period_key: str = strawberry.field(
+        description="e.g. '2026-11-23', '2026-W48', '2026-11'; 'all' for ALL_TIME."
+    )
+    participants: int
+    view: strawberry.Private[BoardView]
+
+    @strawberry.field
+    async def entries(self, info: Info) -> list[LeaderboardEntry]:
+        return await _entries(self.view.entries, self.view, info)
+
+    @strawberry.field(description="The member's own entry (member token); null when not ranked.")
+    async def me(self, info: Info) -> LeaderboardEntry | None:
+        with _redis_errors():
+            mine = await reading.me(self.view)
+        return (await _entries([mine], self.view, info))[0] if mine else None
+
+    @strawberry.field(description="Entries around the member: radius above and below.")
+    async def around_me(self, info: Info, radius: int = DEFAULT_RADIUS) -> list[LeaderboardEntry]:
+        with _redis_errors():
+            around = await reading.around_me(self.view, radius)
+        return await _entries(around, self.view, info)
+
+
+def leaderboard_type(view: BoardView) -> Leaderboard:
+    return Leaderboard(
+        key=view.key,
+        period=view.period,
+        period_key=view.period_key,
+        participants=view.participants,
+        view=view,
+    )
+
+
+def _wanted_radius(info: Info) -> int:
+    """How far around `me` the query asks (-1: `me` alone; -2: neither), to read it at once."""
+    wanted = -2
+
+    def visit(selections: list[Any]) -> None:
+        nonlocal wanted
+        for node in selections:
+            if isinstance(node, SelectedField):
+                if node.name == "aroundMe":
+                    # literal arguments arrive as text, variables as values
+                    try:
+                        radius = int(node.arguments.get("radius", DEFAULT_RADIUS))
+                    except (TypeError, ValueError):
+                        continue
+                    if 0 <= radius <= reading.MAX_RADIUS:
+                        wanted = max(wanted, radius)
+                elif node.name == "me":
+                    wanted = max(wanted, -1)
+            elif isinstance(node, (FragmentSpread, InlineFragment)):
+                visit(node.selections)
+
+    for field in info.selected_fields:
+        visit(field.selections)
+    return wanted
+
+
+@strawberry.type
+class LeaderboardDefinition:
+    key: str
+    name: str
+    metric: Metric
+    action_type: str | None
+
+
+def definition_type(board: Board) -> LeaderboardDefinition:
+    return LeaderboardDefinition(
+        key=board.key, name=board.name, metric=board.metric, action_type=board.action_type
+    )
+
+
+@strawberry.input
+class LeaderboardInput:
+    key: str
+    name: str
+    metric: Metric
+    action_type: str | None = None
+
+
+@strawberry.type
+class LeaderboardDefinitionPayload:
+    leaderboard: LeaderboardDefinition | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(permission_classes=[IsSignedIn])
+    async def leaderboard(
+        self, info: Info, key: str, period: Period = Period.ALL_TIME, first: int = 10
+    ) -> Leaderboard:
+        member_id = info.context.viewer.member_id
+        radius = _wanted_radius(info) if member_id is not None else -2
+        with _redis_errors():
+            view = await reading.read(
+                key, period, first, member_id if radius > -2 else None, max(radius, -1)
+            )
+        view.member_id = member_id
+        view.me_loaded = radius > -2
+        return leaderboard_type(view)
+
+    @strawberry.field(permission_classes=[IsAdmin])
+    async def leaderboards(self, info: Info) -> list[LeaderboardDefinition]:
+        return [definition_type(b) for b in await definitions.all_boards()]
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(permission_classes=[IsAdmin])
+    @payload_errors(LeaderboardDefinitionPayload)
+    async def upsert_leaderboard(
+        self, info: Info, input: LeaderboardInput
+    ) -> LeaderboardDefinitionPayload:
+        board = await rebuild.upsert_and_build(
+            Board(input.key, input.name, input.metric, input.action_type)
+        )
+        return LeaderboardDefinitionPayload(leaderboard=definition_type(board))
+
+    @strawberry.mutation(permission_classes=[IsMember])
+    @payload_errors(MemberPayload)
+    async def set_leaderboard_hidden(self, info: Info, hidden: bool) -> MemberPayload:
+        assert info.context.viewer.member_id is not None
+        member = await visibility.set_hidden(info.context.viewer.member_id, hidden)
+        return MemberPayload(member=member_type(member))
+
+
+@strawberry.type
+class Subscription:
+    @strawberry.subscription(
+        permission_classes=[IsSignedIn],
+        description="A fresh top-N snapshot whenever the board changes (at most a few per second).",
+    )
+    async def leaderboard_updates(
+        self, info: Info, key: str, period: Period = Period.ALL_TIME, first: int = 10
+    ) -> AsyncGenerator[Leaderboard, None]:
+        member_id = info.context.viewer.member_id
+        with _redis_errors():
+            async for snap in live.updates(key, period, first):
+                yield leaderboard_type(view_of(snap, first, member_id))

@@ -1,0 +1,28 @@
+"""The Rfm type shown on Member (kept apart so members and engage schema can both use it)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+
+from engage.models import MemberRfm
+
+
+@strawberry.type
+class Rfm:
+    recency: int
+    frequency: int
+    monetary: int
+    segment: str = strawberry.field(description="e.g. CHAMPIONS, LOYAL, AT_RISK, HIBERNATING, NEW.")
+    computed_at: datetime
+
+    @classmethod
+    def from_model(cls, row: MemberRfm) -> Rfm:
+        return cls(
+            recency=row.recency,
+            frequency=row.frequency,
+            monetary=row.monetary,
+            segment=row.segment,
+            computed_at=row.computed_at,
+        )

@@ -1,0 +1,181 @@
+"""Badges: their definitions and who holds them (each member at most once).
+
+Missions, stamp cards, spin prizes and admins grant badges through `award`; the member's
+app hears of each new one through the BadgeAwarded member event. Secret badges are listed
+to a member only once they hold them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from tortoise import fields
+from tortoise.exceptions import IntegrityError
+from tortoise.models import Model
+from tortoise.transactions import in_transaction
+
+from core import clock, validation
+from core.errors import InvalidInput, NotFound
+from core.events import MemberEvent, emit, unit_of_work
+from members.models import Member
+
+_CODE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+
+
+class Badge(Model):
+    id = fields.IntField(primary_key=True)
+    code = fields.CharField(max_length=64, unique=True)
+    name = fields.CharField(max_length=100)
+    description = fields.TextField(null=True)
+    icon_url = fields.CharField(max_length=500, null=True)
+    secret = fields.BooleanField(default=False)
+    created_at = fields.DatetimeField()
+    updated_at = fields.DatetimeField()
+
+    class Meta:
+        table = "badge"
+
+
+class BadgeAward(Model):
+    id = fields.IntField(primary_key=True)
+    badge: fields.ForeignKeyRelation[Badge] = fields.ForeignKeyField(
+        "loyalty.Badge", related_name="awards", on_delete=fields.CASCADE
+    )
+    badge_id: int
+    member: fields.ForeignKeyRelation[Member] = fields.ForeignKeyField(
+        "loyalty.Member", related_name="badge_awards", on_delete=fields.CASCADE
+    )
+    member_id: int
+    awarded_at = fields.DatetimeField()
+    # What granted it: "mission:12", "stamp_card:3", "spin:7", "admin".
+    source = fields.CharField(max_length=100)
+
+    class Meta:
+        table = "badge_award"
+        unique_together = (("member_id", "badge_id"),)
+
+
+__models__ = [Badge, BadgeAward]
+
+
+@dataclass
+class BadgeAwarded(MemberEvent):
+    member_id: int
+    code: str
+    awarded_at: datetime
+
+    def message(self) -> dict[str, Any]:
+        return {"type": "BadgeAwarded", "code": self.code, "awardedAt": self.awarded_at.isoformat()}
+
+
+@dataclass
+class BadgeData:
+    code: str
+    name: str
+    description: str | None = None
+    icon_url: str | None = None
+    secret: bool = False
+
+
+def check_code(code: str, field: str) -> str:
+    code = code.strip()
+    if not _CODE.match(code):
+        raise InvalidInput(
+            "code must be 1..64 lowercase letters, digits or . _ - (e.g. 'reviewer')", field
+        )
+    return code
+
+
+async def upsert(data: BadgeData) -> Badge:
+    code = check_code(data.code, "input.code")
+    name = validation.text(data.name, "input.name", max_len=100)
+    description = (
+        validation.text(data.description, "input.description", max_len=1000)
+        if data.description
+        else None
+    )
+    icon_url = data.icon_url.strip() if data.icon_url else None
+    if icon_url and (len(icon_url) > 500 or not icon_url.startswith(("https://", "http://"))):
+        raise InvalidInput(
+            "iconUrl must be an http(s) URL of at most 500 characters", "input.iconUrl"
+        )
+    now = clock.now()
+    values: dict[str, Any] = {
+        "name": name,
+        "description": description,
+        "icon_url": icon_url,
+        "secret": data.secret,
+        "updated_at": now,
+    }
+    async with unit_of_work():
+        badge = await Badge.select_for_update().get_or_none(code=code)
+        if badge is None:
+            try:
+                async with in_transaction():
+                    return await Badge.create(code=code, created_at=now, **values)
+            except IntegrityError:  # a concurrent upsert created it first
+                badge = await Badge.get(code=code)
+        await Badge.filter(id=badge.id).update(**values)
+        await badge.refresh_from_db()
+        return badge
+
+
+async def get(code: str, field: str | None = None) -> Badge:
+    badge = await Badge.get_or_none(code=code)
+    if badge is None:
+        raise NotFound(f"no badge with code {code!r}", field)
+    return badge
+
+
+async def exists(code: str) -> bool:
+    return await Badge.filter(code=code).exists()
+
+
+async def listed_for(member_id: int | None) -> list[Badge]:
+    """All badges for staff (member_id None); a member sees secret ones only once held."""
+    badges = await Badge.all().order_by("id")
+    if member_id is None:
+        return badges
+    held = set(await BadgeAward.filter(member_id=member_id).values_list("badge_id", flat=True))
+    return [b for b in badges if not b.secret or b.id in held]
+
+
+async def awards_of(member_ids: list[int]) -> dict[int, list[BadgeAward]]:
+    """Each member's awards, oldest first, with their badge loaded (one query)."""
+    rows = (
+        await BadgeAward.filter(member_id__in=member_ids)
+        .select_related("badge")
+        .order_by("awarded_at", "id")
+    )
+    found: dict[int, list[BadgeAward]] = {m: [] for m in member_ids}
+    for row in rows:
+        found[row.member_id].append(row)
+    return found
+
+
+async def award(
+    member_id: int, code: str, source: str, *, field: str | None = None
+) -> BadgeAward | None:
+    """Give the member the badge; None when they hold it already. Emits BadgeAwarded."""
+    async with unit_of_work():
+        badge = await get(code, field)
+        if await BadgeAward.filter(member_id=member_id, badge_id=badge.id).exists():
+            return None
+        now = clock.now()
+        try:
+            # A savepoint, so a concurrent award of the same badge does not abort the caller.
+            async with in_transaction():
+                row = await BadgeAward.create(
+                    member_id=member_id, badge=badge, awarded_at=now, source=source[:100]
+                )
+        except IntegrityError:
+            return None
+        emit(BadgeAwarded(member_id=member_id, code=badge.code, awarded_at=now))
+        return row
+
+
+async def by_codes(codes: list[str]) -> dict[str, Badge]:
+    return {b.code: b for b in await Badge.filter(code__in=codes)}

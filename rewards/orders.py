@@ -1,0 +1,265 @@
+"""Orders that earn points, and refunds that take them back in proportion.
+
+`record_order` is idempotent on orderId (same member and amount: the first answer with
+duplicate=True; other content: IDEMPOTENCY_CONFLICT). The Order row is inserted first in
+the transaction, so a concurrent repeat blocks on its unique index and then replays.
+`refund_order` is idempotent on refundId the same way.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from fractions import Fraction
+
+from tortoise.exceptions import IntegrityError
+
+from core import clock, validation
+from core.errors import IdempotencyConflict, InvalidInput, NotFound
+from core.events import raise_event, unit_of_work
+from members import service as members
+from members.models import Member
+from members.program import get_program
+from rewards import earning
+from rewards.ledger import service as ledger
+from rewards.ledger.models import Order, OrderStatus, Refund
+from rewards.ledger.reasons import Reason
+from rewards.ledger.retry import retrying
+
+__all__ = [
+    "Order",
+    "OrderCompleted",
+    "OrderResult",
+    "OrderStatus",
+    "RefundResult",
+    "record_order",
+    "refund_order",
+]
+
+MAX_AMOUNT = Decimal("1e15")
+
+
+@dataclass
+class OrderCompleted:
+    """Raised inside the order's transaction (game counts it as the `order` action)."""
+
+    member_id: int
+    order_id: str
+    amount: Decimal
+    channel: str | None
+    occurred_at: datetime
+
+
+@dataclass
+class OrderResult:
+    order: Order
+    points_earned: int
+    tier_points_earned: int
+    referral_points_awarded: int
+    duplicate: bool
+
+
+@dataclass
+class RefundResult:
+    order: Order
+    points_reversed: int
+    duplicate: bool
+
+
+def order_points(
+    amount: Decimal, earn_rate_percent: Decimal, point_value: Decimal, multiplier: Decimal
+) -> int:
+    """floor(amount x rate / 100 / pointValue x multiplier), exact, floored once at the end."""
+    value = (
+        Fraction(amount) * Fraction(earn_rate_percent) / 100 / Fraction(point_value)
+    ) * Fraction(multiplier)
+    return max(0, math.floor(value))
+
+
+def tier_points_for(amount: Decimal, unit: Decimal) -> int:
+    return max(0, math.floor(Fraction(amount) / Fraction(unit)))
+
+
+def _money(value: Decimal, field: str) -> Decimal:
+    if not value.is_finite() or value <= 0:
+        raise InvalidInput("amount must be greater than 0", field)
+    if value >= MAX_AMOUNT:
+        raise InvalidInput("amount is too large", field)
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -2 and value != value.quantize(Decimal("0.01")):
+        raise InvalidInput("amount has at most 2 decimal places", field)
+    return value.quantize(Decimal("0.01"))
+
+
+def _order_id(value: str, field: str = "input.orderId") -> str:
+    return validation.text(value, field, max_len=128)
+
+
+def _replay_order(order: Order, member_id: int, amount: Decimal) -> OrderResult:
+    if order.member_id != member_id or Decimal(order.amount) != amount:
+        raise IdempotencyConflict(
+            "this orderId was recorded with another member or amount", "input.orderId"
+        )
+    return OrderResult(
+        order=order,
+        points_earned=order.points_earned,
+        tier_points_earned=order.tier_points_earned,
+        referral_points_awarded=order.referral_points_awarded,
+        duplicate=True,
+    )
+
+
+async def record_order(
+    order_id: str,
+    member_external_id: str,
+    amount: Decimal,
+    occurred_at: datetime | None = None,
+    channel: str | None = None,
+) -> OrderResult:
+    """Record a completed order once: points (pending per the program), tier points, events."""
+    order_id = _order_id(order_id)
+    amount = _money(amount, "input.amount")
+    if channel is not None:
+        channel = validation.text(channel, "input.channel", max_len=50)
+    member = await members.get_by_external_id(member_external_id)
+    try:
+        return await retrying(lambda: _record(order_id, member, amount, occurred_at, channel))
+    except IntegrityError:
+        existing = await Order.get_or_none(order_id=order_id)
+        if existing is None:
+            raise
+        return _replay_order(existing, member.id, amount)
+
+
+async def _record(
+    order_id: str,
+    member: Member,
+    amount: Decimal,
+    occurred_at: datetime | None,
+    channel: str | None,
+) -> OrderResult:
+    async with unit_of_work():
+        now = clock.now()
+        at = occurred_at or now
+        program = await get_program()
+        multiplier = await earning.multiplier(member, "order", at)
+        points = order_points(amount, program.earn_rate_percent, program.point_value, multiplier)
+        tier_points = tier_points_for(amount, program.tier_point_unit)
+        # A repeated orderId fails this insert (IntegrityError) and replays in record_order.
+        order = await Order.create(
+            order_id=order_id,
+            member_id=member.id,
+            amount=amount,
+            occurred_at=at,
+            recorded_at=now,
+            channel=channel,
+            points_earned=points,
+            tier_points_earned=tier_points,
+        )
+        referral = await earning.on_order_completed(member, order_id, amount, tier_points, at)
+        if referral:
+            order.referral_points_awarded = referral
+            await order.save(update_fields=["referral_points_awarded"])
+        await raise_event(OrderCompleted(member.id, order_id, amount, channel, at))
+        if points > 0:
+            # Last: crediting locks the program's issuance account until commit, and every
+            # order needs that lock, so it is held for as short a time as possible.
+            await ledger.credit(
+                member.id,
+                points,
+                Reason.ORDER,
+                description=f"order {order_id}",
+                order_id=order_id,
+                pending_days=program.points_pending_days,
+                program=program,
+            )
+        return OrderResult(order, points, tier_points, referral, duplicate=False)
+
+
+def _replay_refund(refund: Refund, order: Order, requested: Decimal | None) -> RefundResult:
+    same_amount = (refund.requested_amount is None and requested is None) or (
+        refund.requested_amount is not None
+        and requested is not None
+        and Decimal(refund.requested_amount) == requested
+    )
+    if refund.order_id != order.id or not same_amount:
+        raise IdempotencyConflict(
+            "this refundId was used for another order or amount", "input.refundId"
+        )
+    return RefundResult(order=order, points_reversed=refund.points_reversed, duplicate=True)
+
+
+def reversed_so_far(earned: int, amount: Decimal, refunded: Decimal) -> int:
+    """Points of an order reversed once `refunded` of it is refunded: what the kept part
+    would not have earned (rounded in the program's favour, all of it at a full refund)."""
+    kept = math.floor(Fraction(earned) * (Fraction(amount) - Fraction(refunded)) / Fraction(amount))
+    return earned - kept
+
+
+async def refund_order(order_id: str, refund_id: str, amount: Decimal | None) -> RefundResult:
+    order_id = _order_id(order_id)
+    refund_id = validation.text(refund_id, "input.refundId", max_len=128)
+    requested = _money(amount, "input.amount") if amount is not None else None
+    try:
+        return await retrying(lambda: _refund(order_id, refund_id, requested))
+    except IntegrityError:
+        existing = await Refund.get_or_none(refund_id=refund_id)
+        order = await Order.get_or_none(order_id=order_id)
+        if existing is None or order is None:
+            raise
+        return _replay_refund(existing, order, requested)
+
+
+async def _refund(order_id: str, refund_id: str, requested: Decimal | None) -> RefundResult:
+    async with unit_of_work():
+        # The row lock serialises refunds of one order (SQLite serialises writers anyway).
+        order = await Order.filter(order_id=order_id).select_for_update().first()
+        if order is None:
+            raise NotFound(f"no order {order_id!r}", "input.orderId")
+        existing = await Refund.get_or_none(refund_id=refund_id)
+        if existing is not None:
+            return _replay_refund(existing, order, requested)
+        total = Decimal(order.amount)
+        remaining = total - Decimal(order.refunded_amount)
+        refund_amount = requested if requested is not None else remaining
+        if refund_amount <= 0:
+            raise InvalidInput("the order is refunded in full already", "input.amount")
+        if refund_amount > remaining:
+            raise InvalidInput(f"at most {remaining} of this order remains", "input.amount")
+        refunded = Decimal(order.refunded_amount) + refund_amount
+        points = reversed_so_far(order.points_earned, total, refunded) - order.points_reversed
+        tier_points = (
+            reversed_so_far(order.tier_points_earned, total, refunded) - order.tier_points_reversed
+        )
+        now = clock.now()
+        refund = await Refund.create(
+            refund_id=refund_id,
+            order_id=order.id,
+            requested_amount=requested,
+            amount=refund_amount,
+            points_reversed=points,
+            tier_points_reversed=tier_points,
+            created_at=now,
+        )
+        await ledger.reverse(order.member_id, order_id, points, f"refund {refund_id}")
+        member = await members.get_member(order.member_id)
+        await earning.on_order_refunded(member, order_id, refund_amount, tier_points, now)
+        order.refunded_amount = refunded
+        order.points_reversed += points
+        order.tier_points_reversed += tier_points
+        order.status = (
+            OrderStatus.REFUNDED.value
+            if refunded >= total
+            else OrderStatus.PARTIALLY_REFUNDED.value
+        )
+        await order.save(
+            update_fields=[
+                "refunded_amount",
+                "points_reversed",
+                "tier_points_reversed",
+                "status",
+            ]
+        )
+        return RefundResult(order=order, points_reversed=refund.points_reversed, duplicate=False)

@@ -1,0 +1,16 @@
+"""Registers the ledger's jobs: pending points becoming available, and expiry."""
+
+from __future__ import annotations
+
+from rewards.ledger import jobs as ledger_jobs
+from server.jobs import job
+
+
+@job("ledger.mature_pending")
+async def mature_pending() -> int:
+    return await ledger_jobs.mature_pending()
+
+
+@job("ledger.expire_points")
+async def expire_points() -> int:
+    return await ledger_jobs.expire_points()

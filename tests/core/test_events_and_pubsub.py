@@ -1,0 +1,75 @@
+"""Events go out after commit (never after a rollback); pub/sub reaches listeners."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from core import events, pubsub
+from core.errors import InvalidInput
+from members.models import Member
+from tests import factories
+
+
+@dataclass
+class Ping(events.MemberEvent):
+    member_id: int
+
+    def message(self) -> dict[str, Any]:
+        return {"type": "Ping"}
+
+
+async def test_events_are_dispatched_after_commit_and_dropped_on_rollback() -> None:
+    seen: list[Ping] = []
+
+    async def handler(event: Ping) -> None:
+        # runs after commit: the member written in the same unit is visible
+        assert await Member.filter(id=event.member_id).exists()
+        seen.append(event)
+
+    events.on(Ping, handler)
+    try:
+        member = await factories.member()
+        async with events.unit_of_work():
+            events.emit(Ping(member.id))
+            assert seen == []  # not before commit
+        assert seen == [Ping(member.id)]
+        with pytest.raises(InvalidInput):
+            async with events.unit_of_work():
+                await Member.filter(id=member.id).update(display_name="changed")
+                events.emit(Ping(member.id))
+                raise InvalidInput("no", "input.x")
+        assert seen == [Ping(member.id)]
+        assert (await Member.get(id=member.id)).display_name != "changed"
+    finally:
+        events._handlers.pop(Ping, None)
+
+
+async def test_emit_outside_a_unit_of_work_is_a_bug() -> None:
+    with pytest.raises(RuntimeError):
+        events.emit(Ping(1))
+
+
+async def test_member_events_are_published_to_the_member_channel() -> None:
+    member = await factories.member()
+    stream = pubsub.subscribe(f"member:{member.id}")
+    first = asyncio.ensure_future(stream.__anext__())
+    await asyncio.sleep(0.2)  # let the hub subscribe
+    async with events.unit_of_work():
+        events.emit(Ping(member.id))
+    assert await asyncio.wait_for(first, 5) == {"type": "Ping"}
+    await stream.aclose()
+
+
+async def test_pubsub_fans_out_to_every_listener_of_a_channel() -> None:
+    streams = [pubsub.subscribe("fan-out") for _ in range(3)]
+    waits = [asyncio.ensure_future(s.__anext__()) for s in streams]
+    await asyncio.sleep(0.2)
+    await pubsub.publish("fan-out", {"n": 1})
+    await pubsub.publish("elsewhere", {"n": 2})
+    assert await asyncio.gather(*(asyncio.wait_for(w, 5) for w in waits)) == [{"n": 1}] * 3
+    for s in streams:
+        await s.aclose()

@@ -1,0 +1,64 @@
+"""Credentials: bootstrap keys, stored keys (hashed), member tokens."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from core import clock
+from core.errors import Unauthenticated
+from core.models import ApiKey
+from core.security import Role, authenticate, create_api_key, hash_key, issue_member_token
+from core.settings import Settings
+from tests.conftest import ADMIN_KEY, INTEGRATION_KEY
+
+
+async def test_bootstrap_keys_and_anonymous(settings: Settings) -> None:
+    assert (await authenticate(f"Bearer {ADMIN_KEY}", settings)).role is Role.ADMIN
+    assert (await authenticate(f"bearer {INTEGRATION_KEY}", settings)).role is Role.INTEGRATION
+    assert (await authenticate(None, settings)).role is None
+
+
+@pytest.mark.parametrize("header", ["Basic abc", "Bearer", "Bearer    ", "Token x", ADMIN_KEY])
+async def test_malformed_authorization_is_refused(settings: Settings, header: str) -> None:
+    with pytest.raises(Unauthenticated):
+        await authenticate(header, settings)
+
+
+async def test_created_keys_are_stored_hashed_and_authenticate(settings: Settings) -> None:
+    key = await create_api_key(Role.INTEGRATION, "pos")
+    row = await ApiKey.get(key_hash=hash_key(key))
+    assert row.role == "INTEGRATION" and row.label == "pos"
+    assert key not in {row.key_hash, row.prefix, row.label}
+    assert (await authenticate(f"Bearer {key}", settings)).role is Role.INTEGRATION
+    with pytest.raises(ValueError):
+        await create_api_key(Role.MEMBER)
+
+
+async def test_revoked_key_is_refused_once_the_cache_expires(settings: Settings) -> None:
+    key = await create_api_key(Role.ADMIN)
+    await ApiKey.filter(key_hash=hash_key(key)).update(revoked_at=clock.now())
+    from core import security
+
+    security._key_cache.clear()
+    with pytest.raises(Unauthenticated):
+        await authenticate(f"Bearer {key}", settings)
+
+
+async def test_member_tokens_carry_the_member_and_expire(settings: Settings) -> None:
+    clock.freeze(datetime(2026, 5, 1, tzinfo=UTC))
+    token, expires = issue_member_token(42, timedelta(minutes=5), settings)
+    assert expires == datetime(2026, 5, 1, 0, 5, tzinfo=UTC)
+    viewer = await authenticate(f"Bearer {token}", settings)
+    assert (viewer.role, viewer.member_id) == (Role.MEMBER, 42)
+    clock.advance(timedelta(minutes=5))
+    with pytest.raises(Unauthenticated):
+        await authenticate(f"Bearer {token}", settings)
+
+
+async def test_a_token_signed_with_another_secret_is_refused(settings: Settings) -> None:
+    other = settings.model_copy(update={"secret_key": "another-secret-0123456789abcdef-xyz"})
+    token, _ = issue_member_token(7, timedelta(hours=1), other)
+    with pytest.raises(Unauthenticated):
+        await authenticate(f"Bearer {token}", settings)

@@ -1,0 +1,38 @@
+"""Quiet hours in the program's zone: when a moment is quiet, and when the quiet ends."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from engage.quiet_hours import ends_at, release_time
+
+ZONE = "Asia/Ho_Chi_Minh"  # UTC+7
+
+
+def utc(day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(2026, 6, day, hour, minute, tzinfo=UTC)
+
+
+def test_a_window_spanning_midnight_holds_evening_and_early_morning() -> None:
+    # 21:00..08:00 local = 14:00..01:00 UTC
+    assert ends_at(utc(10, 13, 59), "21:00", "08:00", ZONE) is None  # 20:59 local
+    assert ends_at(utc(10, 14, 0), "21:00", "08:00", ZONE) == utc(11, 1)  # 21:00 local
+    assert ends_at(utc(10, 17, 0), "21:00", "08:00", ZONE) == utc(11, 1)  # 00:00 local
+    assert ends_at(utc(10, 0, 59), "21:00", "08:00", ZONE) == utc(10, 1)  # 07:59 local
+    assert ends_at(utc(10, 1, 0), "21:00", "08:00", ZONE) is None  # 08:00 local: over
+
+
+def test_a_daytime_window() -> None:
+    # 12:00..14:00 local = 05:00..07:00 UTC
+    assert ends_at(utc(10, 4, 59), "12:00", "14:00", ZONE) is None
+    assert ends_at(utc(10, 5, 0), "12:00", "14:00", ZONE) == utc(10, 7)
+    assert ends_at(utc(10, 7, 0), "12:00", "14:00", ZONE) is None
+
+
+def test_no_window_when_unset_or_empty() -> None:
+    at = utc(10, 15)
+    assert ends_at(at, None, "08:00", ZONE) is None
+    assert ends_at(at, "21:00", None, ZONE) is None
+    assert ends_at(at, "08:00", "08:00", ZONE) is None
+    assert release_time(at, None, None, ZONE) == at
+    assert release_time(at, "21:00", "08:00", ZONE) == utc(11, 1)

@@ -1,0 +1,106 @@
+"""One trackAction costs the same SQL whatever the number of missions, and one Redis trip."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from redis.asyncio.client import Pipeline, Redis
+
+from tests import factories
+from tests.conftest import Api
+from tests.game import helpers
+
+
+class _Statements(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.count = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if not message.startswith(("Created connection", "Closed connection")):
+            self.count += 1
+
+
+@pytest.fixture
+def statements() -> Iterator[_Statements]:
+    logger = logging.getLogger("tortoise.db_client")
+    handler = _Statements()
+    level = logger.level
+    logger.setLevel(logging.DEBUG)
+    logger.addHandler(handler)
+    yield handler
+    logger.removeHandler(handler)
+    logger.setLevel(level)
+
+
+@pytest.fixture
+def redis_trips(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """Counts pipelines sent and single commands sent (the real calls still happen)."""
+    counts = {"pipelines": 0, "commands": 0}
+    real_execute, real_command = Pipeline.execute, Redis.execute_command
+
+    async def execute(self: Pipeline, *args: Any, **kwargs: Any) -> Any:
+        counts["pipelines"] += 1
+        return await real_execute(self, *args, **kwargs)
+
+    async def command(self: Redis, *args: Any, **kwargs: Any) -> Any:
+        counts["commands"] += 1
+        return await real_command(self, *args, **kwargs)
+
+    monkeypatch.setattr(Pipeline, "execute", execute)
+    monkeypatch.setattr(Redis, "execute_command", command)
+    return counts
+
+
+async def _statements_per_action(api: Api, statements: _Statements, missions: int) -> int:
+    await helpers.action_type(api, f"a{missions}.done", points=3)
+    for n in range(missions):
+        measure = ("COUNT", "SUM", "STREAK_DAYS")[n % 3]
+        await helpers.mission(
+            api, title=f"m{n}", actionType=f"a{missions}.done", measure=measure, target=10**6
+        )
+    member = await factories.member()
+    await helpers.track(api, member, f"a{missions}.done")  # creates the progress rows
+    statements.count = 0
+    moved = await helpers.track(api, member, f"a{missions}.done")
+    assert len(moved["missions"]) == missions - missions // 3  # streaks move once a day
+    return statements.count
+
+
+async def test_sql_per_action_does_not_grow_with_the_number_of_missions(
+    api: Api, statements: _Statements
+) -> None:
+    one = await _statements_per_action(api, statements, 1)
+    fifty = await _statements_per_action(api, statements, 50)
+    assert one > 5 and fifty == one
+
+
+async def test_one_action_is_one_redis_round_trip(api: Api, redis_trips: dict[str, int]) -> None:
+    # 20 missions move (MissionProgressed x20), points and a full stamp card (PointsChanged x2,
+    # BadgeAwarded), and the leaderboards count it (ActionTracked): all in one pipeline.
+    # (Completed missions also raise MissionCompleted, whose notification is engage's own
+    # follow-up transaction, so they are left out here.)
+    await helpers.action_type(api, "review.posted", points=10)
+    await helpers.badge(api, "reviewer")
+    for n in range(20):
+        await helpers.mission(api, title=f"m{n}", target=100)
+    card = {
+        "name": "One review",
+        "actionType": "review.posted",
+        "slots": 1,
+        "reward": {"points": 1, "badgeCode": "reviewer"},
+    }
+    created = await api.admin(
+        "mutation($i: StampCardInput!) { createStampCard(input: $i) { errors { code } } }",
+        {"i": card},
+    )
+    assert created["createStampCard"]["errors"] == []
+    member = await factories.member()
+    redis_trips.update(pipelines=0, commands=0)
+    payload = await helpers.track(api, member)
+    assert len(payload["missions"]) == 20 and payload["badgesAwarded"]
+    assert redis_trips == {"pipelines": 1, "commands": 0}

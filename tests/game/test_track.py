@@ -1,0 +1,249 @@
+"""trackAction: who may report what, points with caps and multipliers, idempotency, dates."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from core import clock, events
+from core.settings import Settings
+from game.actions import ActionTracked
+from game.models import Action
+from tests import factories
+from tests.conftest import Api
+from tests.game import helpers
+
+# 10:00 in Asia/Ho_Chi_Minh (UTC+7), the program's default zone; the local day ends 17:00 UTC.
+MORNING = datetime(2026, 11, 2, 3, 0, tzinfo=UTC)
+
+
+def _input(member_external_id: str | None, **fields: Any) -> dict[str, Any]:
+    base = {"type": "app.opened", "idempotencyKey": "open-1"}
+    if member_external_id is not None:
+        base["memberExternalId"] = member_external_id
+    return {"i": base | fields}
+
+
+async def _errors(payload: dict[str, Any]) -> list[tuple[str, list[str] | None]]:
+    return [(e["code"], e["field"]) for e in payload["errors"]]
+
+
+async def test_points_go_through_the_ledger(api: Api, settings: Settings) -> None:
+    await helpers.action_type(api, "review.posted", points=10)
+    member = await factories.member()
+    payload = await helpers.track(api, member)
+    assert payload["pointsAwarded"] == 10 and payload["errors"] == []
+    assert (await helpers.me(api, member, settings))["pointsBalance"] == 10
+
+
+async def test_daily_cap_counts_earning_occurrences_per_local_day(
+    api: Api, settings: Settings
+) -> None:
+    clock.freeze(MORNING)
+    await helpers.action_type(api, "review.posted", points=10, dailyCap=2)
+    member = await factories.member()
+    earned = [(await helpers.track(api, member))["pointsAwarded"] for _ in range(3)]
+    assert earned == [10, 10, 0]
+    # 16:59 UTC is still 23:59 local: the same day, still capped
+    clock.freeze(MORNING.replace(hour=16, minute=59))
+    assert (await helpers.track(api, member))["pointsAwarded"] == 0
+    # 17:00 UTC is local midnight: a new day earns again
+    clock.freeze(MORNING.replace(hour=17))
+    assert (await helpers.track(api, member))["pointsAwarded"] == 10
+    assert (await helpers.me(api, member, settings))["pointsBalance"] == 30
+
+
+async def test_daily_cap_is_per_member(api: Api) -> None:
+    await helpers.action_type(api, "review.posted", points=10, dailyCap=1)
+    one, two = await factories.member(), await factories.member()
+    assert (await helpers.track(api, one))["pointsAwarded"] == 10
+    assert (await helpers.track(api, two))["pointsAwarded"] == 10
+
+
+async def test_promotion_multiplies_action_points_floored(api: Api) -> None:
+    clock.freeze(MORNING)
+    await helpers.action_type(api, "review.posted", points=5)
+    data = await api.admin(
+        """mutation($i: PromotionInput!) { createPromotion(input: $i) { errors { code } } }""",
+        {
+            "i": {
+                "name": "Review week",
+                "multiplier": 1.5,
+                "startsAt": (MORNING - timedelta(days=1)).isoformat(),
+                "endsAt": (MORNING + timedelta(days=1)).isoformat(),
+                "actionTypes": ["review.posted"],
+            }
+        },
+    )
+    assert data["createPromotion"]["errors"] == []
+    member = await factories.member()
+    assert (await helpers.track(api, member))["pointsAwarded"] == 7  # floor(5 x 1.5)
+
+
+async def test_member_reports_client_reportable_types_for_themselves(
+    api: Api, settings: Settings
+) -> None:
+    await helpers.action_type(api, "app.opened", points=1, clientReportable=True)
+    member = await factories.member()
+    token = factories.token_for(member, settings)
+    data = await api(helpers.TRACK, _input(None), token=token)
+    assert data["trackAction"]["pointsAwarded"] == 1
+    same = await api(helpers.TRACK, _input(member.external_id, idempotencyKey="o2"), token=token)
+    assert same["trackAction"]["pointsAwarded"] == 1
+
+
+async def test_member_may_not_report_for_someone_else(api: Api, settings: Settings) -> None:
+    await helpers.action_type(api, "app.opened", points=1, clientReportable=True)
+    member, other = await factories.member(), await factories.member()
+    token = factories.token_for(member, settings)
+    data = await api(helpers.TRACK, _input(other.external_id), token=token)
+    assert await _errors(data["trackAction"]) == [("FORBIDDEN", ["input", "memberExternalId"])]
+    assert await Action.all().count() == 0
+
+
+async def test_member_may_not_report_server_verified_types(api: Api, settings: Settings) -> None:
+    await helpers.action_type(api, "review.posted", points=10)
+    member = await factories.member()
+    token = factories.token_for(member, settings)
+    data = await api(helpers.TRACK, _input(None, type="review.posted"), token=token)
+    assert await _errors(data["trackAction"]) == [("FORBIDDEN", ["input", "type"])]
+    assert (await helpers.me(api, member, settings))["pointsBalance"] == 0
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        ({"type": "nope.never"}, ("NOT_FOUND", ["input", "type"])),
+        ({"type": "order"}, ("INVALID_INPUT", ["input", "type"])),
+        ({"memberExternalId": "ghost"}, ("NOT_FOUND", ["input", "memberExternalId"])),
+        ({"memberExternalId": None}, ("INVALID_INPUT", ["input", "memberExternalId"])),
+        ({"value": -1}, ("INVALID_INPUT", ["input", "value"])),
+        ({"attributes": [1, 2]}, ("INVALID_INPUT", ["input", "attributes"])),
+        ({"idempotencyKey": ""}, ("INVALID_INPUT", ["input", "idempotencyKey"])),
+        (
+            {"occurredAt": (MORNING + timedelta(hours=1)).isoformat()},
+            ("INVALID_INPUT", ["input", "occurredAt"]),
+        ),
+    ],
+)
+async def test_bad_reports_are_refused_and_write_nothing(
+    api: Api, settings: Settings, fields: dict[str, Any], expected: tuple[str, list[str]]
+) -> None:
+    clock.freeze(MORNING)
+    await helpers.action_type(api, "app.opened", points=1)
+    member = await factories.member()
+    data = await api.integration(helpers.TRACK, _input(member.external_id, **fields))
+    assert await _errors(data["trackAction"]) == [expected]
+    assert await Action.all().count() == 0
+
+
+async def test_a_retry_returns_the_first_result_and_changes_nothing(
+    api: Api, settings: Settings
+) -> None:
+    await helpers.action_type(api, "review.posted", points=10)
+    await helpers.badge(api, "reviewer")
+    await helpers.mission(api, target=1, reward={"points": 5, "badgeCode": "reviewer"})
+    member = await factories.member()
+    variables = _input(member.external_id, type="review.posted", attributes={"stars": 5})
+    first = (await api.integration(helpers.TRACK, variables))["trackAction"]
+    again = (await api.integration(helpers.TRACK, variables))["trackAction"]
+    assert first["duplicate"] is False and again["duplicate"] is True
+    assert {k: v for k, v in again.items() if k != "duplicate"} == {
+        k: v for k, v in first.items() if k != "duplicate"
+    }
+    assert first["pointsAwarded"] == 10 and first["badgesAwarded"][0]["badge"]["code"] == "reviewer"
+    assert (await helpers.me(api, member, settings))["pointsBalance"] == 15
+    assert await Action.all().count() == 1
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"type": "review.other"}, {"value": 2}, {"attributes": {"stars": 4}}],
+)
+async def test_a_key_reused_with_other_content_is_a_conflict(
+    api: Api, settings: Settings, change: dict[str, Any]
+) -> None:
+    await helpers.action_type(api, "review.posted", points=10)
+    await helpers.action_type(api, "review.other", points=10)
+    member = await factories.member()
+    base = _input(member.external_id, type="review.posted", attributes={"stars": 5})
+    await api.integration(helpers.TRACK, base)
+    changed = {"i": base["i"] | change}
+    data = await api.integration(helpers.TRACK, changed)
+    assert await _errors(data["trackAction"]) == [
+        ("IDEMPOTENCY_CONFLICT", ["input", "idempotencyKey"])
+    ]
+    assert (await helpers.me(api, member, settings))["pointsBalance"] == 10
+
+
+async def test_the_same_key_for_two_members_is_two_actions(api: Api) -> None:
+    await helpers.action_type(api, "app.opened", points=1)
+    one, two = await factories.member(), await factories.member()
+    first = await api.integration(helpers.TRACK, _input(one.external_id))
+    second = await api.integration(helpers.TRACK, _input(two.external_id))
+    assert first["trackAction"]["duplicate"] is False
+    assert second["trackAction"]["duplicate"] is False
+
+
+async def test_occurred_at_defaults_to_now_and_may_be_in_the_past(api: Api) -> None:
+    clock.freeze(MORNING)
+    await helpers.action_type(api, "app.opened")
+    member = await factories.member()
+    await api.integration(helpers.TRACK, _input(member.external_id))
+    yesterday = MORNING - timedelta(days=1)
+    await api.integration(
+        helpers.TRACK,
+        _input(member.external_id, idempotencyKey="o2", occurredAt=yesterday.isoformat()),
+    )
+    rows = await Action.all().order_by("id")
+    assert [r.occurred_at for r in rows] == [MORNING, yesterday]
+    assert [r.day.isoformat() for r in rows] == ["2026-11-02", "2026-11-01"]
+
+
+@pytest.fixture
+def tracked() -> Iterator[list[ActionTracked]]:
+    seen: list[ActionTracked] = []
+
+    async def record(event: ActionTracked) -> None:
+        seen.append(event)
+
+    events.on(ActionTracked, record)
+    yield seen
+    events._handlers[ActionTracked].remove(record)
+
+
+async def test_action_tracked_goes_out_once_per_new_action(
+    api: Api, tracked: list[ActionTracked]
+) -> None:
+    clock.freeze(MORNING)
+    await helpers.action_type(api, "app.opened")
+    member = await factories.member()
+    variables = _input(member.external_id, value=2.5)
+    await api.integration(helpers.TRACK, variables)
+    await api.integration(helpers.TRACK, variables)  # a retry is not a new action
+    assert tracked == [ActionTracked(member.id, "app.opened", 2.5, MORNING, MORNING)]
+
+
+async def test_action_points_take_the_promotion_times_the_tier_multiplier(api: Api) -> None:
+    clock.freeze(MORNING)
+    tier = """mutation($i: TierInput!) { upsertTier(input: $i) { errors { code } } }"""
+    await api.admin(
+        tier, {"i": {"code": "base", "name": "Base", "threshold": 0, "earnMultiplier": 1.5}}
+    )
+    await api.admin(
+        """mutation($i: PromotionInput!) { createPromotion(input: $i) { errors { code } } }""",
+        {
+            "i": {
+                "name": "Double",
+                "multiplier": 2.0,
+                "startsAt": (MORNING - timedelta(days=1)).isoformat(),
+                "endsAt": (MORNING + timedelta(hours=1)).isoformat(),
+            }
+        },
+    )
+    await helpers.action_type(api, "review.posted", points=5)
+    member = await factories.member()
+    assert (await helpers.track(api, member))["pointsAwarded"] == 15  # floor(5 x 2 x 1.5)

@@ -1,0 +1,283 @@
+"""Tiers and promotions through the GraphQL API, including the issue's done-when example."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from core import clock
+from core.settings import Settings
+from tests.conftest import Api
+from tests.factories import token_for
+from tests.rewards.tier_factories import enrol
+
+UPSERT = """
+mutation($input: TierInput!) {
+  upsertTier(input: $input) {
+    tier { code name description threshold earnMultiplier voucherDiscountPercent
+           priceListCode perks }
+    errors { code field message }
+  }
+}"""
+
+DELETE = """
+mutation($code: String!) {
+  deleteTier(code: $code) { tier { code } errors { code field } }
+}"""
+
+TIERS = "{ tiers { code threshold earnMultiplier voucherDiscountPercent priceListCode perks } }"
+
+ENROL = """
+mutation($input: EnrollMemberInput!) {
+  enrollMember(input: $input) { member { id externalId referralCode } errors { code field } }
+}"""
+
+ORDER = """
+mutation($input: RecordOrderInput!) {
+  recordOrder(input: $input) {
+    pointsEarned tierPointsEarned referralPointsAwarded duplicate
+    errors { code field message }
+  }
+}"""
+
+REFUND = """
+mutation($input: RefundOrderInput!) {
+  refundOrder(input: $input) { errors { code field message } }
+}"""
+
+MEMBER_TIER = """
+query($externalId: String!) {
+  member(externalId: $externalId) {
+    tierPoints tierPointsToNext tierGraceUntil
+    tier { code earnMultiplier voucherDiscountPercent priceListCode perks }
+    nextTier { code threshold }
+  }
+}"""
+
+PROMOTE = """
+mutation($input: PromotionInput!) {
+  createPromotion(input: $input) {
+    promotion { id name multiplier startsAt endsAt daysOfWeek tierCodes actionTypes }
+    errors { code field message }
+  }
+}"""
+
+STANDARD = [
+    {"code": "MEMBER", "name": "Member", "threshold": 0},
+    {"code": "SILVER", "name": "Silver", "threshold": 100, "earnMultiplier": 1.0},
+    {
+        "code": "GOLD",
+        "name": "Gold",
+        "threshold": 300,
+        "earnMultiplier": 1.5,
+        "voucherDiscountPercent": 5.0,
+        "priceListCode": "GOLD-PRICES",
+        "perks": ["Free delivery", "Birthday gift"],
+    },
+]
+
+
+async def create_standard_tiers(api: Api) -> None:
+    for tier in STANDARD:
+        data = await api.admin(UPSERT, {"input": tier})
+        assert data["upsertTier"]["errors"] == []
+
+
+async def enrol_api(api: Api, external_id: str, **fields: Any) -> dict[str, Any]:
+    data = await api.admin(
+        ENROL, {"input": {"externalId": external_id, "displayName": external_id} | fields}
+    )
+    return data["enrollMember"]
+
+
+_orders = iter(range(1, 10**6))
+
+
+async def record(api: Api, external_id: str, amount: str) -> dict[str, Any]:
+    data = await api.integration(
+        ORDER,
+        {
+            "input": {
+                "orderId": f"api-{next(_orders)}",
+                "memberExternalId": external_id,
+                "amount": amount,
+            }
+        },
+    )
+    assert data["recordOrder"]["errors"] == [], data
+    return data["recordOrder"]
+
+
+async def member_tier(api: Api, external_id: str) -> dict[str, Any]:
+    return (await api.admin(MEMBER_TIER, {"externalId": external_id}))["member"]
+
+
+# ------------------------------------------------------------------ done when
+
+
+async def test_done_when_gold_after_two_orders_then_75_and_150_with_double_points(
+    api: Api,
+) -> None:
+    await create_standard_tiers(api)
+    await enrol_api(api, "gold-1")
+
+    first = await record(api, "gold-1", "2000000")
+    assert (first["pointsEarned"], first["tierPointsEarned"]) == (100, 100)
+    silver = await member_tier(api, "gold-1")
+    assert silver["tier"]["code"] == "SILVER"
+    assert (silver["tierPoints"], silver["tierPointsToNext"]) == (100, 200)
+    assert silver["nextTier"] == {"code": "GOLD", "threshold": 300}
+
+    await record(api, "gold-1", "4000000")
+    gold = await member_tier(api, "gold-1")
+    assert gold == {
+        "tierPoints": 300,
+        "tierPointsToNext": 0,
+        "tierGraceUntil": None,
+        "tier": {
+            "code": "GOLD",
+            "earnMultiplier": 1.5,
+            "voucherDiscountPercent": 5.0,
+            "priceListCode": "GOLD-PRICES",
+            "perks": ["Free delivery", "Birthday gift"],
+        },
+        "nextTier": None,
+    }
+
+    assert (await record(api, "gold-1", "1000000"))["pointsEarned"] == 75
+
+    now = clock.now()
+    promo = await api.admin(
+        PROMOTE,
+        {
+            "input": {
+                "name": "Double points weekend",
+                "multiplier": 2.0,
+                "startsAt": (now - timedelta(hours=1)).isoformat(),
+                "endsAt": (now + timedelta(days=2)).isoformat(),
+            }
+        },
+    )
+    assert promo["createPromotion"]["errors"] == []
+    assert (await record(api, "gold-1", "1000000"))["pointsEarned"] == 150
+
+
+# ------------------------------------------------------------------ tiers
+
+
+async def test_tiers_are_written_by_admins_and_read_by_anyone_signed_in(
+    api: Api, settings: Settings
+) -> None:
+    await create_standard_tiers(api)
+    m = await enrol()
+    as_member = await api(TIERS, token=token_for(m, settings))
+    assert [t["code"] for t in as_member["tiers"]] == ["MEMBER", "SILVER", "GOLD"]
+    gold = as_member["tiers"][2]
+    assert gold["voucherDiscountPercent"] == 5.0 and gold["perks"][0] == "Free delivery"
+
+    refused = await api.raw(UPSERT, {"input": STANDARD[0]}, token=token_for(m, settings))
+    assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    anonymous = await api.raw(TIERS)
+    assert anonymous["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+async def test_a_taken_threshold_is_already_exists_on_threshold(api: Api) -> None:
+    await create_standard_tiers(api)
+    data = await api.admin(
+        UPSERT, {"input": {"code": "PLATINUM", "name": "Platinum", "threshold": 300}}
+    )
+    assert data["upsertTier"]["tier"] is None
+    assert data["upsertTier"]["errors"][0]["code"] == "ALREADY_EXISTS"
+    assert data["upsertTier"]["errors"][0]["field"] == ["input", "threshold"]
+    assert len((await api.admin(TIERS))["tiers"]) == 3
+
+
+@pytest.mark.parametrize(
+    ("tier", "field"),
+    [
+        ({"code": "X", "name": "X", "threshold": -5}, "threshold"),
+        ({"code": "X", "name": " ", "threshold": 5}, "name"),
+        ({"code": "X", "name": "X", "threshold": 5, "earnMultiplier": -1.0}, "earnMultiplier"),
+        (
+            {"code": "X", "name": "X", "threshold": 5, "voucherDiscountPercent": 120.0},
+            "voucherDiscountPercent",
+        ),
+    ],
+)
+async def test_bad_tier_input_is_invalid_input_naming_the_field(
+    api: Api, tier: dict[str, Any], field: str
+) -> None:
+    data = await api.admin(UPSERT, {"input": tier})
+    assert data["upsertTier"]["errors"][0]["code"] == "INVALID_INPUT"
+    assert data["upsertTier"]["errors"][0]["field"] == ["input", field]
+    assert (await api.admin(TIERS))["tiers"] == []
+
+
+async def test_delete_tier(api: Api) -> None:
+    await create_standard_tiers(api)
+    deleted = await api.admin(DELETE, {"code": "SILVER"})
+    assert deleted["deleteTier"] == {"tier": {"code": "SILVER"}, "errors": []}
+    missing = await api.admin(DELETE, {"code": "SILVER"})
+    assert missing["deleteTier"]["errors"][0]["code"] == "NOT_FOUND"
+    assert [t["code"] for t in (await api.admin(TIERS))["tiers"]] == ["MEMBER", "GOLD"]
+
+
+async def test_the_member_sees_their_grace_period(api: Api, settings: Settings) -> None:
+    from rewards import tiers
+
+    await create_standard_tiers(api)
+    clock.freeze(datetime(2026, 1, 5, 2, 0, tzinfo=UTC))
+    await enrol_api(api, "grace-1")
+    await record(api, "grace-1", "2000000")
+    clock.advance(timedelta(days=366))
+    await tiers.review_tiers()
+    me = await member_tier(api, "grace-1")
+    assert me["tier"]["code"] == "SILVER" and me["tierPoints"] == 0
+    until = datetime.fromisoformat(me["tierGraceUntil"])
+    assert until == clock.now() + timedelta(days=30)
+
+
+async def test_member_lists_load_tier_fields_without_a_query_per_member(
+    api: Api, caplog: pytest.LogCaptureFixture
+) -> None:
+    await create_standard_tiers(api)
+    query = """{ members(first: 50) { edges { node {
+        tierPoints tier { code } nextTier { code } tierPointsToNext tierGraceUntil
+        referredBy { id tierCode } referrals { count qualifiedCount pointsEarned } } } } }"""
+
+    async def count_queries(members: int) -> int:
+        for _ in range(members):
+            await enrol()
+        caplog.clear()
+        with caplog.at_level(logging.DEBUG, logger="tortoise.db_client"):
+            data = await api.admin(query)
+        assert len(data["members"]["edges"]) >= members
+        return len([r for r in caplog.records if r.name == "tortoise.db_client"])
+
+    few = await count_queries(2)
+    many = await count_queries(20)
+    assert 0 < few == many
+
+
+async def test_the_member_list_filters_by_tier(api: Api) -> None:
+    await create_standard_tiers(api)
+    for name, amount in [("f-gold", "6000000"), ("f-silver", "2000000"), ("f-new", None)]:
+        await enrol_api(api, name)
+        if amount:
+            await record(api, name, amount)
+    query = (
+        "query($t: String) { members(tierCode: $t) { totalCount edges { node { externalId } } } }"
+    )
+
+    async def listed(code: str | None) -> list[str]:
+        data = await api.admin(query, {"t": code})
+        return [e["node"]["externalId"] for e in data["members"]["edges"]]
+
+    assert await listed("GOLD") == ["f-gold"]
+    assert await listed("SILVER") == ["f-silver"]
+    assert await listed("MEMBER") == ["f-new"]
+    assert await listed("NOPE") == []
+    assert len(await listed(None)) == 3

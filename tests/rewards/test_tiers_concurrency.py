@@ -1,0 +1,58 @@
+"""Races on PostgreSQL: concurrent orders, reviews and birthday runs change a tier once."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from core import clock
+from rewards import birthdays, tiers
+from rewards.earning_models import BirthdayCredit, TierPointEntry
+from rewards.ledger import service as ledger
+from tests import backends
+from tests.rewards.tier_factories import captured, enrol, order, program, standard_tiers
+
+pytestmark = pytest.mark.skipif(not backends.ON_POSTGRES, reason="races need PostgreSQL")
+
+
+async def test_concurrent_orders_cross_each_threshold_exactly_once() -> None:
+    await standard_tiers()
+    m = await enrol()
+    with captured(tiers.TierChanged) as changes:
+        await asyncio.gather(*(order(m, 1_000_000) for _ in range(10)))
+    assert sorted((c.from_code, c.to_code) for c in changes) == [
+        ("MEMBER", "SILVER"),
+        ("SILVER", "GOLD"),
+    ]
+    status = await tiers.status(m.id)
+    assert status.tier is not None and status.tier.code == "GOLD"
+    assert status.tier_points == 500
+    assert await TierPointEntry.filter(member_id=m.id).count() == 10
+
+
+async def test_concurrent_reviews_demote_once() -> None:
+    await standard_tiers()
+    await program(tier_grace_days=0)
+    clock.freeze(datetime(2026, 2, 2, tzinfo=UTC))
+    m = await enrol()
+    await order(m, 6_000_000)
+    clock.advance(timedelta(days=366))
+    with captured(tiers.TierChanged) as changes:
+        results = await asyncio.gather(*(tiers.review_tiers() for _ in range(5)))
+    assert sum(r.get("demoted", 0) for r in results) == 1
+    assert [(c.from_code, c.to_code) for c in changes] == [("GOLD", "SILVER")]
+    status = await tiers.status(m.id)
+    assert status.tier is not None and status.tier.code == "SILVER"
+
+
+async def test_concurrent_birthday_runs_pay_once() -> None:
+    await program(birthday_points=200)
+    clock.freeze(datetime(2026, 7, 10, 3, 0, tzinfo=UTC))
+    people = [await enrol(birthday=date(1995, 7, d)) for d in range(1, 6)]
+    paid = await asyncio.gather(*(birthdays.credit_birthdays() for _ in range(4)))
+    assert sum(paid) == 5
+    assert await BirthdayCredit.all().count() == 5
+    for person in people:
+        assert (await ledger.balance_of(person.id)).available == 200

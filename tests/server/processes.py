@@ -1,0 +1,83 @@
+"""Run the real `loyalty` command as a subprocess, from a directory outside the project."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from tests.acceptance.conftest import free_port
+
+# Inherited LOYALTY_* settings would leak the developer's configuration into the test.
+BASE_ENV = {k: v for k, v in os.environ.items() if not k.startswith("LOYALTY_")}
+
+
+def loyalty(
+    *args: str, env: dict[str, str], cwd: Path, timeout: float = 180
+) -> subprocess.CompletedProcess[str]:
+    try:
+        return subprocess.run(
+            [sys.executable, "-m", "server.cli", *args],
+            cwd=str(cwd),
+            env=BASE_ENV | env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise AssertionError(
+            f"loyalty {' '.join(args)} did not finish in {timeout} s\n"
+            f"stdout: {exc.stdout!r}\nstderr: {exc.stderr!r}"
+        ) from exc
+
+
+@dataclass
+class Process:
+    url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=5)
+
+    def gql(self, query: str, token: str | None = None) -> dict:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        response = httpx.post(
+            f"{self.url}/graphql", json={"query": query}, headers=headers, timeout=30
+        )
+        return response.json()
+
+
+def serve(env: dict[str, str], cwd: Path, name: str) -> Process:
+    """`loyalty serve` on a free port, once it answers /health (healthy or not)."""
+    port = free_port()
+    log = cwd / f"{name}.log"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "server.cli", "serve", "--port", str(port)],
+        cwd=str(cwd),
+        env=BASE_ENV | {"LOYALTY_HOST": "127.0.0.1"} | env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited: {log.read_text()}")
+        try:
+            httpx.get(url + "/health", timeout=5)
+            return Process(url=url, process=process, log=log)
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError(f"server did not start: {log.read_text()}")
