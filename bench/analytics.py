@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import statistics
 import sys
 import time
 from datetime import timedelta
 from typing import Any
 
-from bench.engage_setup import percentile, services
+from bench import common
 
 DATA = [
     (
@@ -109,14 +108,15 @@ async def _generate(sizes: dict[str, int]) -> None:
 
 
 async def main(args: argparse.Namespace) -> None:
-    if not os.environ.get("LOYALTY_BENCH_DATABASE_URL", "").startswith("postgres"):
+    if not common.bench_database_url().startswith("postgres"):
         sys.exit("bench.analytics runs on PostgreSQL: set LOYALTY_BENCH_DATABASE_URL")
     from core import clock
     from engage import analytics, rfm
     from members import segments
 
     sizes = {k: getattr(args, k) for k in ("members", "postings", "orders", "actions", "nps")}
-    async with services():
+    common.print_machine()
+    async with common.services("analytics"):
         print(f"generating {sizes}", flush=True)
         started = time.perf_counter()
         await _generate(sizes)
@@ -148,7 +148,8 @@ async def main(args: argparse.Namespace) -> None:
             samples.append((time.perf_counter() - started) * 1000)
         print(
             f"analytics over {args.runs} calls (7/30/90-day ranges): "
-            f"p50 {statistics.median(samples):.0f} ms, p99 {percentile(samples, 99):.0f} ms, "
+            f"p50 {statistics.median(samples):.0f} ms, "
+            f"p99 {common.percentile(samples, 99):.0f} ms, "
             f"max {max(samples):.0f} ms"
         )
         print(
@@ -156,6 +157,7 @@ async def main(args: argparse.Namespace) -> None:
             f"retention {last.retention_rate}%, issued {last.points_issued}, "
             f"redeemed {last.points_redeemed}, NPS {last.nps.score}"
         )
+    common.print_load_after()
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ import asyncio
 import logging
 import time
 
-from bench.engage_setup import services
+from bench import common
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -30,7 +30,8 @@ async def main(args: argparse.Namespace) -> None:
     from members.program import ProgramChanges, update_program
 
     logging.getLogger("loyalty.push").setLevel(logging.WARNING)
-    async with services() as settings:
+    common.print_machine()
+    async with common.services("campaigns") as settings:
         now = clock.now()
         await Member.bulk_create(
             [
@@ -47,7 +48,7 @@ async def main(args: argparse.Namespace) -> None:
         )
         unlimited = ("quiet_hours_start", "quiet_hours_end", "max_notifications_per_week")
         await update_program(ProgramChanges(clear=unlimited))
-        db = "PostgreSQL" if "postgres" in settings.effective_database_url else "SQLite"
+        db = common.backend(settings.effective_database_url)
         print(f"{args.members} members on {db}", flush=True)
         started = time.perf_counter()
         campaign = await campaigns.create_campaign(campaigns.CampaignData("Sale", "Double points"))
@@ -67,6 +68,7 @@ async def main(args: argparse.Namespace) -> None:
             f"push: {pushed} handed to the log sender (during delivery, plus a final flush "
             f"of {time.perf_counter() - started:.2f} s)"
         )
+    common.print_load_after()
 
 
 if __name__ == "__main__":

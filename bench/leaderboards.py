@@ -23,57 +23,17 @@ import argparse
 import asyncio
 import os
 import random
-import secrets
-import socket
-import statistics
-import subprocess
-import sys
-import tempfile
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import timedelta
-from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from typing import cast
 
 import httpx
 
-ADMIN = "bench-admin-key"
-INTEGRATION = "bench-integration-key"
-SECRET = "bench-secret-0123456789abcdef0123456789"
+from bench import common
+
 QUERY = """{ leaderboard(key: "points", first: 10) {
   periodKey participants entries { rank score member { id displayName tierCode } }
   me { rank score } aroundMe(radius: 2) { rank score member { id displayName } } } }"""
-
-
-TOKEN = "mutation($e: String!) { issueMemberToken(memberExternalId: $e) { token } }"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@asynccontextmanager
-async def database(server_url: str | None, tmp: Path) -> AsyncIterator[str]:
-    if not server_url:
-        yield f"sqlite://{tmp / 'bench.sqlite3'}"
-        return
-    import asyncpg
-
-    name = f"loyalty_bench_lb_{os.getpid()}_{secrets.token_hex(3)}"
-    dsn = server_url.replace("postgres://", "postgresql://", 1)
-    admin = await asyncpg.connect(dsn)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    await admin.close()
-    parts = urlsplit(server_url)
-    try:
-        yield urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
-    finally:
-        admin = await asyncpg.connect(dsn)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 async def seed(n: int) -> list[int]:
@@ -98,7 +58,7 @@ async def seed(n: int) -> list[int]:
                 for i in range(start, min(start + chunk, n))
             ]
         )
-    ids = sorted(await Member.all().values_list("id", flat=True))
+    ids: list[int] = sorted(cast(list[int], await Member.all().values_list("id", flat=True)))
     rng = random.Random(1)
     issued = 0
     for start in range(0, len(ids), chunk):
@@ -164,54 +124,11 @@ async def load(members: int, batch: int) -> float:
     return members / (time.perf_counter() - started)
 
 
-def serve(
-    data_dir: Path, db_url: str, redis_url: str, prefix: str
-) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LOYALTY_")} | {
-        "LOYALTY_ENV": "production",
-        "LOYALTY_DATA_DIR": str(data_dir),
-        "LOYALTY_SECRET_KEY": SECRET,
-        "LOYALTY_ADMIN_KEY": ADMIN,
-        "LOYALTY_INTEGRATION_KEY": INTEGRATION,
-        "LOYALTY_JOBS_INTERVAL_SECONDS": "0",
-        "LOYALTY_DATABASE_URL": db_url,
-        "LOYALTY_REDIS_URL": redis_url,
-        "LOYALTY_REDIS_PREFIX": prefix,
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "server.cli", "serve", "--port", str(port), "--no-migrate"],
-        cwd=str(data_dir),
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=(data_dir / "server.log").open("wb"),
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit((data_dir / "server.log").read_text())
-        try:
-            if httpx.get(url + "/health", timeout=1).status_code == 200:
-                return process, url
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    process.kill()
-    raise SystemExit("server did not start")
-
-
-async def query_latencies(url: str, external_id: str, queries: int, clients: int) -> list[float]:
-    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
-        reply = await client.post(
-            "/graphql",
-            headers={"Authorization": f"Bearer {INTEGRATION}"},
-            json={
-                "query": TOKEN,
-                "variables": {"e": external_id},
-            },
-        )
-        token = reply.json()["data"]["issueMemberToken"]["token"]
+async def query_latencies(
+    url: str, external_id: str, queries: int, clients: int
+) -> common.Load[httpx.Response]:
+    async with common.http_client(url, clients, timeout=30) as client:
+        token = await common.member_token(client, external_id)
         headers = {"Authorization": f"Bearer {token}"}
         first = (await client.post("/graphql", headers=headers, json={"query": QUERY})).json()
         assert not first.get("errors"), first
@@ -220,92 +137,60 @@ async def query_latencies(url: str, external_id: str, queries: int, clients: int
             f"  sample: participants={board['participants']} me.rank={board['me']['rank']} "
             f"aroundMe={[e['rank'] for e in board['aroundMe']]}"
         )
-        latencies: list[float] = []
-        remaining = iter(range(queries))
 
-        async def worker() -> None:
-            for _ in remaining:
-                started = time.perf_counter()
-                body = (
-                    await client.post("/graphql", headers=headers, json={"query": QUERY})
-                ).json()
-                latencies.append(time.perf_counter() - started)
-                assert not body.get("errors"), body
+        async def ask(_: int) -> httpx.Response:
+            return await client.post("/graphql", headers=headers, json={"query": QUERY})
 
-        await asyncio.gather(*(worker() for _ in range(clients)))
-        return latencies
-
-
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] * 1000
+        load = await common.run_load(ask, clients=clients, count=queries)
+    for response in load.results:
+        body = response.json()
+        assert not body.get("errors"), body
+    return load
 
 
 async def main(args: argparse.Namespace) -> None:
-    from core import redis
-    from core.settings import Settings
     from game.leaderboards import rebuild
-    from server import app as server_app
-    from server.cli import migrate
 
-    prefix = f"bench-lb-{os.getpid()}-{secrets.token_hex(3)}"
-    with tempfile.TemporaryDirectory() as tmp_name:
-        tmp = Path(tmp_name)
-        async with database(args.database_url, tmp) as db_url:
-            settings = Settings(
-                env="development",
-                data_dir=tmp / "data",
-                database_url=db_url,
-                redis_url=args.redis_url,
-                redis_prefix=prefix,
-                admin_key=ADMIN,
-                integration_key=INTEGRATION,
-                secret_key=SECRET,
-                jobs_interval_seconds=0,
-            )
-            await migrate(settings)
-            await server_app.start(settings)
-            process = None
-            try:
-                backend = "PostgreSQL" if db_url.startswith("postgres") else "SQLite"
-                cores = os.cpu_count()
-                print(f"leaderboards benchmark ({backend}, Redis {args.redis_url}, {cores} cores)")
-                started = time.perf_counter()
-                ids = await seed(args.rebuild_members)
-                seeded = time.perf_counter() - started
-                print(f"  seeded {len(ids):,} members with postings in {seeded:.1f}s")
-                report = await rebuild.rebuild()
-                print(f"  rebuild from the database at {len(ids):,} members: {report}")
-                client = redis.client()
-                keys = [k async for k in client.scan_iter(match=redis.key("lbz", "*"), count=1000)]
-                if keys:
-                    await client.unlink(*keys)
-                rate = await load(args.members, args.batch)
-                print(
-                    f"  score updates through the module: {rate:,.0f}/s "
-                    f"({args.members:,} members, 4 windows each, "
-                    f"{args.batch} per Lua call, pipelined)"
-                )
-                process, url = serve(tmp, db_url, args.redis_url, prefix)
-                external_id = f"bench-{len(ids) // 2}"
-                started = time.perf_counter()
-                latencies = await query_latencies(url, external_id, args.queries, args.clients)
-                elapsed = time.perf_counter() - started
-                print(
-                    f"  leaderboard(first: 10) + me + aroundMe over HTTP, {args.clients} clients: "
-                    f"p50 {pct(latencies, 50):.1f} ms, p99 {pct(latencies, 99):.1f} ms, "
-                    f"{len(latencies) / elapsed:,.0f} req/s, "
-                    f"mean {statistics.mean(latencies) * 1000:.1f} ms"
-                )
-            finally:
-                if process is not None:
-                    process.terminate()
-                    process.wait(timeout=15)
-                client = redis.client()
-                keys = [k async for k in client.scan_iter(match=redis.key("*"), count=5000)]
-                for start in range(0, len(keys), 5000):
-                    await client.unlink(*keys[start : start + 5000])
-                await server_app.stop()
+    common.print_machine()
+    prefix = common.new_prefix("lb")
+    async with common.services("lb", args.database_url or "", args.redis_url, prefix) as settings:
+        db_url = settings.database_url
+        print(
+            f"leaderboards benchmark ({common.backend(db_url)}, Redis {args.redis_url}, "
+            f"{os.cpu_count()} cores)"
+        )
+        started = time.perf_counter()
+        ids = await seed(args.rebuild_members)
+        seeded = time.perf_counter() - started
+        print(f"  seeded {len(ids):,} members with postings in {seeded:.1f}s")
+        report = await rebuild.rebuild()
+        print(f"  rebuild from the database at {len(ids):,} members: {report}")
+        await common.delete_redis_keys(args.redis_url, f"{prefix}:lbz")
+        rate = await load(args.members, args.batch)
+        print(
+            f"  score updates through the module: {rate:,.0f}/s "
+            f"({args.members:,} members, 4 windows each, "
+            f"{args.batch} per Lua call, pipelined)"
+        )
+        async with common.running_server(
+            settings.data_dir,
+            db_url,
+            redis_url=args.redis_url,
+            prefix=prefix,
+            production=True,
+            jobs=False,
+            migrate=False,
+            timeout=120,
+            clean_redis=False,  # services() deletes the prefix's keys on the way out
+        ) as server:
+            external_id = f"bench-{len(ids) // 2}"
+            latencies = await query_latencies(server.url, external_id, args.queries, args.clients)
+        print(
+            f"  leaderboard(first: 10) + me + aroundMe over HTTP, {args.clients} clients: "
+            f"p50 {latencies.p50_ms:.1f} ms, p99 {latencies.p99_ms:.1f} ms, "
+            f"{latencies.per_second:,.0f} req/s, mean {latencies.mean_ms:.1f} ms"
+        )
+    common.print_load_after()
 
 
 if __name__ == "__main__":

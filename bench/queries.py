@@ -1,9 +1,10 @@
 """Small queries through the real server over HTTP, with concurrent clients.
 
 Starts `loyalty serve` (production mode: no access log, as deployed) on a temporary
-SQLite file and embedded Redis, or on LOYALTY_DATABASE_URL / LOYALTY_REDIS_URL if set,
-enrols one member, then has CLIENTS concurrent clients send each query for SECONDS
-seconds and prints requests/s and latency percentiles.
+SQLite file and embedded Redis, or on LOYALTY_DATABASE_URL / LOYALTY_REDIS_URL if set
+(or a fresh database on LOYALTY_BENCH_DATABASE_URL, Redis LOYALTY_BENCH_REDIS_URL, as the
+other benchmarks), enrols one member, then has CLIENTS concurrent clients send each query
+for SECONDS seconds and prints requests/s and latency percentiles.
 
     .venv/bin/python -m bench.queries [--clients 16] [--seconds 10]
 """
@@ -13,18 +14,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
-import statistics
-import subprocess
-import sys
-import tempfile
 import time
-from pathlib import Path
 
 import httpx
 
-ADMIN = "bench-admin-key"
-INTEGRATION = "bench-integration-key"
+from bench import common
+
 QUERIES = {
     "program (integration key)": ("{ program { name timezone } }", "integration"),
     "me (member token)": ("{ me { id displayName referralCode } }", "member"),
@@ -32,93 +27,30 @@ QUERIES = {
 }
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LOYALTY_")} | {
-        "LOYALTY_ENV": "production",
-        "LOYALTY_DATA_DIR": str(data_dir),
-        "LOYALTY_SECRET_KEY": "bench-secret-0123456789abcdef0123456789",
-        "LOYALTY_ADMIN_KEY": ADMIN,
-        "LOYALTY_INTEGRATION_KEY": INTEGRATION,
-        "LOYALTY_JOBS_INTERVAL_SECONDS": "0",
-    }
-    for name in ("LOYALTY_DATABASE_URL", "LOYALTY_REDIS_URL"):
-        if os.environ.get(name):
-            env[name] = os.environ[name]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "server.cli", "serve", "--port", str(port)],
-        cwd=str(data_dir),
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=(data_dir / "server.log").open("wb"),
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit((data_dir / "server.log").read_text())
-        try:
-            if httpx.get(url + "/health", timeout=1).status_code == 200:
-                return process, url
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    process.kill()
-    raise SystemExit("server did not start")
-
-
 async def member_token(client: httpx.AsyncClient) -> str:
-    auth = {"Authorization": f"Bearer {INTEGRATION}"}
-    await client.post(
-        "/graphql",
-        headers=auth,
-        json={
-            "query": 'mutation { enrollMember(input: {externalId: "bench-1", '
-            'displayName: "Nguyễn Văn Bench"}) { errors { code } } }'
-        },
+    await common.gql(
+        client,
+        'mutation { enrollMember(input: {externalId: "bench-1", '
+        'displayName: "Nguyễn Văn Bench"}) { errors { code } } }',
     )
-    body = (
-        await client.post(
-            "/graphql",
-            headers=auth,
-            json={"query": 'mutation { issueMemberToken(memberExternalId: "bench-1") { token } }'},
-        )
-    ).json()
-    return str(body["data"]["issueMemberToken"]["token"])
+    return await common.member_token(client, "bench-1")
 
 
 async def measure(url: str, query: str, token: str, clients: int, seconds: float) -> None:
-    latencies: list[float] = []
-    errors = 0
     headers = {"Authorization": f"Bearer {token}"}
     payload = {"query": query}
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as client:
+    async with common.http_client(url, clients, timeout=30) as client:
         for _ in range(clients):  # warm up connections and caches
             await client.post("/graphql", json=payload, headers=headers)
-        stop = time.perf_counter() + seconds
 
-        async def worker() -> None:
-            nonlocal errors
-            while time.perf_counter() < stop:
-                started = time.perf_counter()
-                response = await client.post("/graphql", json=payload, headers=headers)
-                latencies.append(time.perf_counter() - started)
-                if response.status_code != 200 or "errors" in response.json():
-                    errors += 1
+        async def send(_: int) -> httpx.Response:
+            return await client.post("/graphql", json=payload, headers=headers)
 
-        began = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(clients)))
-        elapsed = time.perf_counter() - began
-    quantiles = statistics.quantiles(latencies, n=100)
+        load = await common.run_load(send, clients=clients, seconds=seconds)
+    errors = sum(1 for r in load.results if r.status_code != 200 or "errors" in r.json())
     print(
-        f"  {len(latencies) / elapsed:8.0f} req/s   p50 {quantiles[49] * 1000:6.1f} ms   "
-        f"p99 {quantiles[98] * 1000:6.1f} ms   ({len(latencies)} requests, {errors} errors)"
+        f"  {load.per_second:8.0f} req/s   p50 {load.p50_ms:6.1f} ms   "
+        f"p99 {load.p99_ms:6.1f} ms   ({load.count} requests, {errors} errors)"
     )
 
 
@@ -143,25 +75,30 @@ async def in_process(calls: int = 2000) -> None:
 
 
 async def main(clients: int, seconds: float) -> None:
+    common.print_machine()
     await in_process()
-    with tempfile.TemporaryDirectory() as tmp:
-        process, url = start(Path(tmp))
-        try:
-            async with httpx.AsyncClient(base_url=url, timeout=30) as client:
-                tokens = {"integration": INTEGRATION, "member": await member_token(client)}
-            print(
-                f"{clients} concurrent clients, {seconds:.0f} s per query, cores: {os.cpu_count()}"
-            )
-            for label, (query, who) in QUERIES.items():
-                print(f"{label}: {query}")
-                await measure(url, query, tokens[who], clients, seconds)
-        finally:
-            process.terminate()
-            process.wait(timeout=15)
+    async with common.fresh_server(
+        "queries",
+        db_url=os.environ.get("LOYALTY_DATABASE_URL"),
+        redis_url=os.environ.get("LOYALTY_REDIS_URL") or None,
+        production=True,
+        jobs=False,
+    ) as server:
+        async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
+            member = await member_token(client)
+        tokens = {"integration": common.INTEGRATION, "member": member}
+        print(
+            f"{clients} concurrent clients, {seconds:.0f} s per query, "
+            f"{common.backend(server.db_url)}, cores: {os.cpu_count()}"
+        )
+        for label, (query, who) in QUERIES.items():
+            print(f"{label}: {query}")
+            await measure(server.url, query, tokens[who], clients, seconds)
+    common.print_load_after()
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=10.0)
     args = parser.parse_args()

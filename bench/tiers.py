@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import os
 import statistics
 import time
@@ -24,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from bench.engage_setup import services
+from bench import common
 from core import clock
 
 T0 = datetime(2026, 1, 5, 3, 0, tzinfo=UTC)
@@ -40,7 +41,8 @@ async def main(args: argparse.Namespace) -> None:
     from members import service
     from rewards import enrolment, tiers
 
-    async with services():
+    common.print_machine()
+    async with common.services("tiers"):
         clock.freeze(T0)
         for code, name, threshold, multiplier in [
             ("MEMBER", "Member", 0, "1"),
@@ -71,10 +73,10 @@ async def main(args: argparse.Namespace) -> None:
         batches = []
         for i in range(20):
             chunk = ids[(i * 100) % len(ids) :][:100]
-            seconds, _ = await timed(lambda chunk=chunk: tiers.statuses(chunk))
+            seconds, _ = await timed(functools.partial(tiers.statuses, chunk))
             batches.append(seconds)
 
-    backend = "PostgreSQL" if os.environ.get("LOYALTY_BENCH_DATABASE_URL") else "SQLite"
+    backend = "PostgreSQL" if common.bench_database_url() else "SQLite"
     print(f"tier review, {backend}, {args.members} members ({holders} above the start tier)")
     print(f"  nothing to do:        {idle * 1000:8.1f} ms")
     print(f"  a year later (grace): {grace * 1000:8.1f} ms  {grace_counts}")
@@ -85,6 +87,7 @@ async def main(args: argparse.Namespace) -> None:
         f"median {statistics.median(batches) * 1000:.1f} ms over {len(batches)} batches"
     )
     print(f"cores: {os.cpu_count()}")
+    common.print_load_after()
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ _handlers: dict[type, list[Handler]] = defaultdict(list)
 _within: dict[type, list[Handler]] = defaultdict(list)
 _steps: list[PipelineStep] = []
 _pending: ContextVar[list[Any] | None] = ContextVar("pending_events", default=None)
+_cache: ContextVar[dict[str, Any] | None] = ContextVar("unit_cache", default=None)
 
 
 def on(event_type: type, handler: Handler) -> None:
@@ -69,6 +70,15 @@ def clear_handlers() -> None:
     _steps.clear()
 
 
+def unit_cache() -> dict[str, Any] | None:
+    """A dict that lives as long as the current unit of work (None outside one).
+
+    For rows many steps of one write read again (the program's settings, the tier list):
+    read once per transaction, never across transactions, so it is never stale.
+    """
+    return _cache.get()
+
+
 def emit(event: Any) -> None:
     """Queue `event` until the current unit of work commits."""
     pending = _pending.get()
@@ -89,11 +99,13 @@ async def unit_of_work() -> AsyncIterator[list[Any]]:
         return
     events: list[Any] = []
     token = _pending.set(events)
+    cache_token = _cache.set({})
     try:
         async with in_transaction():
             yield events
     finally:
         _pending.reset(token)
+        _cache.reset(cache_token)
     await dispatch(events)
 
 

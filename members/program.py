@@ -8,6 +8,7 @@ from typing import Any
 
 from core import clock, validation
 from core.errors import InvalidInput
+from core.events import unit_cache
 from members.models import Program
 
 TIER_WINDOWS = ("LIFETIME", "ROLLING_YEAR")
@@ -16,9 +17,15 @@ MAX_AMOUNT = Decimal(1_000_000_000_000)
 
 
 async def get_program() -> Program:
+    """The settings row; read once per unit of work (update_program refreshes that copy)."""
+    cache = unit_cache()
+    if cache is not None and "program" in cache:
+        return cache["program"]  # type: ignore[no-any-return]
     program = await Program.get_or_none(id=1)
     if program is None:
         program, _ = await Program.get_or_create(id=1)
+    if cache is not None:
+        cache["program"] = program
     return program
 
 

@@ -26,7 +26,7 @@ from tortoise.transactions import in_transaction
 
 from core import clock, validation
 from core.errors import AlreadyExists, InvalidInput, NotFound
-from core.events import MemberEvent, emit, unit_of_work
+from core.events import MemberEvent, emit, unit_cache, unit_of_work
 from members.models import Member, Program
 from members.program import get_program
 from rewards.earning_models import MemberTier, Tier, TierPointEntry
@@ -134,6 +134,7 @@ async def upsert_tier(data: TierData) -> Tier:
                 await tier.refresh_from_db()
         except IntegrityError as exc:  # a concurrent upsert took the code or threshold
             raise AlreadyExists("a tier with this code or threshold exists", "input.code") from exc
+        _forget_tiers()
     # A new or lowered threshold moves members who now reach it up at once.
     await upgrade_qualified()
     return tier
@@ -151,11 +152,25 @@ async def delete_tier(code: str) -> Tier:
         )
         await MemberTier.filter(tier_before=tier.code).update(tier_before=None)
         await tier.delete()
+        _forget_tiers()
     return tier
 
 
+def _forget_tiers() -> None:
+    cache = unit_cache()
+    if cache is not None:
+        cache.pop("tiers", None)
+
+
 async def list_tiers() -> list[Tier]:
-    return list(await Tier.all().order_by("threshold"))
+    """Tiers by threshold; read once per unit of work (tier writes forget that copy)."""
+    cache = unit_cache()
+    if cache is not None and "tiers" in cache:
+        return list(cache["tiers"])
+    tiers = list(await Tier.all().order_by("threshold"))
+    if cache is not None:
+        cache["tiers"] = tiers
+    return list(tiers)
 
 
 async def tiers_by_code(codes: Iterable[str]) -> dict[str, Tier]:

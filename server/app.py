@@ -26,12 +26,14 @@ from tortoise import Tortoise, connections
 from core import pubsub, redis
 from core.db import tortoise_config
 from core.errors import ErrorCode, Unauthenticated
+from core.events import unit_of_work
 from core.security import authenticate
 from core.settings import Settings, get_settings
 from game.leaderboards import live as leaderboard_live
 from gql.context import Context
 from gql.schema import build_schema
 from members.program import get_program
+from rewards.ledger.accounts import ensure_system as ensure_system_accounts
 from server import engage_jobs, jobs, jobs_registry, leaderboard_jobs, wiring
 
 log = logging.getLogger("loyalty")
@@ -166,6 +168,9 @@ async def start(settings: Settings) -> None:
     jobs_registry.load()
     engage_jobs.configure(settings)
     await get_program()
+    # The ledger's program accounts exist before any request races to create them.
+    async with unit_of_work():
+        await ensure_system_accounts()
     await leaderboard_jobs.startup()
 
 

@@ -76,6 +76,7 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
         port=settings.port,
         log_level="info" if not settings.production else "warning",
         ws_per_message_deflate=False,  # deflate triples memory per socket; payloads are small
+        ws_max_size=settings.max_body_bytes,  # the HTTP body cap holds for socket messages too
         lifespan="on",
     )
     return 0

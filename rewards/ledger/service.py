@@ -57,11 +57,12 @@ def _sink(reason: Reason) -> str:
 
 
 async def _draw_budget(points: int) -> None:
+    if await accounts.take(accounts.ISSUANCE, points):
+        return
+    # The accounts may not exist yet, or a concurrent transaction may be creating them:
+    # ensure_system() waits for that insert (unique key) and the second take sees its row.
+    await accounts.ensure_system()
     if not await accounts.take(accounts.ISSUANCE, points):
-        if not await Account.exists(key=accounts.ISSUANCE):
-            await accounts.ensure_system()
-            if await accounts.take(accounts.ISSUANCE, points):
-                return
         raise BudgetExhausted("the issuance budget does not cover these points")
 
 

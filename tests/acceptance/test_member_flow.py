@@ -170,3 +170,11 @@ async def test_only_the_graphql_transport_ws_protocol_is_served(server: Server) 
     except websockets.ConnectionClosed as closed:
         code = closed.rcvd.code if closed.rcvd else None
     assert code == 4406, code  # "Subprotocol not acceptable"
+
+
+async def test_a_socket_message_over_the_body_cap_closes_the_socket(server: Server) -> None:
+    _, token = await enrol_with_token(server, "acc-big-1")
+    async with socket_for(server, token) as ws:
+        padding = "x" * (Settings().max_body_bytes + 1)
+        await subscribe(ws, EVENTS, variables={"pad": padding})
+        assert await close_code(ws) == 1009  # message too big
