@@ -230,6 +230,9 @@ async def _refund(order_id: str, refund_id: str, requested: Decimal | None) -> R
             raise InvalidInput(f"at most {remaining} of this order remains", "input.amount")
         refunded = Decimal(order.refunded_amount) + refund_amount
         points = reversed_so_far(order.points_earned, total, refunded) - order.points_reversed
+        # Points of this order that expired are gone already: never take them twice.
+        expired = await ledger.expired_of_order(order.member_id, order_id)
+        points = max(0, min(points, order.points_earned - expired - order.points_reversed))
         tier_points = (
             reversed_so_far(order.tier_points_earned, total, refunded) - order.tier_points_reversed
         )

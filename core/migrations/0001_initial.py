@@ -103,6 +103,7 @@ class Migration(migrations.Migration):
                 ('reason', fields.CharField(max_length=16)),
                 ('points', fields.BigIntField()),
                 ('remaining', fields.BigIntField()),
+                ('expired', fields.BigIntField(default=0)),
                 ('state', fields.CharField(max_length=16)),
                 ('earned_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
                 ('available_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),

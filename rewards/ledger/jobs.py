@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from tortoise.expressions import F
+
 from core import clock
 from core.events import emit, unit_of_work
 from rewards.ledger import accounts
@@ -107,7 +109,9 @@ async def _expire_member(member_id: int) -> bool:
         expired = {LotState.AVAILABLE.value: 0, LotState.PENDING.value: 0}
         for lot in lots:
             expired[lot.state] += lot.remaining
-        await Lot.filter(id__in=[lot.id for lot in lots]).update(remaining=0)
+        await Lot.filter(id__in=[lot.id for lot in lots]).update(
+            expired=F("expired") + F("remaining"), remaining=0
+        )
         for state, key in (
             (LotState.AVAILABLE.value, accounts.available(member_id)),
             (LotState.PENDING.value, accounts.pending(member_id)),

@@ -87,6 +87,8 @@ class Lot(Model):
     reason = fields.CharField(max_length=16)
     points = fields.BigIntField()
     remaining = fields.BigIntField()
+    # What expiry took from this lot: a refund of its order must not claw that back again.
+    expired = fields.BigIntField(default=0)
     state = fields.CharField(max_length=16)
     earned_at = fields.DatetimeField()
     available_at = fields.DatetimeField()

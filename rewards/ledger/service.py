@@ -236,6 +236,12 @@ async def debit(
         return posting
 
 
+async def expired_of_order(member_id: int, order_id: str) -> int:
+    """Points of an order's lots that expired before anyone spent or reversed them."""
+    lots = await Lot.filter(member_id=member_id, order_id=order_id).only("expired")
+    return sum(lot.expired for lot in lots)
+
+
 async def reverse(member_id: int, order_id: str, points: int, description: str) -> int:
     """Claw back `points` of an order for a refund: its pending lots first, then available.
 

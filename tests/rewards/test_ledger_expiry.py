@@ -10,7 +10,7 @@ from rewards.ledger.models import Lot
 from rewards.ledger.reasons import Reason
 from tests import factories
 from tests.conftest import Api
-from tests.rewards.ledger_api import audit, points, redeem
+from tests.rewards.ledger_api import audit, points, record, redeem, refund
 from tests.rewards.ledger_factories import assert_books_balance
 
 T0 = datetime(2026, 1, 10, 2, 0, tzinfo=UTC)
@@ -144,3 +144,20 @@ async def test_the_ledger_jobs_run_from_the_job_registry_twice_without_double_ef
     assert (second["ledger.mature_pending"], second["ledger.expire_points"]) == (0, 0)
     assert (await service.balance_of(m.id)).available == 4
     await assert_books_balance()
+
+
+async def test_refund_after_expiry_does_not_take_the_expired_points_again(api: Api) -> None:
+    # given an order of 1,000,000 VND (50 points), 20 of them spent, the other 30 expired
+    clock.freeze(T0)
+    await factories.member(external_id="e-ref")
+    await record(api, "e-ref-o1", "e-ref", "1000000")
+    await redeem(api, "e-ref", 20, "e-ref-spend")
+    clock.advance(timedelta(days=366))
+    assert await jobs.expire_points() == 1
+    assert (await points(api, "e-ref"))["pointsBalance"] == 0
+    # when the whole order is refunded
+    result = await refund(api, "e-ref-o1", "e-ref-r1")
+    # then only the 20 spent points are clawed back (the balance owes them), not the 30
+    assert result["pointsReversed"] == 20
+    assert (await points(api, "e-ref"))["pointsBalance"] == -20
+    assert (await audit(api))["balanced"] is True

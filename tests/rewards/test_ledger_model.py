@@ -45,6 +45,7 @@ class ModelLot:
     pending: bool
     available_at: datetime
     expires_at: datetime
+    expired: int = 0
 
 
 @dataclass
@@ -185,8 +186,11 @@ class LedgerMachine(RuleBasedStateMachine):
         target = o.points - math.floor(
             Fraction(o.points) * Fraction(o.amount - o.refunded) / Fraction(o.amount)
         )
-        points = target - o.reversed
-        o.reversed = target
+        m = self.members[o.member]
+        expired = sum(lot.expired for lot in m.lots if lot.order_id == order_id)
+        # Expired points of the order are never clawed back a second time.
+        points = max(0, min(target - o.reversed, o.points - expired - o.reversed))
+        o.reversed += points
         assert result.points_reversed == points
         again = self.run(orders.refund_order(order_id, refund_id, amount))
         assert again.duplicate and again.points_reversed == points
@@ -239,6 +243,7 @@ class LedgerMachine(RuleBasedStateMachine):
                         m.pending -= lot.remaining
                     else:
                         m.available -= lot.remaining
+                    lot.expired += lot.remaining
                     lot.remaining = 0
 
     @invariant()
