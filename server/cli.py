@@ -85,10 +85,11 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
 async def _with_services(fn: Command, args: argparse.Namespace, settings: Settings) -> int:
     from server.app import start, stop
 
-    await start(settings)
     try:
+        await start(settings)
         return (await fn(args, settings)) or 0
     finally:
+        # Also after a failed start: an open database connection would keep the process alive.
         await stop()
 
 
