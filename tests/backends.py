@@ -62,5 +62,18 @@ def redis_url(tmp: Path) -> str:
     return core_redis.start_embedded(tmp / "redis")
 
 
+async def drop_keys(url: str, prefix: str) -> None:
+    """Delete a run's keys from a shared Redis (never FLUSHDB: other runs use it)."""
+    import redis.asyncio as aioredis
+
+    client = aioredis.Redis.from_url(url)
+    try:
+        keys = [k async for k in client.scan_iter(match=f"{prefix}:*", count=1000)]
+        for start in range(0, len(keys), 500):
+            await client.unlink(*keys[start : start + 500])
+    finally:
+        await client.aclose()
+
+
 def redis_prefix() -> str:
     return f"loyalty-test-{os.getpid()}-{secrets.token_hex(3)}"

@@ -48,6 +48,8 @@ async def settings(tmp_root: Path) -> AsyncIterator[Settings]:
             yield s
         finally:
             await server_app.stop()
+            if backends.TEST_REDIS_URL:
+                await backends.drop_keys(backends.TEST_REDIS_URL, s.redis_prefix)
 
 
 def _tables() -> list[str]:

@@ -111,12 +111,15 @@ async def shared_redis_url(tmp_root: Path) -> str:
 
 @pytest_asyncio.fixture(scope="session")
 async def server_env(tmp_root: Path, shared_redis_url: str) -> AsyncIterator[dict[str, str]]:
+    prefix = backends.redis_prefix()
     async with backends.database(tmp_root, "acceptance") as db_url:
         yield {
             "LOYALTY_DATABASE_URL": db_url,
             "LOYALTY_REDIS_URL": shared_redis_url,
-            "LOYALTY_REDIS_PREFIX": backends.redis_prefix(),
+            "LOYALTY_REDIS_PREFIX": prefix,
         }
+    if backends.TEST_REDIS_URL:
+        await backends.drop_keys(shared_redis_url, prefix)
 
 
 @pytest.fixture(scope="session")
