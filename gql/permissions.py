@@ -37,15 +37,6 @@ class IsStaff(BasePermission):
         return _require(info, Role.ADMIN, Role.INTEGRATION)
 
 
-class IsIntegration(BasePermission):
-    """The back office; admins may act for it too."""
-
-    message = "integration only"
-
-    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
-        return _require(info, Role.ADMIN, Role.INTEGRATION)
-
-
 class IsMember(BasePermission):
     message = "member only"
 
@@ -55,13 +46,6 @@ class IsMember(BasePermission):
 
 class IsSignedIn(BasePermission):
     message = "sign in first"
-
-    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
-        return _require(info, Role.ADMIN, Role.INTEGRATION, Role.MEMBER)
-
-
-class IsMemberOrIntegration(BasePermission):
-    message = "member or integration only"
 
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
         return _require(info, Role.ADMIN, Role.INTEGRATION, Role.MEMBER)

@@ -11,7 +11,7 @@ from game import action_types, actions
 from game.models import ActionType as ActionTypeModel
 from gql.context import Info
 from gql.errors import UserError, payload_errors
-from gql.permissions import IsAdmin, IsMemberOrIntegration
+from gql.permissions import IsAdmin, IsSignedIn
 from gql.schema.badges import BadgeAward
 from gql.schema.missions import MissionProgress
 
@@ -114,7 +114,7 @@ class Mutation:
         )
         return ActionTypePayload(action_type=ActionType.of(row))
 
-    @strawberry.mutation(permission_classes=[IsMemberOrIntegration])
+    @strawberry.mutation(permission_classes=[IsSignedIn])
     @payload_errors(TrackActionPayload)
     async def track_action(self, info: Info, input: TrackActionInput) -> TrackActionPayload:
         result = await actions.report(

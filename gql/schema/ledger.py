@@ -9,7 +9,7 @@ import strawberry
 
 from gql.context import Info
 from gql.errors import UserError, payload_errors
-from gql.permissions import IsAdmin, IsIntegration, IsMember
+from gql.permissions import IsAdmin, IsMember, IsStaff
 from gql.scalars import BigInt
 from gql.schema.ledger_types import LedgerReason  # noqa: F401 - registers the enum
 from gql.schema.members import Member, PageInfo, member_type
@@ -224,7 +224,7 @@ class Query:
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation(permission_classes=[IsIntegration])
+    @strawberry.mutation(permission_classes=[IsStaff])
     @payload_errors(RecordOrderPayload)
     async def record_order(self, info: Info, input: RecordOrderInput) -> RecordOrderPayload:
         r = await orders.record_order(
@@ -238,7 +238,7 @@ class Mutation:
             duplicate=r.duplicate,
         )
 
-    @strawberry.mutation(permission_classes=[IsIntegration])
+    @strawberry.mutation(permission_classes=[IsStaff])
     @payload_errors(RefundOrderPayload)
     async def refund_order(self, info: Info, input: RefundOrderInput) -> RefundOrderPayload:
         r = await orders.refund_order(input.order_id, input.refund_id, input.amount)
@@ -246,7 +246,7 @@ class Mutation:
             order=Order(model=r.order), points_reversed=r.points_reversed, duplicate=r.duplicate
         )
 
-    @strawberry.mutation(permission_classes=[IsIntegration])
+    @strawberry.mutation(permission_classes=[IsStaff])
     @payload_errors(RedeemPointsPayload)
     async def redeem_points(self, info: Info, input: RedeemPointsInput) -> RedeemPointsPayload:
         r = await spending.redeem_points(

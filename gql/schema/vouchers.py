@@ -12,7 +12,7 @@ from core.errors import NotFound
 from core.security import Role
 from gql.context import Info
 from gql.errors import UserError, payload_errors
-from gql.permissions import IsAdmin, IsIntegration, IsMember, IsStaff
+from gql.permissions import IsAdmin, IsMember, IsStaff
 from gql.schema.members import Member, member_type
 from members import service as members
 from rewards.vouchers import service
@@ -306,7 +306,7 @@ class Mutation:
             voucher=voucher_type(voucher), member=member_type(await members.get_member(member_id))
         )
 
-    @strawberry.mutation(permission_classes=[IsIntegration])
+    @strawberry.mutation(permission_classes=[IsStaff])
     @payload_errors(RedeemVoucherPayload)
     async def redeem_voucher(self, info: Info, input: RedeemVoucherInput) -> RedeemVoucherPayload:
         done = await service.redeem(input.code, input.order_id, input.order_amount)

@@ -18,7 +18,7 @@ from graphql import (
 )
 
 from core.settings import Settings
-from gql.permissions import IsAdmin, IsIntegration, IsStaff
+from gql.permissions import IsAdmin, IsStaff
 from gql.schema import schema
 from tests import factories
 from tests.conftest import INTEGRATION_KEY, Api
@@ -80,9 +80,7 @@ def root_fields(operation: str, roles: tuple[type, ...]) -> list[tuple[str, str]
 
 
 ADMIN_ONLY = root_fields("Mutation", (IsAdmin,)) + root_fields("Query", (IsAdmin,))
-STAFF_ONLY = root_fields("Mutation", (IsAdmin, IsStaff, IsIntegration)) + root_fields(
-    "Query", (IsAdmin, IsStaff, IsIntegration)
-)
+STAFF_ONLY = root_fields("Mutation", (IsAdmin, IsStaff)) + root_fields("Query", (IsAdmin, IsStaff))
 
 
 def test_the_schema_has_guarded_fields() -> None:
