@@ -17,6 +17,7 @@ MODEL_MODULES = [
     "rewards.vouchers.models",
     "rewards.spin_wheel.models",
     "rewards.earning_models",
+    "rewards.member_state",
     "rewards.badges",
     "game.models",
     "game.leaderboards.models",

@@ -1,15 +1,26 @@
-"""Domain events: collected inside a transaction, dispatched after it commits.
+"""Domain events and the unit of work: one transaction, set-based writes, an outbox row.
 
-A lower package raises an event (`emit`) instead of calling a higher one; server wires
-the reactions. Two kinds: `pipeline_step(fn)` adds Redis commands for a batch of events
-(leaderboard scores, live messages), all sent in ONE pipeline round trip after commit;
-`on(type, handler)` runs an async handler per event for anything else. `within(type,
-handler)` + `await raise_event(e)` run a reaction inside the raising transaction.
+A lower package raises an event (`emit`) instead of calling a higher one; server wires the
+reactions:
 
-`unit_of_work()` is the one way domain code opens a write transaction: it commits, then
-dispatches the events raised inside it. A rolled back unit dispatches nothing. Handler
-failures are logged: the database is the source of truth and what Redis missed is
-rebuilt from it.
+- `within(Type, handler)` + `await raise_event(e)`: a reaction that must commit or roll back
+  with its cause runs inside the raising transaction (an order counted as a game action).
+- `before_commit(Type, handler)`: a reaction to every `emit`ted event of that type, run at
+  the end of the unit, inside its transaction (a completed mission's inbox notification).
+- `on(Type, handler)`: an after-commit reaction. The event is kept in the unit's outbox row,
+  so a crash before the handler ran does not lose it: the relay runs it later. Handlers must
+  therefore be idempotent.
+- Redis effects (leaderboard scores, live messages) are outbox parts (core/outbox.py).
+
+`unit_of_work()` is the one way domain code opens a write transaction. Inside it, writes
+that many steps contribute rows to (ledger postings, mission progress, ...) go to
+`buffer(Kind)` objects, flushed in ONE statement per table just before commit, so a write's
+statement count does not grow with the number of missions or credits. Then the unit's
+events become one outbox row, the transaction commits, and the relay applies the row at once.
+A rolled back unit writes and dispatches nothing.
+
+`unit_cache()` holds what many steps of one unit read again; `defs_version` is the version
+of the definitions the unit has seen (core/definitions.py).
 """
 
 from __future__ import annotations
@@ -19,26 +30,63 @@ from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, TypeVar
 
 from tortoise.transactions import in_transaction
 
-from core import redis
+from core import outbox
+from core.pubsub import MemberEvent
 
 log = logging.getLogger(__name__)
 
+__all__ = ["Buffer", "MemberEvent", "Unit", "emit", "on", "unit_of_work", "within"]
+
 Handler = Callable[[Any], Awaitable[None]]
-PipelineStep = Callable[[list[Any], Any], None]
-_handlers: dict[type, list[Handler]] = defaultdict(list)
 _within: dict[type, list[Handler]] = defaultdict(list)
-_steps: list[PipelineStep] = []
-_pending: ContextVar[list[Any] | None] = ContextVar("pending_events", default=None)
-_cache: ContextVar[dict[str, Any] | None] = ContextVar("unit_cache", default=None)
+_before_commit: dict[type, list[Handler]] = defaultdict(list)
+
+
+class Buffer:
+    """Rows a unit of work writes at its end, in one statement per table.
+
+    Subclasses collect rows through their own methods and write them in `flush()`; `order`
+    sets the flush order (foreign keys: a parent's rows before its children's).
+    """
+
+    order: ClassVar[int] = 100
+
+    async def flush(self) -> None:
+        raise NotImplementedError
+
+
+B = TypeVar("B", bound=Buffer)
+
+
+@dataclass
+class Unit:
+    events: list[Any] = field(default_factory=list)
+    cache: dict[Any, Any] = field(default_factory=dict)
+    buffers: dict[type[Buffer], Buffer] = field(default_factory=dict)
+    defs_version: int | None = None
+    reacted: int = 0  # events whose before-commit reactions have run
+    after_commit: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+
+_unit: ContextVar[Unit | None] = ContextVar("unit_of_work", default=None)
 
 
 def on(event_type: type, handler: Handler) -> None:
-    if handler not in _handlers[event_type]:
-        _handlers[event_type].append(handler)
+    """Run `handler(event)` after the unit that emitted it commits (idempotent handlers)."""
+    outbox.handle(event_type, handler)
+
+
+def off(event_type: type, handler: Handler) -> None:
+    """Undo `on` or `within` (tests register handlers for one test)."""
+    outbox.unhandle(event_type, handler)
+    for registry in (_within, _before_commit):
+        if handler in registry.get(event_type, ()):
+            registry[event_type].remove(handler)
 
 
 def within(event_type: type, handler: Handler) -> None:
@@ -51,6 +99,13 @@ def within(event_type: type, handler: Handler) -> None:
         _within[event_type].append(handler)
 
 
+def before_commit(event_type: type, handler: Handler) -> None:
+    """Run `handler(event)` for each emitted `event_type`, at the end of the unit, inside
+    its transaction (after the steps that emitted it, before the outbox row is written)."""
+    if handler not in _before_commit[event_type]:
+        _before_commit[event_type].append(handler)
+
+
 async def raise_event(event: Any) -> None:
     """Run the in-transaction reactions to `event` now, then queue it like `emit`."""
     for handler in _within.get(type(event), ()):
@@ -58,85 +113,101 @@ async def raise_event(event: Any) -> None:
     emit(event)
 
 
-def pipeline_step(step: PipelineStep) -> None:
-    """Register `step(events, pipe)`, which queues Redis commands for committed events."""
-    if step not in _steps:
-        _steps.append(step)
-
-
 def clear_handlers() -> None:
-    _handlers.clear()
     _within.clear()
-    _steps.clear()
+    _before_commit.clear()
+    outbox.clear()
 
 
-def unit_cache() -> dict[str, Any] | None:
+def current() -> Unit | None:
+    return _unit.get()
+
+
+def unit_cache() -> dict[Any, Any] | None:
     """A dict that lives as long as the current unit of work (None outside one).
 
-    For rows many steps of one write read again (the program's settings, the tier list):
-    read once per transaction, never across transactions, so it is never stale.
+    For rows many steps of one write read again: read once per transaction, never across
+    transactions, so it is never stale.
     """
-    return _cache.get()
+    unit = _unit.get()
+    return unit.cache if unit is not None else None
+
+
+def buffer(kind: type[B]) -> B:
+    """The current unit's buffer of this kind, created on first use."""
+    unit = _unit.get()
+    if unit is None:
+        raise RuntimeError("buffer() outside unit_of_work()")
+    found = unit.buffers.get(kind)
+    if found is None:
+        found = unit.buffers[kind] = kind()
+    return found  # type: ignore[return-value]
+
+
+async def flush() -> None:
+    """Write every buffer now (before reading back rows they hold); a no-op outside a unit."""
+    unit = _unit.get()
+    if unit is None:
+        return
+    # A buffer's flush may fill a later one (the ledger raises events, grants badges ...).
+    while unit.buffers:
+        kind = min(unit.buffers, key=lambda k: k.order)
+        await unit.buffers.pop(kind).flush()
+
+
+async def _finish(unit: Unit) -> None:
+    """The unit's end: before-commit reactions (which may buffer more), then every buffer."""
+    while True:
+        fresh = unit.events[unit.reacted :]
+        unit.reacted = len(unit.events)
+        for event in fresh:
+            for handler in _before_commit.get(type(event), ()):
+                await handler(event)
+        await flush()
+        if unit.reacted == len(unit.events):
+            return
+
+
+def after_commit(callback: Callable[[], Awaitable[None]]) -> None:
+    """Run `callback` once the current unit has committed (not if it rolls back)."""
+    unit = _unit.get()
+    if unit is None:
+        raise RuntimeError("after_commit() outside unit_of_work()")
+    unit.after_commit.append(callback)
 
 
 def emit(event: Any) -> None:
     """Queue `event` until the current unit of work commits."""
-    pending = _pending.get()
-    if pending is None:
+    unit = _unit.get()
+    if unit is None:
         raise RuntimeError("emit() outside unit_of_work()")
-    pending.append(event)
+    unit.events.append(event)
 
 
 @asynccontextmanager
 async def unit_of_work() -> AsyncIterator[list[Any]]:
-    """One database transaction; its events are dispatched once it has committed.
+    """One database transaction; its buffers flush at its end, its events go out after commit.
 
-    Nested units join the outer one: the events go out when the outermost commits.
+    Nested units join the outer one: everything is written and sent when the outermost ends.
     """
-    outer = _pending.get()
+    outer = _unit.get()
     if outer is not None:
-        yield outer
+        yield outer.events
         return
-    events: list[Any] = []
-    token = _pending.set(events)
-    cache_token = _cache.set({})
+    unit = Unit()
+    token = _unit.set(unit)
+    entry: outbox.Entry | None = None
     try:
         async with in_transaction():
-            yield events
+            yield unit.events
+            await _finish(unit)
+            entry = await outbox.write(unit.events)
     finally:
-        _pending.reset(token)
-        _cache.reset(cache_token)
-    await dispatch(events)
-
-
-async def dispatch(events: list[Any]) -> None:
-    if not events:
-        return
-    if _steps:
+        _unit.reset(token)
+    for callback in unit.after_commit:
         try:
-            pipe = redis.client().pipeline(transaction=False)
-            for step in _steps:
-                step(events, pipe)
-            if len(pipe):
-                await pipe.execute()
+            await callback()
         except Exception:
-            log.warning("after-commit Redis pipeline failed; a rebuild restores it", exc_info=True)
-    for event in events:
-        for handler in _handlers.get(type(event), ()):
-            try:
-                await handler(event)
-            except Exception:
-                log.exception("event handler %s failed for %r", handler, event)
-
-
-class MemberEvent:
-    """An event the member's app sees live: published to `member:{member_id}` after commit.
-
-    Subclasses are dataclasses with a `member_id` and a `message()` whose "type" names the
-    GraphQL MemberEvent type.
-    """
-
-    member_id: int
-
-    def message(self) -> dict[str, Any]:
-        raise NotImplementedError
+            log.exception("after-commit callback %s failed", callback)
+    if entry is not None:
+        await outbox.relay(entry)

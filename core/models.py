@@ -1,4 +1,4 @@
-"""Infrastructure tables: API keys (stored hashed)."""
+"""Infrastructure tables: API keys (stored hashed), the outbox, the definitions version."""
 
 from __future__ import annotations
 
@@ -18,3 +18,34 @@ class ApiKey(Model):
 
     class Meta:
         table = "api_key"
+
+
+class OutboxEntry(Model):
+    """After-commit effects of one unit of work, written in its transaction.
+
+    The relay applies `payload` (leaderboard changes, live messages, events for
+    after-commit handlers) and deletes the row; each effect is idempotent per row id, so a
+    retry never doubles and a crash never loses (core/outbox.py).
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    created_at = fields.DatetimeField()
+    # A relay owns the row until then (the process that committed it, at first).
+    claimed_until = fields.DatetimeField(db_index=True)
+    attempts = fields.IntField(default=0)
+    # ",12,40," the members the effects touch: the board reconciliation skips them.
+    members = fields.TextField(default="")
+    payload = fields.TextField()
+
+    class Meta:
+        table = "outbox"
+
+
+class DefinitionsVersion(Model):
+    """One row: bumped in the transaction of every change to the program's definitions."""
+
+    id = fields.IntField(primary_key=True)
+    version = fields.BigIntField(default=0)
+
+    class Meta:
+        table = "definitions_version"

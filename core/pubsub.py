@@ -3,6 +3,9 @@
 `publish(channel, message)` sends a JSON object to every process. Each process holds one
 Redis subscription connection (the Hub) and fans messages out to local listeners, so a
 thousand sockets watching one member cost one Redis channel subscription, not a thousand.
+
+`MemberEvent`s raised by a write are published on `member:{id}` after it commits, as the
+outbox part "live": exactly once per outbox row (a marker key guards the PUBLISHes).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from collections import defaultdict
 from collections.abc import AsyncIterator
 from typing import Any
 
-from core import redis
+from core import outbox, redis
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +31,48 @@ async def publish(channel: str, message: dict[str, Any]) -> None:
 
 async def publish_raw(channel: str, payload: str) -> None:
     await redis.client().publish(redis.key("ch", channel), payload)
+
+
+class MemberEvent:
+    """An event the member's app sees live: published to `member:{member_id}` after commit.
+
+    Subclasses are dataclasses with a `member_id` and a `message()` whose "type" names the
+    GraphQL MemberEvent type.
+    """
+
+    member_id: int
+
+    def message(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+
+# Publishes once: the first relay of a row sets the marker, a retried relay finds it.
+_PUBLISH_ONCE = """
+if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
+  for i = 2, #ARGV, 2 do redis.call('PUBLISH', ARGV[i], ARGV[i + 1]) end
+end
+return 0
+"""
+
+
+def _collect_live(events: list[Any]) -> list[list[Any]] | None:
+    found = [
+        [e.member_id, json.dumps(e.message(), default=str)]
+        for e in events
+        if isinstance(e, MemberEvent)
+    ]
+    return found or None
+
+
+def _apply_live(row_id: int, messages: list[list[Any]], pipe: Any) -> None:
+    args: list[Any] = [outbox.MARKER_TTL]
+    for member_id, payload in messages:
+        args += [redis.key("ch", f"member:{member_id}"), payload]
+    pipe.eval(_PUBLISH_ONCE, 1, outbox.marker("live", row_id), *args)
+
+
+def register_live_part() -> None:
+    outbox.part("live", _collect_live, _apply_live)
 
 
 class Hub:
@@ -80,8 +125,9 @@ class Hub:
                 self._listeners[full].discard(queue)
                 if not self._listeners[full]:
                     del self._listeners[full]
+                    # Bounded: a listener cancelled at shutdown must not wait on Redis.
                     with contextlib.suppress(Exception):
-                        await self._pubsub.unsubscribe(full)
+                        await asyncio.wait_for(self._pubsub.unsubscribe(full), 1.0)
 
     async def close(self) -> None:
         if self._reader is not None:

@@ -58,18 +58,20 @@ SELECT COALESCE(SUM(cur), 0) AS active, COALESCE(SUM(prev), 0) AS previous,
 FROM per
 """
 
+# The issuance budget is split over shards: 'issuance', 'issuance:1', ...
 _POINTS = """
 SELECT
-  COALESCE(SUM(CASE WHEN debit_account_id = 'issuance' AND member_id IS NOT NULL
+  COALESCE(SUM(CASE WHEN credit_account_id <> 'redeemed' AND member_id IS NOT NULL
                     THEN amount ELSE 0 END), 0) AS issued,
   COALESCE(SUM(CASE WHEN credit_account_id = 'redeemed' THEN amount ELSE 0 END), 0) AS redeemed
 FROM ledger_posting
 WHERE created_at >= $1 AND created_at <= $2
-  AND (debit_account_id = 'issuance' OR credit_account_id = 'redeemed')
+  AND (debit_account_id = 'issuance' OR debit_account_id LIKE 'issuance:%'
+       OR credit_account_id = 'redeemed')
 """
 
 _TIERS = """
-SELECT tier_code, COUNT(*) AS n FROM member_tier WHERE tier_code IS NOT NULL GROUP BY tier_code
+SELECT tier_code, COUNT(*) AS n FROM member_state WHERE tier_code IS NOT NULL GROUP BY tier_code
 """
 _RFM = "SELECT segment, COUNT(*) AS n FROM member_rfm GROUP BY segment ORDER BY segment"
 

@@ -12,6 +12,8 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
+from core import sql
+
 log = logging.getLogger("loyalty.background")
 
 _running: dict[str, asyncio.Task[None]] = {}
@@ -23,7 +25,7 @@ def kick(name: str, fn: Callable[[], Awaitable[object]]) -> None:
     if task is not None and not task.done():
         _again.add(name)
         return
-    _running[name] = asyncio.get_running_loop().create_task(_run(name, fn), name=name)
+    _running[name] = sql.spawn(_run(name, fn), name=name)
 
 
 async def _run(name: str, fn: Callable[[], Awaitable[object]]) -> None:

@@ -10,11 +10,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
-from core import clock, validation
+from core import clock, sql, validation
 from core.errors import InvalidInput, NotFound
-from core.events import MemberEvent, emit, unit_of_work
+from core.events import (
+    Buffer,
+    MemberEvent,
+    after_commit,
+    buffer,
+    current,
+    emit,
+    flush,
+    unit_of_work,
+)
 from engage import background, push, quiet_hours
 from engage.models import Notification, NotificationKind
 from members.program import get_program
@@ -70,61 +79,103 @@ async def push_due_at(now: datetime) -> datetime:
     )
 
 
-async def notify_many(drafts: list[Draft]) -> list[Notification]:
-    """Put transactional notifications in inboxes; a (member, key) already there is skipped."""
-    now = clock.now()
-    due = await push_due_at(now)
-    made: list[Notification] = []
-    for start in range(0, len(drafts), BATCH):
-        made += await _insert(drafts[start : start + BATCH], now, due)
-    if made and due <= now:
-        background.kick("push", push.flush)
-    return made
-
-
-async def notify(draft: Draft) -> Notification | None:
-    made = await notify_many([draft])
-    return made[0] if made else None
-
-
-async def _insert(drafts: list[Draft], now: datetime, due: datetime) -> list[Notification]:
-    members = list({d.member_id for d in drafts})
-    keys = list({d.key for d in drafts})
+async def notify_many(drafts: list[Draft]) -> int:
+    """Put transactional notifications in inboxes (inside the caller's unit of work, or a
+    unit of their own); a (member, key) already there is skipped. Returns how many were
+    drafted; the new ones are published live (NotificationReceived) when written."""
+    if not drafts:
+        return 0
+    own = current() is None
     async with unit_of_work():
-        existing = set(
-            await Notification.filter(member_id__in=members, key__in=keys).values_list(
-                "member_id", "key"
-            )
-        )
-        fresh: dict[tuple[int, str], Draft] = {}
+        now = clock.now()
+        due = await push_due_at(now)
+        writes = buffer(NotificationWrites)
         for d in drafts:
-            if (d.member_id, d.key) not in existing:
-                fresh.setdefault((d.member_id, d.key), d)
-        if not fresh:
-            return []
-        await Notification.bulk_create(
-            [
-                Notification(
-                    member_id=d.member_id,
-                    kind=d.kind.value,
-                    key=d.key,
-                    title=d.title[:100],
-                    body=d.body[:1000],
-                    deep_link=d.deep_link,
-                    created_at=now,
-                    push_due_at=due,
+            writes.rows.setdefault((d.member_id, d.key), (d, now, due))
+        if own:  # a unit of its own (a job): write now, to tell how many were new
+            await flush()
+            return writes.inserted
+    return len(drafts)
+
+
+async def notify(draft: Draft) -> None:
+    await notify_many([draft])
+
+
+class NotificationWrites(Buffer):
+    """Inbox rows of a unit, in one statement per BATCH; the new ones go out live and owe
+    their push (core.outbox publishes; the push outbox delivers)."""
+
+    order: ClassVar[int] = 80
+    COLUMNS: ClassVar[list[tuple[str, str]]] = [
+        ("member_id", "int"),
+        ("kind", "text"),
+        ("key", "text"),
+        ("title", "text"),
+        ("body", "text"),
+        ("deep_link", "text"),
+        ("created_at", "timestamp"),
+        ("push_due_at", "timestamp"),
+    ]
+
+    def __init__(self) -> None:
+        self.rows: dict[tuple[int, str], tuple[Draft, datetime, datetime]] = {}
+        self.inserted = 0
+
+    async def flush(self) -> None:
+        rows = list(self.rows.values())
+        names = ", ".join(n for n, _ in self.COLUMNS)
+        push_now = False
+        for start in range(0, len(rows), BATCH):
+            source, params = sql.values(
+                self.COLUMNS,
+                [
+                    (
+                        d.member_id,
+                        d.kind.value,
+                        d.key,
+                        d.title[:100],
+                        d.body[:1000],
+                        d.deep_link,
+                        now,
+                        due,
+                    )
+                    for d, now, due in rows[start : start + BATCH]
+                ],
+                1,
+            )
+            made = await sql.rows(
+                f"INSERT INTO notification ({names}, push_attempts) SELECT {names}, 0"
+                f" FROM ({source}) AS v WHERE TRUE ON CONFLICT (member_id, key) DO NOTHING"
+                " RETURNING id, member_id, title, body, deep_link, created_at, push_due_at",
+                params,
+            )
+            self.inserted += len(made)
+            for row in made:
+                created = sql.decode_datetime(row["created_at"])
+                assert created is not None
+                emit(
+                    NotificationReceived(
+                        member_id=int(row["member_id"]),
+                        notification={
+                            "id": int(row["id"]),
+                            "title": row["title"],
+                            "body": row["body"],
+                            "deepLink": row["deep_link"],
+                            "createdAt": created.isoformat(),
+                            "readAt": None,
+                        },
+                        at=created,
+                    )
                 )
-                for d in fresh.values()
-            ],
-            ignore_conflicts=True,
-        )
-        rows = await Notification.filter(
-            member_id__in=members, key__in=keys, created_at=now
-        ).order_by("id")
-        made = [n for n in rows if (n.member_id, n.key) in fresh]
-        for n in made:
-            emit(received(n))
-        return made
+                due_at = sql.decode_datetime(row["push_due_at"])
+                push_now = push_now or (due_at is not None and due_at <= created)
+        if push_now:
+            after_commit(_kick_push)
+
+
+async def _kick_push() -> None:
+    background.kick("push", push.flush)
 
 
 async def inbox(member_id: int, unread_only: bool, first: int) -> list[Notification]:

@@ -21,7 +21,7 @@ from core.errors import InvalidInput, LimitReached
 from core.events import unit_of_work
 from engage.models import NpsResponse
 from game import action_types, actions
-from rewards.ledger import accounts
+from rewards import member_state
 
 WINDOW = timedelta(days=90)
 SURVEY_ACTION = "survey.completed"
@@ -36,7 +36,7 @@ async def submit(member_id: int, score: int, comment: str | None) -> int:
     now = clock.now()
     async with unit_of_work():
         # The member's lock (the one actions and the ledger take) serialises their answers.
-        await accounts.lock_member(member_id)
+        await member_state.lock(member_id)
         if await NpsResponse.filter(member_id=member_id, created_at__gt=now - WINDOW).exists():
             raise LimitReached("one NPS answer per 90 days", "score")
         answer = await NpsResponse.create(

@@ -61,12 +61,7 @@ def _check_days(value: int, where: str) -> int:
 async def _min_lifetime_points(points: int) -> Q:
     if points <= 0:
         return Q()
-    return Q(
-        id__in=RawSQL(
-            "(SELECT member_id FROM ledger_posting WHERE member_id IS NOT NULL"
-            f" GROUP BY member_id HAVING SUM(earned) >= {int(points)})"
-        )
-    )
+    return Q(id__in=RawSQL(f"(SELECT member_id FROM member_state WHERE lifetime >= {int(points)})"))
 
 
 async def _inactive_days(days: int) -> Q:

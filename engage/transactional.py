@@ -101,4 +101,4 @@ async def remind_expiring() -> dict[str, int]:
     ]
     made_vouchers = await notify_many(voucher_drafts)
     made_points = await notify_many(points_drafts)
-    return {"vouchers": len(made_vouchers), "points": len(made_points)}
+    return {"vouchers": made_vouchers, "points": made_points}

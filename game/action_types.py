@@ -14,7 +14,7 @@ from typing import Any
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from core import clock, validation
+from core import clock, definitions, validation
 from core.errors import InvalidInput, NotFound
 from core.events import unit_of_work
 from game.models import ActionType
@@ -78,27 +78,39 @@ async def upsert(data: ActionTypeData) -> ActionType:
         if row is None:
             try:
                 async with in_transaction():
-                    return await ActionType.create(key=data.key, created_at=now, **values)
+                    created = await ActionType.create(key=data.key, created_at=now, **values)
+                await definitions.changed()
+                return created
             except IntegrityError:  # a concurrent upsert created it first
                 row = await ActionType.get(key=data.key)
         await ActionType.filter(id=row.id).update(**values)
         await row.refresh_from_db()
+        await definitions.changed()
         return row
+
+
+async def load_definitions() -> dict[str, ActionType]:
+    """The snapshot's part: the program's action types by key."""
+    return {row.key: row for row in await ActionType.all().order_by("key")}
+
+
+async def by_key() -> dict[str, ActionType]:
+    return (await definitions.get())["action_types"]  # type: ignore[no-any-return]
 
 
 async def all_types() -> list[ActionType]:
     """The built-in `order` first, then the program's types by key."""
-    return [builtin_order(), *await ActionType.all().order_by("key")]
+    return [builtin_order(), *(await by_key()).values()]
 
 
 async def get(key: str, field: str = "input.type") -> ActionType:
     if key == ORDER:
         return builtin_order()
-    row = await ActionType.get_or_none(key=key)
+    row = (await by_key()).get(key)
     if row is None:
         raise NotFound(f"no action type {key!r}", field)
     return row
 
 
 async def known(key: str) -> bool:
-    return key == ORDER or await ActionType.filter(key=key).exists()
+    return key == ORDER or key in await by_key()

@@ -1,11 +1,21 @@
 """Tracking actions: one reported action becomes points, mission progress, stamps and badges.
 
-`track` runs in ONE unit of work under the member's lock (their ledger account row, the
-same lock the ledger takes, so an order and an action of one member never deadlock):
-replay a repeated idempotency key, apply the daily cap, credit the action's points
-(base x promotion x tier multiplier, floored), advance missions and stamp cards, grant
-rewards, store the action with its answer. After commit the events go out in one Redis
-pipeline: ActionTracked (leaderboards), MissionProgressed, BadgeAwarded, PointsChanged.
+`track` runs in ONE unit of work with a fixed number of statements whatever the number of
+live missions, stamp cards and badges:
+
+1. lock the member (rewards/member_state.lock), which in the same round trip tells whether
+   the idempotency key was used, how many points-earning actions of the type the member
+   had that local day, and the definitions' version (the definitions come from memory);
+2. read the member's progress rows and cards for the type's live missions and cards;
+3. at the unit's end, one statement per table: mission progress, cards, badges, the ledger
+   (issuance shards, accounts, postings, lots), the member's state, the action, the outbox.
+
+A repeated idempotency key replays the stored answer. After commit the relay sends the
+leaderboard changes and the live events (MissionProgressed, BadgeAwarded, PointsChanged).
+
+Who may backdate: a member reports what happens now (occurredAt within CLOCK_SKEW of the
+server's clock, either way); staff may report up to MAX_BACKDATE ago. Daily caps count
+per local day of occurredAt in the program's zone either way.
 
 Actions earn no tier points: tiers qualify on spend (orders), so that cheap, repeatable
 engagement cannot buy a tier.
@@ -17,27 +27,29 @@ import hashlib
 import json
 import math
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, ClassVar
 
-from core import clock, validation
+from core import clock, sql, validation
 from core.errors import Forbidden, IdempotencyConflict, InvalidInput
-from core.events import emit, unit_of_work
+from core.events import Buffer, buffer, emit, unit_of_work
 from game import action_types, stamp_cards
-from game import rewards as game_rewards
 from game.missions import progress as mission_progress
 from game.missions.definitions import by_ids, check_attributes
 from game.missions.progress import ProgressView
-from game.models import Action, ActionType
-from game.targeting import Audience
-from members import service as members
-from members.models import Member
+from game.models import ActionType
 from members.program import get_program
+from rewards import earning
 from rewards.badges import BadgeAward
+from rewards.ledger import service as ledger
+from rewards.ledger.reasons import Reason
+from rewards.member_state import Peek, State, lock
 
-# A phone's clock may run a little ahead of ours; beyond this an occurredAt is "future".
+# A phone's clock may run a little ahead of (or behind) ours; members report what happens now.
 CLOCK_SKEW = timedelta(seconds=60)
+# How far back staff may report (a back office catching up, an import of last year's actions).
+MAX_BACKDATE = timedelta(days=366)
 MAX_VALUE = Decimal("1e12")
 
 
@@ -70,13 +82,23 @@ def _value(value: float | Decimal | int) -> Decimal:
     return number.quantize(Decimal("0.0001"))
 
 
-def _occurred(occurred_at: datetime | None, now: datetime) -> datetime:
+def occurred(occurred_at: datetime | None, now: datetime, *, by_member: bool) -> datetime:
+    """When the action happened: members report now (give or take a phone's clock skew),
+    staff may backdate up to MAX_BACKDATE; nobody reports the future."""
     if occurred_at is None:
         return now
     if occurred_at.tzinfo is None:
         occurred_at = occurred_at.replace(tzinfo=UTC)
     if occurred_at > now + CLOCK_SKEW:
         raise InvalidInput("occurredAt cannot be in the future", "input.occurredAt")
+    if by_member and occurred_at < now - CLOCK_SKEW:
+        raise InvalidInput(
+            "members report actions as they happen: occurredAt must be now", "input.occurredAt"
+        )
+    if occurred_at < now - MAX_BACKDATE:
+        raise InvalidInput(
+            f"occurredAt may be at most {MAX_BACKDATE.days} days ago", "input.occurredAt"
+        )
     return occurred_at
 
 
@@ -101,6 +123,35 @@ def _fingerprint(
     return hashlib.sha256(content.encode()).hexdigest()
 
 
+@dataclass(frozen=True)
+class Report:
+    """One trackAction as reported, checked for form (not yet against the definitions)."""
+
+    action_type: str
+    idempotency_key: str
+    value: Decimal
+    attributes: dict[str, Any] | None
+    occurred_at: datetime | None
+
+
+def check(
+    action_type: str,
+    idempotency_key: str,
+    value: float | Decimal | int = 1,
+    attributes: Any = None,
+    occurred_at: datetime | None = None,
+) -> Report:
+    if action_type == action_types.ORDER:
+        raise InvalidInput("orders are recorded with recordOrder", "input.type")
+    return Report(
+        action_type=validation.text(action_type, "input.type", max_len=64),
+        idempotency_key=validation.text(idempotency_key, "input.idempotencyKey", max_len=200),
+        value=_value(value),
+        attributes=check_attributes(attributes, "input.attributes"),
+        occurred_at=occurred_at,
+    )
+
+
 async def report(
     *,
     caller_member_id: int | None,
@@ -112,23 +163,13 @@ async def report(
     occurred_at: datetime | None = None,
 ) -> TrackResult:
     """trackAction: staff name the member; a member reports clientReportable types, own only."""
-    if caller_member_id is not None:
-        member = await members.get_member(caller_member_id)
-        if member_external_id is not None and member_external_id != member.external_id:
-            raise Forbidden("a member reports only their own actions", "input.memberExternalId")
-    else:
-        if not member_external_id:
-            raise InvalidInput(
-                "memberExternalId is required with an API key", "input.memberExternalId"
-            )
-        member = await members.get_by_external_id(member_external_id)
-    return await track(
-        member.id,
-        action_type,
-        idempotency_key=idempotency_key,
-        value=value,
-        attributes=attributes,
-        occurred_at=occurred_at,
+    checked = check(action_type, idempotency_key, value, attributes, occurred_at)
+    if caller_member_id is None and not member_external_id:
+        raise InvalidInput("memberExternalId is required with an API key", "input.memberExternalId")
+    return await record(
+        checked,
+        member_id=caller_member_id,
+        external_id=member_external_id,
         by_member=caller_member_id is not None,
     )
 
@@ -144,45 +185,90 @@ async def track(
     by_member: bool = False,
 ) -> TrackResult:
     """Record one action of `member_id` (see the module docstring). Retry-safe by key."""
-    key = validation.text(idempotency_key, "input.idempotencyKey", max_len=200)
-    amount = _value(value)
-    attributes = check_attributes(attributes, "input.attributes")
-    if action_type == action_types.ORDER:
-        raise InvalidInput("orders are recorded with recordOrder", "input.type")
-    kind = await action_types.get(action_type)
-    if by_member and not kind.client_reportable:
-        raise Forbidden("members may not report this action type", "input.type")
+    checked = check(action_type, idempotency_key, value, attributes, occurred_at)
+    return await record(checked, member_id=member_id, by_member=by_member)
+
+
+def _peeks(item: Report, day: date, check_external_id: bool) -> list[Peek]:
+    own = [Peek("external_id", "SELECT external_id FROM member WHERE id = $m")]
+    return own * check_external_id + [
+        Peek(
+            "first",
+            "SELECT fingerprint || '|' || id FROM game_action"
+            " WHERE member_id = $m AND idempotency_key = $1",
+            [item.idempotency_key],
+        ),
+        Peek(
+            "earned_today",
+            "SELECT COUNT(*) FROM game_action WHERE member_id = $m AND action_type = $1"
+            " AND day = $2 AND earned = TRUE",
+            [item.action_type, day],
+        ),
+    ]
+
+
+async def record(
+    item: Report,
+    *,
+    member_id: int | None = None,
+    external_id: str | None = None,
+    by_member: bool = False,
+) -> TrackResult:
+    """Record a checked action in one unit of work (see the module docstring)."""
     now = clock.now()
-    at = _occurred(occurred_at, now)
-    fingerprint = _fingerprint(member_id, kind.key, amount, attributes, occurred_at)
+    at = occurred(item.occurred_at, now, by_member=by_member)
+    zone = (await get_program()).timezone
     async with unit_of_work():
-        member = await _lock(member_id)
-        first = await Action.get_or_none(member_id=member_id, idempotency_key=key)
+        day = clock.local(at, zone).date()
+        state = await lock(
+            member_id,
+            external_id=None if member_id is not None else external_id,
+            peeks=_peeks(item, day, member_id is not None and external_id is not None),
+            field_name="input.memberExternalId",
+        )
+        own = state.peeks.get("external_id", external_id)
+        if member_id is not None and external_id is not None and own != external_id:
+            raise Forbidden("a member reports only their own actions", "input.memberExternalId")
+        fingerprint = _fingerprint(
+            state.member_id, item.action_type, item.value, item.attributes, item.occurred_at
+        )
+        first = state.peeks["first"]
         if first is not None:
-            return await _replay(first, fingerprint)
-        return await _record(member, kind, key, fingerprint, amount, attributes, at, now)
+            return await _replay(state.member_id, str(first), fingerprint)
+        kind = await action_types.get(item.action_type)
+        if by_member and not kind.client_reportable:
+            raise Forbidden("members may not report this action type", "input.type")
+        program = await get_program()
+        if program.timezone != zone:  # the zone changed since we looked: count that day
+            zone = program.timezone
+            day = clock.local(at, zone).date()
+            state.peeks["earned_today"] = await _earned_on(state.member_id, kind.key, day)
+        earned_before = int(state.peeks["earned_today"] or 0)
+        return await _apply(state, kind, item, fingerprint, at, now, zone, day, earned_before)
 
 
-async def _lock(member_id: int) -> Member:
-    from rewards.ledger import accounts
+async def _earned_on(member_id: int, action_type: str, day: date) -> int:
+    found = await sql.row(
+        "SELECT COUNT(*) AS n FROM game_action WHERE member_id = $1 AND action_type = $2"
+        " AND day = $3 AND earned = TRUE",
+        [member_id, action_type, day],
+    )
+    return int(found["n"]) if found else 0
 
-    await accounts.lock_member(member_id)
-    return await members.get_member(member_id)
 
-
-async def _replay(first: Action, fingerprint: str) -> TrackResult:
-    if first.fingerprint != fingerprint:
+async def _replay(member_id: int, first: str, fingerprint: str) -> TrackResult:
+    stored_fingerprint, _, action_id = first.partition("|")
+    if stored_fingerprint != fingerprint:
         raise IdempotencyConflict(
             "this idempotencyKey was used for another action", "input.idempotencyKey"
         )
-    stored = first.result or {}
+    found = await sql.row("SELECT result FROM game_action WHERE id = $1", [int(action_id)])
+    stored = sql.decode_json(found["result"]) if found else {}
     snapshots = stored.get("missions", [])
     missions = await by_ids([s["missionId"] for s in snapshots])
     codes = stored.get("badges", [])
     awards = (
-        await BadgeAward.filter(member_id=first.member_id, badge__code__in=codes).select_related(
-            "badge"
-        )
+        await BadgeAward.filter(member_id=member_id, badge__code__in=codes).select_related("badge")
         if codes
         else []
     )
@@ -198,69 +284,96 @@ async def _replay(first: Action, fingerprint: str) -> TrackResult:
     )
 
 
-async def _record(
-    member: Member,
+async def _apply(
+    state: State,
     kind: ActionType,
-    key: str,
+    item: Report,
     fingerprint: str,
-    value: Decimal,
-    attributes: dict[str, Any] | None,
     occurred_at: datetime,
     now: datetime,
+    zone: str,
+    day: date,
+    earned_before: int,
 ) -> TrackResult:
     """Inside the unit of work, member locked: points, missions, stamps, the action row."""
-    zone = (await get_program()).timezone
-    day = clock.local(occurred_at, zone).date()
     result = TrackResult()
-    credits = game_rewards.Credits()
     earned = False
     if kind.points > 0 and kind.key != action_types.ORDER:
-        earned = kind.daily_cap is None or (
-            await Action.filter(
-                member_id=member.id, action_type=kind.key, day=day, earned=True
-            ).count()
-            < kind.daily_cap
-        )
+        earned = kind.daily_cap is None or earned_before < kind.daily_cap
         if earned:
-            result.points_awarded = await _action_points(member, kind, occurred_at)
+            multiplier = await earning.multiplier(state, kind.key, occurred_at)
+            result.points_awarded = max(math.floor(Decimal(kind.points) * multiplier), 0)
             if result.points_awarded:
-                credits.add(member.id, result.points_awarded, "ACTION", kind.name)
-    audience = Audience(member)
+                await ledger.credit(
+                    state.member_id, result.points_awarded, Reason.ACTION, description=kind.name
+                )
     moved = await mission_progress.advance(
-        member, kind.key, value, attributes, occurred_at, zone, audience, credits
+        state, kind.key, item.value, item.attributes, occurred_at, zone
     )
-    stamped = await stamp_cards.stamp(member, kind.key, day, credits)
+    stamped = await stamp_cards.stamp(state.member_id, kind.key, day)
     result.missions = moved.views
     result.badges = moved.badges + stamped.badges
-    await Action.create(
-        member_id=member.id,
-        action_type=kind.key,
-        value=value,
-        attributes=attributes,
-        occurred_at=occurred_at,
-        day=day,
-        earned=earned,
-        points_awarded=result.points_awarded,
-        idempotency_key=key,
-        fingerprint=fingerprint,
-        result={
-            "points": result.points_awarded,
-            "missions": [v.snapshot() for v in result.missions],
-            "badges": [b.badge.code for b in result.badges],
-        },
-        created_at=now,
+    buffer(ActionWrites).rows.append(
+        (
+            state.member_id,
+            kind.key,
+            item.value,
+            sql.json_param(item.attributes) if item.attributes is not None else None,
+            occurred_at,
+            day,
+            earned,
+            result.points_awarded,
+            item.idempotency_key,
+            fingerprint,
+            sql.json_param(
+                {
+                    "points": result.points_awarded,
+                    "missions": [v.snapshot() for v in result.missions],
+                    "badges": [b.badge.code for b in result.badges],
+                }
+            ),
+            now,
+        )
     )
-    await credits.post()  # last: the issuance row stays locked until commit
-    emit(ActionTracked(member.id, kind.key, float(value), occurred_at, now))
+    emit(ActionTracked(state.member_id, kind.key, float(item.value), occurred_at, now))
     return result
 
 
-async def _action_points(member: Member, kind: ActionType, at: datetime) -> int:
-    """Base points x promotion x tier multiplier, floored once (rounding favours the program)."""
-    from rewards import earning
+class ActionWrites(Buffer):
+    """The unit's tracked actions, inserted in one statement."""
 
-    multiplier = await earning.multiplier(member, kind.key, at)
-    return max(math.floor(Decimal(kind.points) * Decimal(multiplier)), 0)
+    order: ClassVar[int] = 70
+    COLUMNS: ClassVar[list[tuple[str, str]]] = [
+        ("member_id", "int"),
+        ("action_type", "text"),
+        ("value", "numeric"),
+        ("attributes", "json"),
+        ("occurred_at", "timestamp"),
+        ("day", "date"),
+        ("earned", "bool"),
+        ("points_awarded", "int"),
+        ("idempotency_key", "text"),
+        ("fingerprint", "text"),
+        ("result", "json"),
+        ("created_at", "timestamp"),
+    ]
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[Any, ...]] = []
+
+    async def flush(self) -> None:
+        if not self.rows:
+            return
+        source, params = sql.values(self.COLUMNS, self.rows, 1)
+        names = [n for n, _ in self.COLUMNS]
+        picks = ", ".join(
+            f"v.{n}::jsonb" if kind == "json" and sql.dialect() == "postgres" else f"v.{n}"
+            for n, kind in self.COLUMNS
+        )
+        await sql.execute(
+            f"INSERT INTO game_action ({', '.join(names)}) SELECT {picks} FROM ({source}) AS v",
+            params,
+        )
 
 
 async def count_order(
@@ -270,24 +383,26 @@ async def count_order(
     channel: str | None,
     occurred_at: datetime,
 ) -> None:
-    """The built-in `order` action of a recorded order, inside the order's unit of work."""
+    """The built-in `order` action of a recorded order, inside the order's unit of work (the
+    order's own idempotency makes this run once per order)."""
     key = f"order:{order_id}"[:200]
+    attributes = {"channel": channel} if channel else None
+    value = Decimal(amount).quantize(Decimal("0.0001"))
+    item = Report(action_types.ORDER, key, value, attributes, occurred_at)
     async with unit_of_work():
-        member = await _lock(member_id)
-        if await Action.filter(member_id=member_id, idempotency_key=key).exists():
-            return
-        attributes = {"channel": channel} if channel else None
-        amount = Decimal(amount).quantize(Decimal("0.0001"))
-        fingerprint = _fingerprint(member_id, action_types.ORDER, amount, attributes, occurred_at)
-        await _record(
-            member,
+        state = await lock(member_id)
+        zone = (await get_program()).timezone
+        fingerprint = _fingerprint(member_id, action_types.ORDER, value, attributes, occurred_at)
+        await _apply(
+            state,
             action_types.builtin_order(),
-            key,
+            item,
             fingerprint,
-            amount,
-            attributes,
             occurred_at,
             clock.now(),
+            zone,
+            clock.local(occurred_at, zone).date(),
+            0,
         )
 
 

@@ -15,6 +15,8 @@ from tortoise.transactions import in_transaction
 from core.errors import InvalidInput, NotFound, OutOfStock
 from rewards import badges
 from rewards.badges import BadgeAward
+from rewards.ledger.reasons import Reason
+from rewards.ledger.service import credit
 
 log = logging.getLogger(__name__)
 
@@ -50,28 +52,6 @@ class Reward:
             spins=row.reward_spins,
             voucher_offer_id=row.reward_voucher_offer_id,
         )
-
-
-@dataclass
-class Credits:
-    """Points to credit as the last writes of a unit of work.
-
-    Every credit draws on the program's issuance account, one row all writers update: the
-    later it is taken, the shorter concurrent actions wait for each other's commit.
-    """
-
-    pending: list[tuple[int, int, str, str]] = field(default_factory=list)
-
-    def add(self, member_id: int, points: int, reason: str, description: str) -> None:
-        self.pending.append((member_id, points, reason, description))
-
-    async def post(self) -> None:
-        from rewards.ledger.reasons import Reason
-        from rewards.ledger.service import credit
-
-        for member_id, points, reason, description in self.pending:
-            await credit(member_id, points, Reason(reason), description=description)
-        self.pending.clear()
 
 
 @dataclass
@@ -118,21 +98,12 @@ async def _offer_exists(offer_id: int) -> bool:
     return await VoucherOffer.filter(id=offer_id).exists()
 
 
-async def grant(
-    member_id: int,
-    reward: Reward,
-    source: str,
-    description: str,
-    credits: Credits | None = None,
-) -> Granted:
-    """Give `reward` to the member (inside the caller's unit of work); with `credits`, its
-    points are credited when the caller posts them."""
+async def grant(member_id: int, reward: Reward, source: str, description: str) -> Granted:
+    """Give `reward` to the member inside the caller's unit of work (its points and badge
+    are written with the unit's other credits and awards at its end)."""
     granted = Granted()
     if reward.points:
-        later = credits if credits is not None else Credits()
-        later.add(member_id, reward.points, "MISSION", description)
-        if credits is None:
-            await later.post()
+        await credit(member_id, reward.points, Reason.MISSION, description=description)
         granted.points = reward.points
     if reward.badge_code:
         award = await badges.award(member_id, reward.badge_code, source)

@@ -8,15 +8,15 @@ every matching card with a fixed number of queries.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
+from typing import ClassVar
 
-from core import clock, validation
+from core import clock, definitions, sql, validation
 from core.errors import InvalidInput, NotFound
-from core.events import unit_of_work
+from core.events import Buffer, buffer, unit_of_work
 from game import action_types
 from game import rewards as game_rewards
 from game.models import MemberStampCard, StampCard
-from members.models import Member
 from rewards.badges import BadgeAward
 
 MAX_SLOTS = 100
@@ -50,6 +50,7 @@ async def create(data: StampCardData) -> StampCard:
         raise InvalidInput("prestamped must be 0..slots-1", "input.prestamped")
     reward = await game_rewards.validate(data.reward, "input.reward")
     async with unit_of_work():
+        await definitions.changed()
         return await StampCard.create(
             name=name,
             action_type=data.action_type,
@@ -61,8 +62,13 @@ async def create(data: StampCardData) -> StampCard:
         )
 
 
+async def load_definitions() -> tuple[StampCard, ...]:
+    """The snapshot's part: every stamp card by id."""
+    return tuple(await StampCard.all().order_by("id"))
+
+
 async def all_cards() -> list[StampCard]:
-    return await StampCard.all().order_by("id")
+    return list((await definitions.get())["stamp_cards"])
 
 
 async def my_cards(member_id: int) -> list[CardView]:
@@ -89,56 +95,78 @@ class Stamped:
     completed: list[StampCard] = field(default_factory=list)
 
 
-async def stamp(
-    member: Member, action_type: str, day: date, credits: game_rewards.Credits | None = None
-) -> Stamped:
-    """Stamp the member's cards for one action (inside its unit of work, member locked)."""
+async def stamp(member_id: int, action_type: str, day: date) -> Stamped:
+    """Stamp the member's cards for one action (inside its unit of work, member locked):
+    one read of the member's cards for the type, one upsert at the unit's end."""
     result = Stamped()
-    cards = await StampCard.filter(action_type=action_type)
+    cards = [c for c in await all_cards() if c.action_type == action_type]
     if not cards:
         return result
+    where, params = sql.id_list([c.id for c in cards], 2)
     held = {
-        c.card_id: c
-        for c in await MemberStampCard.filter(
-            member_id=member.id, card_id__in=[c.id for c in cards]
+        int(r["card_id"]): r
+        for r in await sql.rows(
+            "SELECT card_id, stamps, completed_count, last_stamp_day FROM member_stamp_card"
+            f" WHERE member_id = $1 AND card_id {where}",
+            [member_id, *params],
         )
     }
     now = clock.now()
-    changed: list[MemberStampCard] = []
+    writes = buffer(CardWrites)
     for card in cards:
         mine = held.get(card.id)
-        if mine is None:
-            mine = MemberStampCard(
-                card_id=card.id,
-                member_id=member.id,
-                stamps=card.prestamped,
-                completed_count=0,
-                updated_at=now,
-            )
-        if card.one_per_day and mine.last_stamp_day == day:
+        stamps = int(mine["stamps"]) if mine else card.prestamped
+        completed = int(mine["completed_count"]) if mine else 0
+        last = sql.decode_date(mine["last_stamp_day"]) if mine else None
+        if card.one_per_day and last == day:
             continue
-        mine.stamps += 1
-        mine.last_stamp_day = day
-        mine.updated_at = now
-        if mine.stamps >= card.slots:
-            mine.completed_count += 1
-            mine.stamps = card.prestamped  # a fresh card, with its head start
+        stamps += 1
+        if stamps >= card.slots:
+            completed += 1
+            stamps = card.prestamped  # a fresh card, with its head start
             result.completed.append(card)
-        changed.append(mine)
-    if changed:
-        await MemberStampCard.bulk_create(
-            changed,
-            on_conflict=["member_id", "card_id"],
-            update_fields=["stamps", "completed_count", "last_stamp_day", "updated_at"],
-        )
+        writes.rows[(member_id, card.id)] = (card.id, member_id, stamps, completed, day, now)
     for card in result.completed:
         granted = await game_rewards.grant(
-            member.id,
+            member_id,
             game_rewards.Reward.of(card),
             f"stamp_card:{card.id}",
             f"Stamp card: {card.name}",
-            credits,
         )
         result.points += granted.points
         result.badges.extend(granted.badges)
     return result
+
+
+class CardWrites(Buffer):
+    """The unit's stamped cards, new and existing alike, in one upsert."""
+
+    order: ClassVar[int] = 35
+
+    def __init__(self) -> None:
+        self.rows: dict[tuple[int, int], tuple[int, int, int, int, date, datetime]] = {}
+
+    async def flush(self) -> None:
+        if not self.rows:
+            return
+        source, params = sql.values(
+            [
+                ("card_id", "int"),
+                ("member_id", "int"),
+                ("stamps", "int"),
+                ("completed_count", "int"),
+                ("last_stamp_day", "date"),
+                ("updated_at", "timestamp"),
+            ],
+            list(self.rows.values()),
+            1,
+        )
+        await sql.execute(
+            "INSERT INTO member_stamp_card (card_id, member_id, stamps, completed_count,"
+            " last_stamp_day, updated_at) SELECT card_id, member_id, stamps, completed_count,"
+            f" last_stamp_day, updated_at FROM ({source}) AS v WHERE TRUE"
+            " ON CONFLICT (member_id, card_id) DO UPDATE SET stamps = excluded.stamps,"
+            " completed_count = excluded.completed_count,"
+            " last_stamp_day = excluded.last_stamp_day, updated_at = excluded.updated_at",
+            params,
+        )

@@ -6,9 +6,9 @@ from dataclasses import dataclass, fields
 from decimal import Decimal
 from typing import Any
 
-from core import clock, validation
+from core import clock, definitions, validation
 from core.errors import InvalidInput
-from core.events import unit_cache
+from core.events import unit_of_work
 from members.models import Program
 
 TIER_WINDOWS = ("LIFETIME", "ROLLING_YEAR")
@@ -17,15 +17,15 @@ MAX_AMOUNT = Decimal(1_000_000_000_000)
 
 
 async def get_program() -> Program:
-    """The settings row; read once per unit of work (update_program refreshes that copy)."""
-    cache = unit_cache()
-    if cache is not None and "program" in cache:
-        return cache["program"]  # type: ignore[no-any-return]
+    """The settings as the current write (or read) sees the definitions (never mutate it)."""
+    return (await definitions.get())["program"]  # type: ignore[no-any-return]
+
+
+async def load_definitions() -> Program:
+    """The snapshot's part: the settings row (created with the defaults if missing)."""
     program = await Program.get_or_none(id=1)
     if program is None:
         program, _ = await Program.get_or_create(id=1)
-    if cache is not None:
-        cache["program"] = program
     return program
 
 
@@ -113,10 +113,13 @@ def validate(changes: ProgramChanges) -> dict[str, Any]:
 
 
 async def update_program(changes: ProgramChanges) -> Program:
+    """Change the settings (inside the caller's unit of work); returns the row as written."""
     values = validate(changes)
-    program = await get_program()
-    if values:
-        values["updated_at"] = clock.now()
-        await Program.filter(id=program.id).update(**values)
-        await program.refresh_from_db()
+    async with unit_of_work():
+        program = await load_definitions()
+        if values:
+            values["updated_at"] = clock.now()
+            await Program.filter(id=program.id).update(**values)
+            await program.refresh_from_db()
+            await definitions.changed()
     return program

@@ -223,6 +223,11 @@ async def counts(segment_ids: Iterable[int]) -> dict[int, int]:
     return {s.id: await count(s) for s in await Segment.filter(id__in=list(segment_ids))}
 
 
+async def containing(segment_ids: Iterable[int], member_id: int) -> set[int]:
+    """Which of these segments hold the member now (one EXISTS per distinct segment)."""
+    return {s for s in sorted(set(segment_ids)) if await contains(s, member_id)}
+
+
 async def contains(segment_id: int, member_id: int) -> bool:
     """Is the member in the segment now? An unknown segment contains nobody."""
     segment = await Segment.get_or_none(id=segment_id)

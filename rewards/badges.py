@@ -10,17 +10,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from tortoise import fields
 from tortoise.exceptions import IntegrityError
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
-from core import clock, validation
+from core import clock, definitions, sql, validation
 from core.errors import InvalidInput, NotFound
-from core.events import MemberEvent, emit, unit_of_work
+from core.events import Buffer, MemberEvent, buffer, emit, unit_cache, unit_of_work
 from members.models import Member
+from rewards import member_state
 
 _CODE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 
@@ -111,6 +112,7 @@ async def upsert(data: BadgeData) -> Badge:
         "updated_at": now,
     }
     async with unit_of_work():
+        await definitions.changed()
         badge = await Badge.select_for_update().get_or_none(code=code)
         if badge is None:
             try:
@@ -123,15 +125,24 @@ async def upsert(data: BadgeData) -> Badge:
         return badge
 
 
+async def load_definitions() -> dict[str, Badge]:
+    """The snapshot's part: every badge by code."""
+    return {b.code: b for b in await Badge.all().order_by("id")}
+
+
+async def by_code() -> dict[str, Badge]:
+    return (await definitions.get())["badges"]  # type: ignore[no-any-return]
+
+
 async def get(code: str, field: str | None = None) -> Badge:
-    badge = await Badge.get_or_none(code=code)
+    badge = (await by_code()).get(code)
     if badge is None:
         raise NotFound(f"no badge with code {code!r}", field)
     return badge
 
 
 async def exists(code: str) -> bool:
-    return await Badge.filter(code=code).exists()
+    return code in await by_code()
 
 
 async def listed_for(member_id: int | None) -> list[Badge]:
@@ -159,22 +170,63 @@ async def awards_of(member_ids: list[int]) -> dict[int, list[BadgeAward]]:
 async def award(
     member_id: int, code: str, source: str, *, field: str | None = None
 ) -> BadgeAward | None:
-    """Give the member the badge; None when they hold it already. Emits BadgeAwarded."""
+    """Give the member the badge; None when they hold it already. Emits BadgeAwarded.
+
+    Written with the unit's other awards in one statement at its end; the member's lock
+    makes "held already?" exact.
+    """
     async with unit_of_work():
         badge = await get(code, field)
-        if await BadgeAward.filter(member_id=member_id, badge_id=badge.id).exists():
+        await member_state.lock(member_id)
+        held = await _held(member_id)
+        if badge.id in held:
             return None
+        held.add(badge.id)
         now = clock.now()
-        try:
-            # A savepoint, so a concurrent award of the same badge does not abort the caller.
-            async with in_transaction():
-                row = await BadgeAward.create(
-                    member_id=member_id, badge=badge, awarded_at=now, source=source[:100]
-                )
-        except IntegrityError:
-            return None
+        row = BadgeAward(member_id=member_id, badge=badge, awarded_at=now, source=source[:100])
+        buffer(AwardWrites).rows.append(row)
         emit(BadgeAwarded(member_id=member_id, code=badge.code, awarded_at=now))
         return row
+
+
+async def _held(member_id: int) -> set[int]:
+    """Badge ids the member holds, read once per unit of work."""
+    cache = unit_cache()
+    assert cache is not None
+    key = ("badges_held", member_id)
+    if key not in cache:
+        found = await sql.rows("SELECT badge_id FROM badge_award WHERE member_id = $1", [member_id])
+        cache[key] = {int(r["badge_id"]) for r in found}
+    return cache[key]  # type: ignore[no-any-return]
+
+
+class AwardWrites(Buffer):
+    """The unit's new badge awards, in one statement."""
+
+    order: ClassVar[int] = 40
+
+    def __init__(self) -> None:
+        self.rows: list[BadgeAward] = []
+
+    async def flush(self) -> None:
+        if not self.rows:
+            return
+        source, params = sql.values(
+            [
+                ("badge_id", "int"),
+                ("member_id", "int"),
+                ("awarded_at", "timestamp"),
+                ("source", "text"),
+            ],
+            [(r.badge.id, r.member_id, r.awarded_at, r.source) for r in self.rows],
+            1,
+        )
+        await sql.execute(
+            "INSERT INTO badge_award (badge_id, member_id, awarded_at, source)"
+            f" SELECT badge_id, member_id, awarded_at, source FROM ({source}) AS v WHERE TRUE"
+            " ON CONFLICT (member_id, badge_id) DO NOTHING",
+            params,
+        )
 
 
 async def by_codes(codes: list[str]) -> dict[str, Badge]:

@@ -12,14 +12,14 @@ from decimal import Decimal
 
 from members.models import Member
 from rewards import promotions, referrals, tiers
+from rewards.member_state import State
 
 
-async def multiplier(member: Member, action_type: str, at: datetime) -> Decimal:
-    """Active promotion multiplier x the member's tier earnMultiplier.
-
-    action_type is "order" for orders, else the action type key.
+async def multiplier(state: State, action_type: str, at: datetime) -> Decimal:
+    """Active promotion multiplier x the member's tier earnMultiplier (of the member the
+    current write locked). action_type is "order" for orders, else the action type key.
     """
-    tier = await tiers.current_tier(member)
+    tier = (await tiers.state_status(state)).tier
     promotion = await promotions.best_multiplier(action_type, at, tier.code if tier else None)
     return promotion * (Decimal(tier.earn_multiplier) if tier else Decimal(1))
 

@@ -1,7 +1,6 @@
 """Tables owned by tiers, promotions, referrals and birthday points (rewards/earning's rules).
 
 - Tier: the program's tiers, one per threshold.
-- MemberTier: a member's held tier, grace and what promoted them (one row per member).
 - TierPointEntry: every tier point earned (+) or removed by a refund (-), dated by when the
   order or action was earned, so a rolling window drops a refund with the points it undoes.
 - Promotion: a points multiplier over a period.
@@ -35,26 +34,6 @@ class Tier(Model):
 
     class Meta:
         table = "tier"
-
-
-class MemberTier(Model):
-    """The tier a member holds (null = the starting tier) and their grace period."""
-
-    id = fields.IntField(primary_key=True)
-    member: fields.OneToOneRelation[Member] = fields.OneToOneField(
-        "loyalty.Member", related_name="tier_state", on_delete=fields.CASCADE
-    )
-    member_id: int
-    tier_code = fields.CharField(max_length=32, null=True)
-    grace_until = fields.DatetimeField(null=True)
-    # The order whose tier points moved the member into tier_code, and the tier before it:
-    # refunding that order is the one immediate demotion.
-    promoted_by_order = fields.CharField(max_length=128, null=True)
-    tier_before = fields.CharField(max_length=32, null=True)
-    changed_at = fields.DatetimeField(null=True)
-
-    class Meta:
-        table = "member_tier"
 
 
 class TierPointEntry(Model):
@@ -142,7 +121,6 @@ class BirthdayCredit(Model):
 
 __models__ = [
     Tier,
-    MemberTier,
     TierPointEntry,
     Promotion,
     Referral,

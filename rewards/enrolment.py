@@ -9,8 +9,7 @@ from core.events import unit_of_work
 from members import service
 from members.models import Member
 from members.program import get_program
-from rewards import referrals
-from rewards.earning_models import MemberTier
+from rewards import member_state, referrals
 from rewards.ledger import service as ledger
 from rewards.ledger.reasons import Reason
 
@@ -22,7 +21,7 @@ async def enroll(data: service.Enrolment) -> Member:
         if data.referral_code:
             referrer = await referrals.check_referrer(data.referral_code, data.phone, data.email)
         member = await service.create_member(data, referrer)
-        await MemberTier.create(member_id=member.id)
+        await member_state.create(member.id)
         program = await get_program()
         if program.welcome_points > 0:
             await ledger.credit(

@@ -10,23 +10,24 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
+from typing import ClassVar
 
 from tortoise.exceptions import IntegrityError
 
-from core import clock, validation
+from core import clock, sql, validation
 from core.errors import IdempotencyConflict, InvalidInput, NotFound
-from core.events import raise_event, unit_of_work
+from core.events import Buffer, buffer, flush, raise_event, unit_of_work
 from members import service as members
-from members.models import Member
 from members.program import get_program
-from rewards import earning
+from rewards import earning, member_state, referrals, tiers
 from rewards.ledger import service as ledger
 from rewards.ledger.models import Order, OrderStatus, Refund
 from rewards.ledger.reasons import Reason
 from rewards.ledger.retry import retrying
+from rewards.member_state import Peek
 
 __all__ = [
     "Order",
@@ -39,6 +40,9 @@ __all__ = [
 ]
 
 MAX_AMOUNT = Decimal("1e15")
+# As for actions: a till's clock may run a little ahead; a back office may catch up a year.
+CLOCK_SKEW = timedelta(seconds=60)
+MAX_BACKDATE = timedelta(days=366)
 
 
 @dataclass
@@ -123,51 +127,80 @@ async def record_order(
     amount = _money(amount, "input.amount")
     if channel is not None:
         channel = validation.text(channel, "input.channel", max_len=50)
-    member = await members.get_by_external_id(member_external_id)
+    member_external_id = validation.text(member_external_id, "input.memberExternalId", max_len=128)
+    if occurred_at is not None:
+        now = clock.now()
+        if occurred_at > now + CLOCK_SKEW:
+            raise InvalidInput("occurredAt cannot be in the future", "input.occurredAt")
+        if occurred_at < now - MAX_BACKDATE:
+            raise InvalidInput(
+                f"occurredAt may be at most {MAX_BACKDATE.days} days ago", "input.occurredAt"
+            )
     try:
-        return await retrying(lambda: _record(order_id, member, amount, occurred_at, channel))
+        return await retrying(
+            lambda: _record(order_id, member_external_id, amount, occurred_at, channel)
+        )
     except IntegrityError:
         existing = await Order.get_or_none(order_id=order_id)
         if existing is None:
             raise
+        member = await members.get_by_external_id(member_external_id)
         return _replay_order(existing, member.id, amount)
 
 
 async def _record(
     order_id: str,
-    member: Member,
+    external_id: str,
     amount: Decimal,
     occurred_at: datetime | None,
     channel: str | None,
 ) -> OrderResult:
     async with unit_of_work():
+        state = await member_state.lock(
+            external_id=external_id,
+            peeks=[
+                Peek("order", "SELECT id FROM orders WHERE order_id = $1", [order_id]),
+                Peek("referred", "SELECT referred_by_id FROM member WHERE id = $m"),
+            ],
+            field_name="input.memberExternalId",
+        )
+        if state.peeks["order"] is not None:
+            existing = await Order.get(id=int(state.peeks["order"]))
+            return _replay_order(existing, state.member_id, amount)
         now = clock.now()
         at = occurred_at or now
         program = await get_program()
-        multiplier = await earning.multiplier(member, "order", at)
+        multiplier = await earning.multiplier(state, "order", at)
         points = order_points(amount, program.earn_rate_percent, program.point_value, multiplier)
         tier_points = tier_points_for(amount, program.tier_point_unit)
-        # A repeated orderId fails this insert (IntegrityError) and replays in record_order.
-        order = await Order.create(
+        order = Order(
             order_id=order_id,
-            member_id=member.id,
+            member_id=state.member_id,
             amount=amount,
+            refunded_amount=Decimal(0),
+            status=OrderStatus.COMPLETED.value,
             occurred_at=at,
             recorded_at=now,
             channel=channel,
             points_earned=points,
             tier_points_earned=tier_points,
+            referral_points_awarded=0,
+            points_reversed=0,
+            tier_points_reversed=0,
         )
-        referral = await earning.on_order_completed(member, order_id, amount, tier_points, at)
-        if referral:
-            order.referral_points_awarded = referral
-            await order.save(update_fields=["referral_points_awarded"])
-        await raise_event(OrderCompleted(member.id, order_id, amount, channel, at))
+        # A repeated orderId of another member fails this insert (IntegrityError) at the
+        # unit's end and replays in record_order.
+        buffer(OrderWrites).orders.append(order)
+        await tiers.add_tier_points(state.member_id, tier_points, at, f"order:{order_id}", order_id)
+        if state.peeks["referred"] is not None:
+            referee = await members.get_member(state.member_id)
+            order.referral_points_awarded = await referrals.on_referee_order(
+                referee, order_id, amount, at
+            )
+        await raise_event(OrderCompleted(state.member_id, order_id, amount, channel, at))
         if points > 0:
-            # Last: crediting locks the program's issuance account until commit, and every
-            # order needs that lock, so it is held for as short a time as possible.
             await ledger.credit(
-                member.id,
+                state.member_id,
                 points,
                 Reason.ORDER,
                 description=f"order {order_id}",
@@ -175,7 +208,43 @@ async def _record(
                 pending_days=program.points_pending_days,
                 program=program,
             )
-        return OrderResult(order, points, tier_points, referral, duplicate=False)
+        return OrderResult(
+            order, points, tier_points, order.referral_points_awarded, duplicate=False
+        )
+
+
+class OrderWrites(Buffer):
+    """The unit's new orders, inserted first (a taken orderId fails before the rest)."""
+
+    order: ClassVar[int] = 10
+    COLUMNS: ClassVar[list[tuple[str, str]]] = [
+        ("order_id", "text"),
+        ("member_id", "int"),
+        ("amount", "numeric"),
+        ("occurred_at", "timestamp"),
+        ("recorded_at", "timestamp"),
+        ("channel", "text"),
+        ("points_earned", "int"),
+        ("tier_points_earned", "int"),
+        ("referral_points_awarded", "int"),
+    ]
+
+    def __init__(self) -> None:
+        self.orders: list[Order] = []
+
+    async def flush(self) -> None:
+        if not self.orders:
+            return
+        names = [n for n, _ in self.COLUMNS]
+        source, params = sql.values(
+            self.COLUMNS, [tuple(getattr(o, n) for n in names) for o in self.orders], 1
+        )
+        await sql.execute(
+            f"INSERT INTO orders ({', '.join(names)}, refunded_amount, status, points_reversed,"
+            f" tier_points_reversed) SELECT {', '.join(names)}, 0, 'COMPLETED', 0, 0"
+            f" FROM ({source}) AS v",
+            params,
+        )
 
 
 def _replay_refund(refund: Refund, order: Order, requested: Decimal | None) -> RefundResult:
@@ -249,6 +318,7 @@ async def _refund(order_id: str, refund_id: str, requested: Decimal | None) -> R
         await ledger.reverse(order.member_id, order_id, points, f"refund {refund_id}")
         member = await members.get_member(order.member_id)
         await earning.on_order_refunded(member, order_id, refund_amount, tier_points, now)
+        await flush()
         order.refunded_amount = refunded
         order.points_reversed += points
         order.tier_points_reversed += tier_points

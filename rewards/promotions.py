@@ -10,10 +10,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from core import clock, validation
+from core import clock, definitions, validation
 from core.errors import InvalidInput
 from core.events import unit_of_work
-from members.program import get_program
 from rewards.earning_models import Promotion, Tier
 
 MAX_MULTIPLIER = Decimal(100)
@@ -64,6 +63,7 @@ async def create_promotion(data: PromotionData) -> Promotion:
         if not action_types:
             raise InvalidInput("actionTypes may be null but not empty", "input.actionTypes")
     async with unit_of_work():
+        await definitions.changed()
         return await Promotion.create(
             name=name,
             multiplier=multiplier,
@@ -92,12 +92,18 @@ def applies(
     return promotion.action_types is None or action_type in promotion.action_types
 
 
+async def load_definitions() -> tuple[Promotion, ...]:
+    """The snapshot's part: every promotion."""
+    return tuple(await Promotion.all().order_by("id"))
+
+
 async def best_multiplier(action_type: str, at: datetime, tier_code: str | None) -> Decimal:
     """The highest multiplier of the promotions that match; 1 when none does."""
-    active = await Promotion.filter(starts_at__lte=at, ends_at__gt=at)
+    snapshot = await definitions.get()
+    active = [p for p in snapshot["promotions"] if p.starts_at <= at < p.ends_at]
     if not active:
         return Decimal(1)
-    weekday = clock.local(at, (await get_program()).timezone).isoweekday()
+    weekday = clock.local(at, snapshot["program"].timezone).isoweekday()
     matching = [
         Decimal(p.multiplier) for p in active if applies(p, at, weekday, tier_code, action_type)
     ]

@@ -1,37 +1,40 @@
 """Tiers: their definitions, members' tier points, upgrades at once and gentle demotion.
 
 A member's tier points are the sum of their TierPointEntry rows, all of them (LIFETIME)
-or those earned in the last 365 days (ROLLING_YEAR). The tier they qualify for is the
-one with the highest threshold at or below their points. The tier they HOLD is stored in
-MemberTier (null = the starting tier): crossing a higher threshold moves them up at once
-(TierChanged); falling below their tier's threshold starts a grace period
-(tierGraceDays), after which the review job moves them down ONE tier and, if they are
-still below, gives them a new grace period there. The only immediate demotion is a
-refund that undoes the order that promoted them.
+or those earned in the last 365 days (ROLLING_YEAR); member_state keeps the counted sum
+current (rewards/member_state.py). The tier they qualify for is the one with the highest
+threshold at or below their points. The tier they HOLD is member_state.tier_code (null =
+the starting tier): crossing a higher threshold moves them up at once (TierChanged);
+falling below their tier's threshold starts a grace period (tierGraceDays), after which
+the review job moves them down ONE tier and, if they are still below, gives them a new
+grace period there. The only immediate demotion is a refund that undoes the order that
+promoted them.
+
+Definitions come from the in-memory snapshot (core/definitions.py); every tier change
+bumps its version.
 """
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q, Subquery
-from tortoise.functions import Sum
-from tortoise.transactions import in_transaction
 
-from core import clock, validation
+from core import clock, definitions, sql, validation
 from core.errors import AlreadyExists, InvalidInput, NotFound
-from core.events import MemberEvent, emit, unit_cache, unit_of_work
-from members.models import Member, Program
+from core.events import Buffer, MemberEvent, buffer, emit, unit_of_work
+from members.models import Program
 from members.program import get_program
-from rewards.earning_models import MemberTier, Tier, TierPointEntry
+from rewards import member_state
+from rewards.earning_models import Tier, TierPointEntry
+from rewards.member_state import MemberState, State
 
-ROLLING_DAYS = 365
+ROLLING_DAYS = member_state.ROLLING_DAYS
 REVIEW_BATCH = 500
 MAX_MULTIPLIER = Decimal(100)
 
@@ -134,7 +137,7 @@ async def upsert_tier(data: TierData) -> Tier:
                 await tier.refresh_from_db()
         except IntegrityError as exc:  # a concurrent upsert took the code or threshold
             raise AlreadyExists("a tier with this code or threshold exists", "input.code") from exc
-        _forget_tiers()
+        await definitions.changed()
     # A new or lowered threshold moves members who now reach it up at once.
     await upgrade_qualified()
     return tier
@@ -147,37 +150,28 @@ async def delete_tier(code: str) -> Tier:
         if tier is None:
             raise NotFound(f"no tier {code!r}", "code")
         below = await Tier.filter(threshold__lt=tier.threshold).order_by("-threshold").first()
-        await MemberTier.filter(tier_code=tier.code).update(
+        await MemberState.filter(tier_code=tier.code).update(
             tier_code=below.code if below else None, promoted_by_order=None, tier_before=None
         )
-        await MemberTier.filter(tier_before=tier.code).update(tier_before=None)
+        await MemberState.filter(tier_before=tier.code).update(tier_before=None)
         await tier.delete()
-        _forget_tiers()
+        await definitions.changed()
     return tier
 
 
-def _forget_tiers() -> None:
-    cache = unit_cache()
-    if cache is not None:
-        cache.pop("tiers", None)
+async def load_definitions() -> tuple[Tier, ...]:
+    """The snapshot's part: every tier by threshold."""
+    return tuple(await Tier.all().order_by("threshold"))
 
 
 async def list_tiers() -> list[Tier]:
-    """Tiers by threshold; read once per unit of work (tier writes forget that copy)."""
-    cache = unit_cache()
-    if cache is not None and "tiers" in cache:
-        return list(cache["tiers"])
-    tiers = list(await Tier.all().order_by("threshold"))
-    if cache is not None:
-        cache["tiers"] = tiers
-    return list(tiers)
+    """Tiers by threshold, as the current write (or read) sees the definitions."""
+    return list((await definitions.get())["tiers"])
 
 
 async def tiers_by_code(codes: Iterable[str]) -> dict[str, Tier]:
-    wanted = [c for c in set(codes) if c]
-    if not wanted:
-        return {}
-    return {t.code: t for t in await Tier.filter(code__in=wanted)}
+    wanted = {c for c in codes if c}
+    return {t.code: t for t in await list_tiers() if t.code in wanted}
 
 
 # --------------------------------------------------------------------------- status
@@ -234,38 +228,37 @@ def window_start(program: Program, at: datetime) -> datetime | None:
 
 async def tier_points(member_ids: list[int], program: Program | None = None) -> dict[int, int]:
     """Counted tier points per member now (never below zero)."""
-    if not member_ids:
-        return {}
-    program = program or await get_program()
-    query = TierPointEntry.filter(member_id__in=member_ids)
-    since = window_start(program, clock.now())
-    if since is not None:
-        query = query.filter(earned_at__gt=since)
-    rows = (
-        await query.group_by("member_id").annotate(total=Sum("points")).values("member_id", "total")
-    )
-    totals = {m: 0 for m in member_ids}
-    for row in rows:
-        totals[row["member_id"]] = max(0, int(row["total"] or 0))
-    return totals
+    return {m: s.tier_points for m, s in (await statuses(member_ids)).items()}
 
 
 async def statuses(member_ids: list[int]) -> dict[int, TierStatus]:
-    """Tier fields for many members in three queries (the DataLoader's fetch)."""
+    """Tier fields for many members: one read of their state rows (the DataLoader's fetch);
+    a member whose counted points went stale is recounted."""
     if not member_ids:
         return {}
     program = await get_program()
     tiers = await list_tiers()
-    points = await tier_points(member_ids, program)
-    held = {row.member_id: row for row in await MemberTier.filter(member_id__in=member_ids).all()}
+    now = clock.now()
+    since = window_start(program, now)
+    where, params = sql.id_list(member_ids, 1)
+    rows = await sql.rows(
+        "SELECT member_id, tier_points, tier_points_until, tier_code, grace_until"
+        f" FROM member_state WHERE member_id {where}",
+        params,
+    )
+    found = {int(r["member_id"]): r for r in rows}
     result = {}
     for member_id in member_ids:
-        row = held.get(member_id)
+        row = found.get(member_id)
+        if row is None:
+            result[member_id] = status_of(tiers, None, None, 0)
+            continue
+        points = int(row["tier_points"])
+        until = sql.decode_datetime(row["tier_points_until"])
+        if until is not None and now >= until:
+            points, _ = await member_state.recount(member_id, since)
         result[member_id] = status_of(
-            tiers,
-            row.tier_code if row else None,
-            row.grace_until if row else None,
-            points[member_id],
+            tiers, row["tier_code"], sql.decode_datetime(row["grace_until"]), max(0, points)
         )
     return result
 
@@ -274,19 +267,22 @@ async def status(member_id: int) -> TierStatus:
     return (await statuses([member_id]))[member_id]
 
 
-async def current_tier(member: Member) -> Tier | None:
+async def state_status(state: State, program: Program | None = None) -> TierStatus:
+    """The tier status of a member locked by the current write (no extra read)."""
+    program = program or await get_program()
+    now = clock.now()
+    points = await member_state.counted_tier_points(state, window_start(program, now), now)
+    return status_of(await list_tiers(), state.tier_code, state.grace_until, points)
+
+
+async def current_tier(member: Any) -> Tier | None:
     return (await status(member.id)).tier
 
 
-async def voucher_discount_percent(member: Member) -> Decimal:
+async def voucher_discount_percent(member: Any) -> Decimal:
     """Percent off voucher point prices for the member's tier (0 without a tier)."""
     tier = await current_tier(member)
     return Decimal(tier.voucher_discount_percent) if tier else Decimal(0)
-
-
-async def earn_multiplier(member: Member) -> Decimal:
-    tier = await current_tier(member)
-    return Decimal(tier.earn_multiplier) if tier else Decimal(1)
 
 
 async def member_filter(code: str) -> Q:
@@ -295,72 +291,102 @@ async def member_filter(code: str) -> Q:
     tier = next((t for t in tiers if t.code == code.strip()), None)
     if tier is None:
         return Q(id__in=[])
-    holders = Q(id__in=Subquery(MemberTier.filter(tier_code=tier.code).values("member_id")))
+    holders = Q(id__in=Subquery(MemberState.filter(tier_code=tier.code).values("member_id")))
     if tier is not tiers[0] or tier.threshold > 0:
         return holders
     # The threshold-0 starting tier: everyone who holds no higher tier.
-    higher = MemberTier.filter(tier_code__in=[t.code for t in tiers[1:]]).values("member_id")
+    higher = MemberState.filter(tier_code__in=[t.code for t in tiers[1:]]).values("member_id")
     return holders | ~Q(id__in=Subquery(higher))
 
 
 # --------------------------------------------------------------------------- changes
 
 
-async def _locked_state(member_id: int) -> MemberTier:
-    """The member's MemberTier row, created if missing, locked for this transaction."""
-    row = await MemberTier.select_for_update().get_or_none(member_id=member_id)
-    if row is None:
-        # A savepoint, so losing a race to a concurrent insert leaves the transaction usable.
-        with contextlib.suppress(IntegrityError):
-            async with in_transaction():
-                await MemberTier.create(member_id=member_id)
-        row = await MemberTier.select_for_update().get(member_id=member_id)
-    return row
+class TierPointWrites(Buffer):
+    """Tier point entries of a unit, inserted in one statement."""
+
+    order: ClassVar[int] = 60
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[Any, ...]] = []
+
+    async def flush(self) -> None:
+        if not self.rows:
+            return
+        source, params = sql.values(
+            [
+                ("member_id", "int"),
+                ("points", "int"),
+                ("earned_at", "timestamp"),
+                ("source", "text"),
+                ("order_id", "text"),
+                ("created_at", "timestamp"),
+            ],
+            self.rows,
+            1,
+        )
+        await sql.execute(
+            "INSERT INTO tier_point_entry (member_id, points, earned_at, source, order_id,"
+            f" created_at) SELECT member_id, points, earned_at, source, order_id, created_at"
+            f" FROM ({source}) AS v",
+            params,
+        )
 
 
 def _grace_days(program: Program) -> timedelta:
     return timedelta(days=program.tier_grace_days)
 
 
-async def _move(
-    state: MemberTier, to: Tier | None, from_code: str | None, now: datetime, **extra: Any
+def _move(
+    state: State, to: Tier | None, from_code: str | None, now: datetime, **extra: Any
 ) -> None:
-    values = {"tier_code": to.code if to else None, "changed_at": now} | extra
-    await MemberTier.filter(id=state.id).update(**values)
+    """Put the member in `to` (in memory; the unit writes the row) and tell them."""
+    state.tier_code = to.code if to else None
+    state.tier_changed_at = now
+    for name, value in extra.items():
+        setattr(state, name, value)
+    state.touch()
     to_code = to.code if to else None
     if to_code != from_code:
         emit(TierChanged(state.member_id, from_code, to_code, now))
+
+
+def _counts(program: Program, earned_at: datetime, now: datetime) -> bool:
+    since = window_start(program, now)
+    return since is None or earned_at > since
 
 
 async def add_tier_points(
     member_id: int, points: int, earned_at: datetime, source: str, order_id: str | None = None
 ) -> None:
     """Record earned tier points; a member crossing a higher threshold moves up at once."""
+    if points < 0:
+        raise ValueError("tier points earned cannot be negative")
     async with unit_of_work():
-        if points < 0:
-            raise ValueError("tier points earned cannot be negative")
         now = clock.now()
-        state = await _locked_state(member_id)
-        if points:
-            await TierPointEntry.create(
-                member_id=member_id,
-                points=points,
-                earned_at=earned_at,
-                source=source[:160],
-                order_id=order_id,
-                created_at=now,
-            )
+        state = await member_state.lock(member_id)
         program = await get_program()
         tiers = await list_tiers()
-        total = (await tier_points([member_id], program))[member_id]
+        total = await member_state.counted_tier_points(state, window_start(program, now), now)
         if points:
+            buffer(TierPointWrites).rows.append(
+                (member_id, points, earned_at, source[:160], order_id, now)
+            )
+            if _counts(program, earned_at, now):
+                total += points
+                state.tier_points = total
+                if program.tier_window != "LIFETIME":
+                    leaves = earned_at + timedelta(days=ROLLING_DAYS)
+                    if state.tier_points_until is None or leaves < state.tier_points_until:
+                        state.tier_points_until = leaves
+                state.touch()
             emit(TierPointsChanged(member_id, points, total, now))
         held = next((t for t in tiers if t.code == state.tier_code), None)
         qualified = qualified_tier(tiers, total)
         # Holding nothing means holding the starting tier: a threshold-0 tier needs no record.
         if qualified is not None and qualified.threshold > (held.threshold if held else 0):
             before = held_tier(tiers, state.tier_code, total - points)
-            await _move(
+            _move(
                 state,
                 qualified,
                 before.code if before else None,
@@ -370,7 +396,8 @@ async def add_tier_points(
                 tier_before=before.code if before else None,
             )
         elif held is not None and state.grace_until is not None and total >= held.threshold:
-            await MemberTier.filter(id=state.id).update(grace_until=None)
+            state.grace_until = None
+            state.touch()
 
 
 async def remove_order_tier_points(member_id: int, order_id: str, points: int) -> None:
@@ -380,27 +407,28 @@ async def remove_order_tier_points(member_id: int, order_id: str, points: int) -
     Refunding the order that promoted the member demotes them now; any other fall below
     the threshold starts the grace period.
     """
+    if points <= 0:
+        return
     async with unit_of_work():
-        if points <= 0:
-            return
         now = clock.now()
-        state = await _locked_state(member_id)
+        state = await member_state.lock(member_id)
+        program = await get_program()
+        tiers = await list_tiers()
+        total = await member_state.counted_tier_points(state, window_start(program, now), now)
         earned = (
             await TierPointEntry.filter(member_id=member_id, order_id=order_id, points__gt=0)
             .order_by("earned_at")
             .first()
         )
-        await TierPointEntry.create(
-            member_id=member_id,
-            points=-points,
-            earned_at=earned.earned_at if earned else now,
-            source=f"refund:{order_id}"[:160],
-            order_id=order_id,
-            created_at=now,
+        earned_at = earned.earned_at if earned else now
+        buffer(TierPointWrites).rows.append(
+            (member_id, -points, earned_at, f"refund:{order_id}"[:160], order_id, now)
         )
-        program = await get_program()
-        tiers = await list_tiers()
-        total = (await tier_points([member_id], program))[member_id]
+        if _counts(program, earned_at, now):
+            total -= points
+            state.tier_points = total
+            state.touch()
+        total = max(0, total)
         emit(TierPointsChanged(member_id, -points, total, now))
         current = held_tier(tiers, state.tier_code, total)
         held = next((t for t in tiers if t.code == state.tier_code), None)
@@ -413,7 +441,7 @@ async def remove_order_tier_points(member_id: int, order_id: str, points: int) -
             if target is None or (qualified is not None and qualified.threshold > target.threshold):
                 target = qualified
             still_below = target is not None and total < target.threshold
-            await _move(
+            _move(
                 state,
                 target,
                 current.code if current else None,
@@ -423,31 +451,34 @@ async def remove_order_tier_points(member_id: int, order_id: str, points: int) -
                 grace_until=(now + _grace_days(program)) if still_below else None,
             )
         elif state.grace_until is None:
-            await MemberTier.filter(id=state.id).update(grace_until=now + _grace_days(program))
+            state.grace_until = now + _grace_days(program)
+            state.touch()
 
 
 async def _review_one(member_id: int, tiers: list[Tier], program: Program) -> str | None:
     """One member's review; returns what happened ("grace", "demoted", ...) or None."""
     now = clock.now()
     async with unit_of_work():
-        state = await MemberTier.select_for_update().get_or_none(member_id=member_id)
-        if state is None or state.tier_code is None:
+        state = await member_state.lock(member_id)
+        if state.tier_code is None:
             return None
         held = next((t for t in tiers if t.code == state.tier_code), None)
         if held is None:
             return None
-        total = (await tier_points([member_id], program))[member_id]
+        total = await member_state.counted_tier_points(state, window_start(program, now), now)
         qualified = qualified_tier(tiers, total)
         if qualified is not None and qualified.threshold > held.threshold:
-            await _move(state, qualified, held.code, now, grace_until=None, promoted_by_order=None)
+            _move(state, qualified, held.code, now, grace_until=None, promoted_by_order=None)
             return "upgraded"
         if total >= held.threshold:
             if state.grace_until is not None:
-                await MemberTier.filter(id=state.id).update(grace_until=None)
+                state.grace_until = None
+                state.touch()
                 return "recovered"
             return None
         if state.grace_until is None and program.tier_grace_days > 0:
-            await MemberTier.filter(id=state.id).update(grace_until=now + _grace_days(program))
+            state.grace_until = now + _grace_days(program)
+            state.touch()
             return "grace"
         if state.grace_until is not None and state.grace_until > now:
             return None
@@ -455,7 +486,7 @@ async def _review_one(member_id: int, tiers: list[Tier], program: Program) -> st
         still_below = lower is not None and total < lower.threshold
         # Re-reviewed later: a new grace period (at least a day) before any further step.
         again = now + max(_grace_days(program), timedelta(days=1))
-        await _move(
+        _move(
             state,
             lower,
             held.code,
@@ -465,6 +496,21 @@ async def _review_one(member_id: int, tiers: list[Tier], program: Program) -> st
             tier_before=None,
         )
         return "demoted"
+
+
+async def _counted(
+    rows: list[dict[str, Any]], since: datetime | None, now: datetime
+) -> dict[int, int]:
+    """Counted tier points of state rows, recounting the stale ones."""
+    points = {}
+    for row in rows:
+        member_id = int(row["member_id"])
+        until = sql.decode_datetime(row["tier_points_until"])
+        if until is not None and now >= until:
+            points[member_id] = max(0, (await member_state.recount(member_id, since))[0])
+        else:
+            points[member_id] = max(0, int(row["tier_points"]))
+    return points
 
 
 async def review_tiers() -> dict[str, int]:
@@ -478,26 +524,26 @@ async def review_tiers() -> dict[str, int]:
     counts: dict[str, int] = {}
     last_id = 0
     while True:
-        rows = (
-            await MemberTier.filter(tier_code__isnull=False, member_id__gt=last_id)
-            .order_by("member_id")
-            .limit(REVIEW_BATCH)
-            .values("member_id", "tier_code", "grace_until")
+        rows = await sql.rows(
+            "SELECT member_id, tier_code, grace_until, tier_points, tier_points_until"
+            " FROM member_state WHERE tier_code IS NOT NULL AND member_id > $1"
+            " ORDER BY member_id LIMIT $2",
+            [last_id, REVIEW_BATCH],
         )
         if not rows:
             break
         last_id = int(rows[-1]["member_id"])
-        points = await tier_points([int(row["member_id"]) for row in rows], program)
-        # Two queries per batch; grace periods start in one UPDATE, and only members
-        # with a move to make (up, back above, or down when grace ended) get a transaction.
         now = clock.now()
+        points = await _counted(rows, window_start(program, now), now)
+        # One query per batch; grace periods start in one UPDATE, and only members with a
+        # move to make (up, back above, or down when grace ended) get a transaction.
         starting: list[int] = []
         for row in rows:
             member_id = int(row["member_id"])
             held = by_code.get(row["tier_code"])
             if held is None:
                 continue
-            total, grace = points[member_id], row["grace_until"]
+            total, grace = points[member_id], sql.decode_datetime(row["grace_until"])
             qualified = qualified_tier(tiers, total)
             if qualified is not None and qualified.threshold > held.threshold:
                 pass
@@ -516,7 +562,7 @@ async def review_tiers() -> dict[str, int]:
             # An order committed meanwhile that lifts someone back is seen by the next run,
             # which ends their grace ("recovered").
             async with unit_of_work():
-                started = await MemberTier.filter(
+                started = await MemberState.filter(
                     member_id__in=starting, grace_until__isnull=True
                 ).update(grace_until=now + _grace_days(program))
             if started:
@@ -535,27 +581,27 @@ async def upgrade_qualified() -> int:
     lowest = min((t.threshold for t in tiers if t.threshold > 0), default=None)
     if lowest is None:
         return 0
-    query = TierPointEntry.all()
-    since = window_start(program, clock.now())
-    if since is not None:
-        query = query.filter(earned_at__gt=since)
-    rows = (
-        await query.group_by("member_id")
-        .annotate(total=Sum("points"))
-        .filter(total__gte=lowest)
-        .values("member_id")
+    now = clock.now()
+    # Stale counts may be higher than the truth, never lower: recount those that pass.
+    rows = await sql.rows(
+        "SELECT member_id, tier_points, tier_points_until FROM member_state"
+        " WHERE tier_points >= $1 ORDER BY member_id",
+        [lowest],
     )
+    points = await _counted(rows, window_start(program, now), now)
     moved = 0
-    for member_id in sorted(int(row["member_id"]) for row in rows):
+    for member_id in sorted(m for m, p in points.items() if p >= lowest):
         async with unit_of_work():
-            state = await _locked_state(member_id)
-            total = (await tier_points([member_id], program))[member_id]
+            state = await member_state.lock(member_id)
+            total = await member_state.counted_tier_points(
+                state, window_start(program, clock.now()), clock.now()
+            )
             held = next((t for t in tiers if t.code == state.tier_code), None)
             qualified = qualified_tier(tiers, total)
             if qualified is None or qualified.threshold <= (held.threshold if held else 0):
                 continue
             before = held or qualified_tier([t for t in tiers if t.threshold == 0], 0)
-            await _move(
+            _move(
                 state,
                 qualified,
                 before.code if before else None,
@@ -566,3 +612,11 @@ async def upgrade_qualified() -> int:
             )
             moved += 1
     return moved
+
+
+async def window_changed() -> None:
+    """The program's tier window changed: every counted total is recounted when next read."""
+    await sql.execute(
+        "UPDATE member_state SET tier_points_until = $1",
+        [datetime(2000, 1, 1, tzinfo=clock.now().tzinfo)],
+    )

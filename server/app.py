@@ -23,7 +23,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
 from tortoise import Tortoise, connections
 
-from core import pubsub, redis
+from core import definitions, outbox, pubsub, redis, sql
 from core.db import tortoise_config
 from core.errors import ErrorCode, Unauthenticated
 from core.events import unit_of_work
@@ -89,6 +89,21 @@ class LoyaltyGraphQL(GraphQL[Context, None]):
         except Unauthenticated as exc:
             raise ConnectionRejectionError({"reason": exc.message}) from exc
         return None
+
+
+class HeldConnection:
+    """Each HTTP request runs on one database connection, held from start to end (no
+    release and reset between its queries); sockets take one per use."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        async with sql.held():
+            await self.app(scope, receive, send)
 
 
 class BodyLimit:
@@ -178,6 +193,8 @@ async def stop() -> None:
     """Undo start(). Every step runs even if one before it fails: an open database
     connection keeps a thread alive and the process would never exit."""
     steps: list[Callable[[], Awaitable[object]]] = [
+        outbox.close,
+        definitions.stop_listening,
         engage_jobs.shutdown,
         leaderboard_live.stop,
         pubsub.hub.close,
@@ -212,16 +229,18 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = True) -> St
         except BaseException:
             await stop()  # a half-started process must still be able to exit
             raise
-        job_task = None
+        # Serving processes relay leftovers of the outbox and hear of definition changes.
+        definitions.start_listening()
+        tasks = [asyncio.create_task(outbox.loop(), name="outbox")] if run_jobs else []
         if run_jobs and settings.jobs_interval_seconds > 0:
-            job_task = asyncio.create_task(jobs.loop(settings.jobs_interval_seconds))
+            tasks.append(asyncio.create_task(jobs.loop(settings.jobs_interval_seconds)))
         try:
             yield
         finally:
-            if job_task:
-                job_task.cancel()
+            for task in tasks:
+                task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
-                    await job_task
+                    await task
             await stop()
 
     app = Starlette(
@@ -232,5 +251,6 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = True) -> St
         ],
         lifespan=lifespan,
     )
+    app.add_middleware(HeldConnection)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     return app

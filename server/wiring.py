@@ -2,35 +2,42 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
-from core import events, redis
+from core import definitions, events, outbox, pubsub
 from engage import segment_rules, transactional
+from game import action_types, stamp_cards
 from game import actions as game_actions
+from game.leaderboards import definitions as boards
 from game.leaderboards import updates as leaderboard_updates
+from game.missions import definitions as missions
 from game.missions.events import MissionCompleted
+from members import program
+from rewards import badges, promotions, tiers
 from rewards.orders import OrderCompleted
 from rewards.tiers import TierChanged
 
 
-def _publish_member_events(batch: list[Any], pipe: Any) -> None:
-    for event in batch:
-        if isinstance(event, events.MemberEvent):
-            channel = redis.key("ch", f"member:{event.member_id}")
-            pipe.publish(channel, json.dumps(event.message(), default=str))
-
-
 def wire() -> None:
-    """Register every after-commit reaction; idempotent."""
-    # Same channel naming as core.pubsub.publish: key("ch", name).
-    events.pipeline_step(_publish_member_events)
-    # Leaderboard scores: one Lua call per committed unit of work, all boards and windows.
-    events.pipeline_step(leaderboard_updates.pipeline_step)
+    """Register every reaction and definitions loader; idempotent."""
+    # What every write reads from memory (core/definitions.py), by part name.
+    for name, load in (
+        ("program", program.load_definitions),
+        ("tiers", tiers.load_definitions),
+        ("promotions", promotions.load_definitions),
+        ("badges", badges.load_definitions),
+        ("action_types", action_types.load_definitions),
+        ("missions", missions.load_definitions),
+        ("stamp_cards", stamp_cards.load_definitions),
+        ("boards", boards.load_definitions),
+    ):
+        definitions.loader(name, load)
+    # After commit, through the outbox: live messages, then leaderboard scores, each
+    # applied once per outbox row.
+    pubsub.register_live_part()
+    outbox.part("leaderboards", leaderboard_updates.collect, leaderboard_updates.apply)
     # Every recorded order is also the built-in `order` game action, in the same transaction.
     events.within(OrderCompleted, game_actions.on_order_completed)
     # Segment rules over tiers, the ledger, orders and RFM (members/ cannot import them).
     segment_rules.register()
-    # Transactional notifications: to the inbox after the cause has committed.
-    events.on(TierChanged, transactional.on_tier_changed)
-    events.on(MissionCompleted, transactional.on_mission_completed)
+    # Transactional notifications: to the inbox in the cause's own transaction.
+    events.before_commit(TierChanged, transactional.on_tier_changed)
+    events.before_commit(MissionCompleted, transactional.on_mission_completed)

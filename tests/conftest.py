@@ -79,8 +79,10 @@ async def clean(settings: Settings) -> AsyncIterator[None]:
     keys = [k async for k in client.scan_iter(match=redis.key("*"), count=1000)]
     if keys:
         await client.delete(*keys)
+    from core import definitions
     from members.program import get_program
 
+    definitions.forget()
     await get_program()
     yield
     clock.unfreeze()

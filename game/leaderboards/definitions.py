@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
-from core import clock, validation
+from core import clock, definitions, validation
 from core.errors import InvalidInput, NotFound
 from core.events import unit_of_work
 from game import action_types
@@ -52,21 +52,23 @@ def _board(row: LeaderboardDefinition) -> Board:
     return Board(row.key, row.name, Metric(row.metric), row.action_type)
 
 
-async def all_boards() -> list[Board]:
-    """Every board, `points` first."""
+async def load_definitions() -> tuple[Board, ...]:
+    """The snapshot's part: every board, `points` first."""
     rows = {r.key: _board(r) for r in await LeaderboardDefinition.all().order_by("id")}
     points = rows.pop(POINTS, BUILTIN)
-    return [points, *rows.values()]
+    return (points, *rows.values())
+
+
+async def all_boards() -> list[Board]:
+    """Every board, `points` first."""
+    return list((await definitions.get())["boards"])
 
 
 async def get_board(key: str, field: str = "key") -> Board:
-    if key == POINTS:
-        row = await LeaderboardDefinition.get_or_none(key=key)
-        return _board(row) if row else BUILTIN
-    row = await LeaderboardDefinition.get_or_none(key=key)
-    if row is None:
+    found = next((b for b in await all_boards() if b.key == key), None)
+    if found is None:
         raise NotFound(f"no leaderboard {key!r}", field)
-    return _board(row)
+    return found
 
 
 async def validate(board: Board) -> Board:
@@ -98,6 +100,7 @@ async def upsert(board: Board) -> tuple[Board, bool]:
     board = await validate(board)
     now = clock.now()
     async with unit_of_work():
+        await definitions.changed()
         row = await LeaderboardDefinition.select_for_update().get_or_none(key=board.key)
         if row is None:
             before = BUILTIN if board.key == POINTS else None

@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from core import clock, redis
+from core import clock, redis, sql
 from game.leaderboards import scoring
 from game.leaderboards.definitions import Board
 from game.leaderboards.windows import Period, Window, window_of_day, windows_at
@@ -79,7 +79,7 @@ def zone() -> str:
     stale = _zone is None or time.monotonic() - _zone[1] > ZONE_TTL
     if stale and (_refreshing is None or _refreshing.done()):
         with contextlib.suppress(RuntimeError):  # no running loop: keep the cached zone
-            _refreshing = asyncio.get_running_loop().create_task(refresh_zone())
+            _refreshing = sql.spawn(refresh_zone(), name="leaderboards-zone")
     return _zone[0] if _zone else DEFAULT_ZONE
 
 
@@ -105,6 +105,7 @@ async def refresh_zone() -> str:
 # member, delta, delta2 (ACTION_VALUE), time, action type, then three (window key, TTL
 # seconds) pairs for DAILY, WEEKLY, MONTHLY ('' = do not touch that window).
 UPDATE_LUA = """
+if KEYS[1] and not redis.call('SET', KEYS[1], '1', 'NX', 'EX', 604800) then return 0 end
 local B = 2147483648
 local SMAX, SMIN = 4194303, -4194304
 local zroot, metaroot, chan = ARGV[1], ARGV[2], ARGV[3]
@@ -240,9 +241,14 @@ def update_args(changes: Sequence[Change], zone_name: str | None = None) -> list
 
 
 def queue_update(pipe: Any, changes: Sequence[Change]) -> None:
-    """Add one EVAL applying `changes` to a pipeline (the after-commit one, or a bulk load)."""
+    """Add one EVAL applying `changes` to a pipeline (a bulk load)."""
     if changes:
         pipe.eval(UPDATE_LUA, 0, *update_args(changes))
+
+
+def queue_args(pipe: Any, marker: str, args: list[str]) -> None:
+    """Add one EVAL of prepared ARGV, applied once per marker (the outbox relay)."""
+    pipe.eval(UPDATE_LUA, 1, marker, *args)
 
 
 async def apply(changes: Sequence[Change]) -> None:

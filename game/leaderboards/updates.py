@@ -1,7 +1,9 @@
-"""From committed domain events to score changes: the after-commit pipeline step.
+"""From committed domain events to score changes: the outbox part "leaderboards".
 
-server/wiring.py registers `pipeline_step`; core.events calls it with each committed unit
-of work's events and the after-commit pipeline, and it queues ONE Lua call for them all.
+server/wiring.py registers `collect` and `apply` with core.outbox: at the end of each unit
+of work `collect` turns its events into the ARGV of ONE Lua call (stored in the outbox row),
+and after commit `apply` queues that call, guarded by the row's marker so a retried relay
+never counts twice.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from core import outbox
 from game.actions import ActionTracked
 from game.leaderboards import scoring, store
 from game.leaderboards.store import Change
@@ -51,5 +54,10 @@ def changes_of(events: Sequence[Any]) -> list[Change]:
     return [c for c in (change_of(e) for e in events) if c is not None]
 
 
-def pipeline_step(events: Sequence[Any], pipe: Any) -> None:
-    store.queue_update(pipe, changes_of(events))
+def collect(events: list[Any]) -> list[str] | None:
+    changes = changes_of(events)
+    return store.update_args(changes) if changes else None
+
+
+def apply(row_id: int, args: list[str], pipe: Any) -> None:
+    store.queue_args(pipe, outbox.marker("lb", row_id), args)

@@ -17,7 +17,7 @@ from typing import Any
 
 from tortoise.functions import Sum
 
-from core import clock, validation
+from core import clock, definitions, validation
 from core.errors import InvalidInput, NotFound
 from core.events import unit_of_work
 from game import action_types
@@ -149,7 +149,9 @@ async def create(data: MissionData) -> Mission:
     columns = await _columns(data)
     now = clock.now()
     async with unit_of_work():
-        return await Mission.create(**columns, created_at=now, updated_at=now)
+        mission = await Mission.create(**columns, created_at=now, updated_at=now)
+        await definitions.changed()
+        return mission
 
 
 async def get(mission_id: int, field: str = "id") -> Mission:
@@ -167,6 +169,7 @@ async def update(mission_id: int, data: MissionData) -> Mission:
     columns = await _columns(data)
     async with unit_of_work():
         await Mission.filter(id=mission.id).update(**columns, updated_at=clock.now())
+        await definitions.changed()
     await mission.refresh_from_db()
     return mission
 
@@ -177,6 +180,7 @@ async def set_status(mission_id: int, status: Status) -> Mission:
         raise InvalidInput("an archived mission stays archived", "status")
     async with unit_of_work():
         await Mission.filter(id=mission.id).update(status=status.value, updated_at=clock.now())
+        await definitions.changed()
     await mission.refresh_from_db()
     return mission
 
@@ -198,4 +202,31 @@ async def completions(mission_ids: list[int]) -> dict[int, int]:
 
 
 async def by_ids(mission_ids: list[int]) -> dict[int, Mission]:
-    return {m.id: m for m in await Mission.filter(id__in=mission_ids)}
+    known = (await loaded()).by_id
+    return {m: known[m] for m in mission_ids if m in known}
+
+
+@dataclass(frozen=True)
+class Missions:
+    """The snapshot's part: every mission by id, the active ones by action type."""
+
+    by_id: dict[int, Mission]
+    active: tuple[Mission, ...]
+    active_by_action: dict[str, tuple[Mission, ...]]
+
+
+async def load_definitions() -> Missions:
+    rows = await Mission.all().order_by("id")
+    active = tuple(m for m in rows if m.status == Status.ACTIVE.value)
+    by_action: dict[str, list[Mission]] = {}
+    for m in active:
+        by_action.setdefault(m.action_type, []).append(m)
+    return Missions(
+        by_id={m.id: m for m in rows},
+        active=active,
+        active_by_action={k: tuple(v) for k, v in by_action.items()},
+    )
+
+
+async def loaded() -> Missions:
+    return (await definitions.get())["missions"]  # type: ignore[no-any-return]

@@ -11,28 +11,22 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
-from core import clock
+from core import clock, sql
 from core.errors import AlreadyRedeemed, NotEligible
-from core.events import emit, unit_of_work
+from core.events import Buffer, buffer, emit, unit_of_work
 from game import rewards as game_rewards
-from game.missions.definitions import Measure, Status, get
+from game.missions.definitions import Measure, get, loaded
 from game.missions.events import MissionCompleted, MissionProgressed
 from game.models import Mission, MissionProgress
 from game.targeting import Audience
 from game.windows import period_key
+from members import segments
 from members.models import Member
+from rewards import tiers
 from rewards.badges import BadgeAward
-
-_ROW_FIELDS = [
-    "progress",
-    "times_completed",
-    "times_claimed",
-    "completed_at",
-    "last_day",
-    "updated_at",
-]
+from rewards.member_state import State, lock
 
 
 @dataclass
@@ -152,45 +146,135 @@ class Advanced:
     badges: list[BadgeAward] = field(default_factory=list)
 
 
+_PROGRESS_COLUMNS = [
+    ("mission_id", "int"),
+    ("member_id", "int"),
+    ("period_key", "text"),
+    ("progress", "numeric"),
+    ("times_completed", "int"),
+    ("times_claimed", "int"),
+    ("completed_at", "timestamp"),
+    ("last_day", "date"),
+    ("updated_at", "timestamp"),
+]
+
+
+class ProgressWrites(Buffer):
+    """The unit's changed progress rows, new and existing alike, in one upsert."""
+
+    order: ClassVar[int] = 30
+
+    def __init__(self) -> None:
+        self.rows: dict[tuple[int, int, str], MissionProgress] = {}
+
+    def add(self, row: MissionProgress) -> None:
+        self.rows[(row.member_id, row.mission_id, row.period_key)] = row
+
+    async def flush(self) -> None:
+        if not self.rows:
+            return
+        source, params = sql.values(
+            _PROGRESS_COLUMNS,
+            [
+                (
+                    r.mission_id,
+                    r.member_id,
+                    r.period_key,
+                    Decimal(r.progress),
+                    r.times_completed,
+                    r.times_claimed,
+                    r.completed_at,
+                    r.last_day,
+                    r.updated_at,
+                )
+                for r in self.rows.values()
+            ],
+            1,
+        )
+        names = ", ".join(n for n, _ in _PROGRESS_COLUMNS)
+        await sql.execute(
+            f"INSERT INTO mission_progress ({names}) SELECT {names} FROM ({source}) AS v"
+            " WHERE TRUE ON CONFLICT (member_id, mission_id, period_key) DO UPDATE SET"
+            " progress = excluded.progress, times_completed = excluded.times_completed,"
+            " times_claimed = excluded.times_claimed, completed_at = excluded.completed_at,"
+            " last_day = excluded.last_day, updated_at = excluded.updated_at",
+            params,
+        )
+
+
+async def _rows(
+    member_id: int, mission_ids: list[int], keys: list[str]
+) -> dict[tuple[int, str], MissionProgress]:
+    """The member's progress rows for these missions and windows (one query)."""
+    ids_sql, ids_params = sql.id_list(mission_ids, 2)
+    keys_sql, keys_params = sql.id_list(keys, 3, "text")
+    found = await sql.rows(
+        "SELECT mission_id, period_key, progress, times_completed, times_claimed,"
+        " completed_at, last_day, updated_at FROM mission_progress"
+        f" WHERE member_id = $1 AND mission_id {ids_sql} AND period_key {keys_sql}",
+        [member_id, *ids_params, *keys_params],
+    )
+    return {
+        (int(r["mission_id"]), r["period_key"]): MissionProgress(
+            mission_id=int(r["mission_id"]),
+            member_id=member_id,
+            period_key=r["period_key"],
+            progress=sql.decode_decimal(r["progress"]),
+            times_completed=int(r["times_completed"]),
+            times_claimed=int(r["times_claimed"]),
+            completed_at=sql.decode_datetime(r["completed_at"]),
+            last_day=sql.decode_date(r["last_day"]),
+            updated_at=sql.decode_datetime(r["updated_at"]),
+        )
+        for r in found
+    }
+
+
+async def targeted(state: State, missions: list[Mission]) -> list[Mission]:
+    """The missions among these that target the member (tier and segment rules)."""
+    if all(m.tier_codes is None and m.segment_id is None for m in missions):
+        return missions
+    tier = (await tiers.state_status(state)).tier
+    tier_code = tier.code if tier else None
+    wanted = {m.segment_id for m in missions if m.segment_id is not None}
+    inside = await segments.containing(wanted, state.member_id) if wanted else set()
+    return [
+        m
+        for m in missions
+        if (m.tier_codes is None or tier_code in m.tier_codes)
+        and (m.segment_id is None or m.segment_id in inside)
+    ]
+
+
 async def advance(
-    member: Member,
+    state: State,
     action_type: str,
     value: Decimal,
     attributes: dict[str, Any] | None,
     occurred_at: datetime,
     zone: str,
-    audience: Audience | None = None,
-    credits: game_rewards.Credits | None = None,
 ) -> Advanced:
     """Move the member's matching missions for one action (inside the action's unit of work).
 
     The caller holds the member's lock, so no other write to these rows runs meanwhile.
     """
     result = Advanced()
+    live = (await loaded()).active_by_action.get(action_type, ())
     missions = [
-        m
-        for m in await Mission.filter(action_type=action_type, status=Status.ACTIVE.value)
-        if in_dates(m, occurred_at) and matches(m.attribute_filter, attributes)
+        m for m in live if in_dates(m, occurred_at) and matches(m.attribute_filter, attributes)
     ]
     if not missions:
         return result
-    audience = audience or Audience(member)
-    missions = [m for m in missions if await audience.includes(m.tier_codes, m.segment_id)]
+    missions = await targeted(state, missions)
     if not missions:
         return result
+    member_id = state.member_id
     keys = {m.id: period_key(m.window, occurred_at, zone) for m in missions}
-    rows = {
-        (r.mission_id, r.period_key): r
-        for r in await MissionProgress.filter(
-            member_id=member.id,
-            mission_id__in=list(keys),
-            period_key__in=sorted(set(keys.values())),
-        )
-    }
+    rows = await _rows(member_id, list(keys), sorted(set(keys.values())))
     now = clock.now()
     day = clock.local(occurred_at, zone).date()
     today = clock.local_today(zone)
-    changed: list[MissionProgress] = []
+    writes = buffer(ProgressWrites)
     completed: list[tuple[Mission, MissionProgress]] = []
     for mission in missions:
         key = keys[mission.id]
@@ -198,7 +282,7 @@ async def advance(
         if row is None:
             row = MissionProgress(
                 mission_id=mission.id,
-                member_id=member.id,
+                member_id=member_id,
                 period_key=key,
                 progress=Decimal(0),
                 times_completed=0,
@@ -208,31 +292,23 @@ async def advance(
         outcome = step(mission, row, value, day, now)
         if outcome is None:
             continue
-        changed.append(row)
+        writes.add(row)
         if outcome:
             completed.append((mission, row))
         result.views.append(view(mission, row, key, today))
-    if changed:
-        # One statement for new and existing rows alike (an upsert on the natural key).
-        await MissionProgress.bulk_create(
-            changed,
-            on_conflict=["member_id", "mission_id", "period_key"],
-            update_fields=_ROW_FIELDS,
-        )
     for mission, row in completed:
-        emit(MissionCompleted(member.id, mission.id, mission.title, row.period_key or None, now))
+        emit(MissionCompleted(member_id, mission.id, mission.title, row.period_key or None, now))
         if mission.auto_claim:
             granted = await game_rewards.grant(
-                member.id,
+                member_id,
                 game_rewards.Reward.of(mission),
                 f"mission:{mission.id}",
                 f"Mission: {mission.title}",
-                credits,
             )
             result.points += granted.points
             result.badges.extend(granted.badges)
     for v in result.views:
-        emit(MissionProgressed(member.id, v.mission.id, v.snapshot(), now))
+        emit(MissionProgressed(member_id, v.mission.id, v.snapshot(), now))
     return result
 
 
@@ -242,7 +318,7 @@ async def available_to(member: Member, zone: str) -> list[Mission]:
     audience = Audience(member)
     return [
         m
-        for m in await Mission.filter(status=Status.ACTIVE.value).order_by("id")
+        for m in (await loaded()).active
         if in_dates(m, now) and await audience.includes(m.tier_codes, m.segment_id)
     ]
 
@@ -277,11 +353,9 @@ class Claimed:
 
 async def claim(member: Member, mission_id: int, zone: str) -> Claimed:
     """Grant the reward of every completion not yet claimed (autoClaim false)."""
-    from rewards.ledger import accounts
-
     mission = await get(mission_id, "missionId")
     async with unit_of_work():
-        await accounts.lock_member(member.id)
+        await lock(member.id)
         rows = await MissionProgress.filter(member_id=member.id, mission_id=mission.id).order_by(
             "-updated_at", "-id"
         )

@@ -13,6 +13,7 @@ from tortoise.expressions import F
 
 from core import clock
 from core.events import emit, unit_of_work
+from rewards import member_state
 from rewards.ledger import accounts
 from rewards.ledger.events import PointsChanged
 from rewards.ledger.models import Lot, LotState
@@ -41,7 +42,7 @@ async def mature_pending() -> int:
 async def _mature_member(member_id: int) -> bool:
     async with unit_of_work():
         now = clock.now()
-        before = await accounts.lock_member(member_id)
+        before = (await member_state.lock(member_id)).available
         lots = await Lot.filter(
             member_id=member_id, state=LotState.PENDING.value, available_at__lte=now
         ).order_by("earned_at", "id")
@@ -101,7 +102,7 @@ async def expire_points() -> int:
 async def _expire_member(member_id: int) -> bool:
     async with unit_of_work():
         now = clock.now()
-        before = await accounts.lock_member(member_id)
+        before = (await member_state.lock(member_id)).available
         lots = await Lot.filter(member_id=member_id, expires_at__lte=now, remaining__gt=0)
         if not lots:
             return False

@@ -82,7 +82,8 @@ class Lot(Model):
 
     id = fields.BigIntField(primary_key=True)
     member_id = fields.IntField()
-    posting_id = fields.BigIntField()
+    # Lots written with their postings in one statement are not linked to them.
+    posting_id = fields.BigIntField(null=True)
     order_id = fields.CharField(max_length=128, null=True)
     reason = fields.CharField(max_length=16)
     points = fields.BigIntField()

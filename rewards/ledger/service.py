@@ -1,23 +1,30 @@
 """Crediting and debiting members' points, lot by lot, and reading their balances.
 
-`credit` draws on the issuance budget, repays a negative balance first and makes a lot;
+`credit` drafts a credit in the current unit of work: it repays a negative balance first,
+makes a lot, moves the balances in the member's locked state and raises PointsChanged;
+`LedgerWrites` writes every credit of the unit at its end in one statement per table (the
+draw on the issuance shards, the member accounts, the postings, the lots), so a write that
+credits several rewards costs the same statements as one that credits one.
 `debit` refuses to overdraw (check and debit in one conditional UPDATE) and consumes the
-oldest lots first; `reverse` claws an order's points back for a refund, pending first,
-and may leave the balance negative. Each emits PointsChanged after commit.
+oldest lots first; `reverse` claws an order's points back for a refund, pending first, and
+may leave the balance negative. Both write at once (they are not the hot path).
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import ClassVar
 
 from tortoise.functions import Sum
 
-from core import clock
-from core.errors import BudgetExhausted, InsufficientPoints, InvalidInput
-from core.events import emit, unit_of_work
+from core import clock, ids, sql
+from core.errors import BudgetExhausted, InsufficientPoints, InvalidInput, LimitReached
+from core.events import Buffer, buffer, emit, flush, unit_of_work
 from members.models import Program
 from members.program import get_program
+from rewards import member_state
 from rewards.ledger import accounts
 from rewards.ledger.events import PointsChanged
 from rewards.ledger.models import Account, AccountKind, Lot, LotState, Posting
@@ -37,6 +44,8 @@ EARNING = frozenset(
     }
 )
 EXPIRING_SOON = timedelta(days=30)
+# Balances are GraphQL Ints (32-bit): a credit past this is refused, never stored.
+MAX_BALANCE = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -47,23 +56,35 @@ class Balances:
     expiring_soon: int = 0
 
 
-def _sink(reason: Reason) -> str:
-    """Where debited points go: back to the budget, to expiry, or to redemptions."""
+@dataclass
+class Credit:
+    """One credit drafted in a unit of work; `posting_id` is known once it was written
+    (only for credits drafted with `want_id`)."""
+
+    member_id: int
+    points: int
+    reason: Reason
+    description: str | None
+    order_id: str | None
+    at: datetime
+    expires_at: datetime | None
+    earned: int
+    to_available: int
+    to_pending: int
+    available_lot: int  # what of to_available makes a lot (the rest repaid a debt)
+    available_at: datetime
+    ref: str | None = None
+    posting_id: int | None = None
+
+
+def _sink(reason: Reason) -> str | None:
+    """Where debited points go: back to the budget (None: the member's shard), to expiry,
+    or to redemptions."""
     if reason in (Reason.REFUND, Reason.ADJUSTMENT):
-        return accounts.ISSUANCE
+        return None
     if reason is Reason.EXPIRY:
         return accounts.EXPIRED
     return accounts.REDEEMED
-
-
-async def _draw_budget(points: int) -> None:
-    if await accounts.take(accounts.ISSUANCE, points):
-        return
-    # The accounts may not exist yet, or a concurrent transaction may be creating them:
-    # ensure_system() waits for that insert (unique key) and the second take sees its row.
-    await accounts.ensure_system()
-    if not await accounts.take(accounts.ISSUANCE, points):
-        raise BudgetExhausted("the issuance budget does not cover these points")
 
 
 async def credit(
@@ -75,98 +96,252 @@ async def credit(
     order_id: str | None = None,
     pending_days: int = 0,
     program: Program | None = None,
-) -> Posting:
-    """Give a member points from the issuance budget (BudgetExhausted: nothing written).
-
-    `program` saves a query when the caller has read it already.
-    """
+    want_id: bool = False,
+) -> Credit:
+    """Give a member points from the issuance budget, written when the unit ends
+    (BudgetExhausted then, and nothing is written; LimitReached past the Int range)."""
     if points <= 0:
         raise InvalidInput("points must be greater than 0", "input.points")
     async with unit_of_work():
+        state = await member_state.lock(member_id)
         now = clock.now()
         program = program or await get_program()
+        debt = max(0, -state.available)
         if pending_days > 0:
-            before = await accounts.lock_member(member_id)
-            debt = max(0, -before)
             to_available = min(debt, points)  # later earnings repay a negative balance first
             to_pending = points - to_available
-            if to_available:
-                await accounts.add(accounts.available(member_id), to_available)
-            if to_pending:
-                await accounts.add(accounts.pending(member_id), to_pending)
         else:
-            # The increment takes the row lock; the balance read after it tells the debt.
             to_available, to_pending = points, 0
-            before = await accounts.add_to_member(member_id, points) - points
-            debt = max(0, -before)
-        await _draw_budget(points)
+        if (
+            state.available + to_available > MAX_BALANCE
+            or state.pending + to_pending > MAX_BALANCE
+            or state.lifetime + points > MAX_BALANCE
+        ):
+            raise LimitReached(
+                f"the member's balance cannot exceed {MAX_BALANCE} points", "input.points"
+            )
         expires_at = (
             now + timedelta(days=program.points_expiry_days) if program.points_expiry_days else None
         )
         earned = points if reason in EARNING else 0
-        main: Posting | None = None
-        if to_available:
-            main = await accounts.post(
-                accounts.ISSUANCE,
-                accounts.available(member_id),
-                to_available,
-                reason,
-                member_id=member_id,
-                delta=to_available,
-                earned=to_available if earned else 0,
-                description=description,
-                order_id=order_id,
-                at=now,
-                available_at=now,
-                expires_at=expires_at,
-            )
-            lot_points = to_available - min(to_available, debt)
-            if lot_points:
-                await _make_lot(main, lot_points, reason, LotState.AVAILABLE)
-        if to_pending:
-            available_at = now + timedelta(days=pending_days)
-            main = await accounts.post(
-                accounts.ISSUANCE,
-                accounts.pending(member_id),
-                to_pending,
-                reason,
-                member_id=member_id,
-                delta=to_pending,
-                earned=to_pending if earned else 0,
-                description=description,
-                order_id=order_id,
-                at=now,
-                available_at=available_at,
-                expires_at=expires_at,
-            )
-            await _make_lot(main, to_pending, reason, LotState.PENDING)
-        assert main is not None
+        drafted = Credit(
+            member_id=member_id,
+            points=points,
+            reason=reason,
+            description=description,
+            order_id=order_id,
+            at=now,
+            expires_at=expires_at,
+            earned=earned,
+            to_available=to_available,
+            to_pending=to_pending,
+            available_lot=to_available - min(to_available, debt),
+            available_at=now + timedelta(days=pending_days),
+            ref=f"id:{ids.token(12)}" if want_id else None,
+        )
+        buffer(LedgerWrites).credits.append(drafted)
+        state.available += to_available
+        state.pending += to_pending
+        state.lifetime += earned
+        state.touch()
         emit(
             PointsChanged(
                 member_id=member_id,
-                balance=before + to_available,
+                balance=state.available,
                 delta=points,
                 reason=reason,
                 at=now,
                 earned=earned,
             )
         )
-        return main
+        return drafted
 
 
-async def _make_lot(posting: Posting, points: int, reason: Reason, state: LotState) -> Lot:
-    assert posting.member_id is not None and posting.available_at is not None
-    return await Lot.create(
-        member_id=posting.member_id,
-        posting_id=posting.id,
-        order_id=posting.order_id,
-        reason=reason.value,
-        points=points,
-        remaining=points,
-        state=state.value,
-        earned_at=posting.created_at,
-        available_at=posting.available_at,
-        expires_at=posting.expires_at,
+class LedgerWrites(Buffer):
+    """The unit's credits: drawn on the issuance shards, then postings, lots, balances."""
+
+    order: ClassVar[int] = 50
+
+    def __init__(self) -> None:
+        self.credits: list[Credit] = []
+
+    async def flush(self) -> None:
+        if not self.credits:
+            return
+        sources = await _draw(self.credits)
+        await _move_member_balances(self.credits)
+        await _insert_postings(self.credits, sources)
+        await _insert_lots(self.credits)
+
+
+async def _draw(credits: list[Credit]) -> list[str]:
+    """Take every credit's points from its member's issuance shard in one statement; a shard
+    that runs short is helped by the others. Returns each credit's source account."""
+    wanted: dict[str, int] = defaultdict(int)
+    for c in credits:
+        wanted[accounts.issuance_of(c.member_id)] += c.points
+    source, params = sql.values([("key", "text"), ("amount", "int")], sorted(wanted.items()), 1)
+    taken = await sql.rows(
+        "UPDATE ledger_account SET balance = ledger_account.balance - v.amount"
+        f" FROM ({source}) AS v WHERE ledger_account.key = v.key"
+        " AND ledger_account.balance >= v.amount RETURNING ledger_account.key",
+        params,
+    )
+    short = set(wanted) - {r["key"] for r in taken}
+    sources = [accounts.issuance_of(c.member_id) for c in credits]
+    for n, c in enumerate(credits):
+        if sources[n] in short:
+            sources[n] = await _draw_elsewhere(c.points)
+    return sources
+
+
+async def _draw_elsewhere(points: int) -> str:
+    """A credit whose shard is short: take it from the richest shard, spreading the budget
+    over the shards first if no single one covers it."""
+    spread = False
+    while True:
+        found = await sql.row(
+            "UPDATE ledger_account SET balance = balance - $1 WHERE key = ("
+            "SELECT key FROM ledger_account WHERE kind = 'ISSUANCE' AND balance >= $1"
+            " ORDER BY balance DESC, key LIMIT 1) AND balance >= $1 RETURNING key",
+            [points],
+        )
+        if found is not None:
+            return str(found["key"])
+        if not await Account.filter(key=accounts.SHARDS[-1]).exists():
+            await accounts.ensure_system()  # a fresh ledger: the first credit creates them
+        elif not spread and await accounts.remaining_budget() >= points:
+            await accounts.rebalance()
+            spread = True
+        else:
+            raise BudgetExhausted("the issuance budget does not cover these points")
+
+
+async def _move_member_balances(credits: list[Credit]) -> None:
+    moves: dict[str, int] = defaultdict(int)
+    for c in credits:
+        if c.to_available:
+            moves[accounts.available(c.member_id)] += c.to_available
+        if c.to_pending:
+            moves[accounts.pending(c.member_id)] += c.to_pending
+    source, params = sql.values([("key", "text"), ("delta", "int")], sorted(moves.items()), 1)
+    await sql.execute(
+        "UPDATE ledger_account SET balance = ledger_account.balance + v.delta"
+        f" FROM ({source}) AS v WHERE ledger_account.key = v.key",
+        params,
+    )
+
+
+POSTING_COLUMNS = [
+    ("debit_account_id", "text"),
+    ("credit_account_id", "text"),
+    ("amount", "int"),
+    ("reason", "text"),
+    ("description", "text"),
+    ("order_id", "text"),
+    ("member_id", "int"),
+    ("delta", "int"),
+    ("earned", "int"),
+    ("created_at", "timestamp"),
+    ("available_at", "timestamp"),
+    ("expires_at", "timestamp"),
+    ("ref", "text"),
+]
+_NAMES = ", ".join(name for name, _ in POSTING_COLUMNS)
+
+
+async def _insert_postings(credits: list[Credit], sources: list[str]) -> None:
+    rows = []
+    for c, source_account in zip(credits, sources, strict=True):
+        # A credit into both accounts (a debt repaid, the rest pending) is two postings.
+        parts = [
+            (accounts.available(c.member_id), c.to_available, c.at),
+            (accounts.pending(c.member_id), c.to_pending, c.available_at),
+        ]
+        parts = [p for p in parts if p[1]]
+        for n, (target, points, available_at) in enumerate(parts):
+            rows.append(
+                (
+                    source_account,
+                    target,
+                    points,
+                    c.reason.value,
+                    c.description,
+                    c.order_id,
+                    c.member_id,
+                    points,
+                    points if c.earned else 0,
+                    c.at,
+                    available_at,
+                    c.expires_at,
+                    c.ref if n == len(parts) - 1 else None,
+                )
+            )
+    source, params = sql.values(POSTING_COLUMNS, rows, 1)
+    statement = (
+        f"INSERT INTO ledger_posting ({_NAMES}, earned_at, internal)"
+        f" SELECT {_NAMES}, created_at, FALSE FROM ({source}) AS v"
+    )
+    if not any(c.ref for c in credits):
+        await sql.execute(statement, params)
+        return
+    # A caller that needs its posting's id (adjustPoints) tells it apart by a unique ref.
+    inserted = await sql.rows(statement + " RETURNING id, ref", params)
+    by_ref = {r["ref"]: int(r["id"]) for r in inserted if r["ref"]}
+    for c in credits:
+        if c.ref:
+            c.posting_id = by_ref.get(c.ref)
+
+
+LOT_COLUMNS = [
+    ("member_id", "int"),
+    ("order_id", "text"),
+    ("reason", "text"),
+    ("points", "int"),
+    ("state", "text"),
+    ("earned_at", "timestamp"),
+    ("available_at", "timestamp"),
+    ("expires_at", "timestamp"),
+]
+_LOT_NAMES = ", ".join(name for name, _ in LOT_COLUMNS)
+
+
+async def _insert_lots(credits: list[Credit]) -> None:
+    rows = []
+    for c in credits:
+        if c.available_lot:
+            rows.append(
+                (
+                    c.member_id,
+                    c.order_id,
+                    c.reason.value,
+                    c.available_lot,
+                    LotState.AVAILABLE.value,
+                    c.at,
+                    c.at,
+                    c.expires_at,
+                )
+            )
+        if c.to_pending:
+            rows.append(
+                (
+                    c.member_id,
+                    c.order_id,
+                    c.reason.value,
+                    c.to_pending,
+                    LotState.PENDING.value,
+                    c.at,
+                    c.available_at,
+                    c.expires_at,
+                )
+            )
+    if not rows:
+        return
+    source, params = sql.values(LOT_COLUMNS, rows, 1)
+    await sql.execute(
+        f"INSERT INTO ledger_lot ({_LOT_NAMES}, remaining, expired)"
+        f" SELECT {_LOT_NAMES}, points, 0 FROM ({source}) AS v",
+        params,
     )
 
 
@@ -175,7 +350,7 @@ async def consume_lots(
 ) -> int:
     """Take up to `points` from the member's oldest lots; return how many were taken.
 
-    The caller holds the member's account lock, so no other writer touches these lots.
+    The caller holds the member's lock, so no other writer touches these lots.
     """
     query = Lot.filter(member_id=member_id, state=state.value, remaining__gt=0)
     if order_id is not None:
@@ -202,6 +377,8 @@ async def debit(
     if points <= 0:
         raise InvalidInput("points must be greater than 0", "input.points")
     async with unit_of_work():
+        state = await member_state.lock(member_id)
+        await flush()  # credits drafted earlier in this unit count
         now = clock.now()
         key = accounts.available(member_id)
         if not await accounts.take(key, points):
@@ -209,8 +386,7 @@ async def debit(
                 f"the member has fewer than {points} spendable points", "input.points"
             )
         await consume_lots(member_id, points, LotState.AVAILABLE)
-        sink = _sink(reason)
-        await accounts.ensure_system()
+        sink = _sink(reason) or accounts.issuance_of(member_id)
         await accounts.add(sink, points)
         posting = await accounts.post(
             key,
@@ -223,10 +399,11 @@ async def debit(
             order_id=order_id,
             at=now,
         )
+        state.available -= points
         emit(
             PointsChanged(
                 member_id=member_id,
-                balance=await accounts.balance(key),
+                balance=state.available,
                 delta=-points,
                 reason=reason,
                 at=now,
@@ -251,16 +428,17 @@ async def reverse(member_id: int, order_id: str, points: int, description: str) 
     if points <= 0:
         return 0
     async with unit_of_work():
+        state = await member_state.lock(member_id)
+        await flush()
         now = clock.now()
-        before = await accounts.lock_member(member_id)
+        budget = accounts.issuance_of(member_id)
         from_pending = await consume_lots(member_id, points, LotState.PENDING, order_id=order_id)
         rest = points - from_pending
-        await accounts.ensure_system()
         if from_pending:
             await accounts.add(accounts.pending(member_id), -from_pending)
             await accounts.post(
                 accounts.pending(member_id),
-                accounts.ISSUANCE,
+                budget,
                 from_pending,
                 Reason.REFUND,
                 member_id=member_id,
@@ -275,7 +453,7 @@ async def reverse(member_id: int, order_id: str, points: int, description: str) 
             await consume_lots(member_id, rest, LotState.AVAILABLE)
             await accounts.post(
                 accounts.available(member_id),
-                accounts.ISSUANCE,
+                budget,
                 rest,
                 Reason.REFUND,
                 member_id=member_id,
@@ -285,11 +463,15 @@ async def reverse(member_id: int, order_id: str, points: int, description: str) 
                 order_id=order_id,
                 at=now,
             )
-        await accounts.add(accounts.ISSUANCE, points)
+        await accounts.add(budget, points)
+        state.available -= rest
+        state.pending -= from_pending
+        state.lifetime -= points
+        state.touch()
         emit(
             PointsChanged(
                 member_id=member_id,
-                balance=before - rest,
+                balance=state.available,
                 delta=-points,
                 reason=Reason.REFUND,
                 at=now,
@@ -301,23 +483,20 @@ async def reverse(member_id: int, order_id: str, points: int, description: str) 
 
 async def balances(member_ids: list[int]) -> dict[int, Balances]:
     """Available, pending, lifetime and expiring-soon points of each member (3 queries)."""
-    ids = list(set(member_ids))
-    found: dict[int, dict[str, int]] = {m: {} for m in ids}
-    if not ids:
+    ids_ = list(set(member_ids))
+    found: dict[int, dict[str, int]] = {m: {} for m in ids_}
+    if not ids_:
         return {}
-    for row in await Account.filter(member_id__in=ids).values("member_id", "kind", "balance"):
+    for row in await Account.filter(member_id__in=ids_).values("member_id", "kind", "balance"):
         kind = "available" if row["kind"] == AccountKind.AVAILABLE.value else "pending"
         found[row["member_id"]][kind] = int(row["balance"])
-    for row in (
-        await Posting.filter(member_id__in=ids)
-        .annotate(total=Sum("earned"))
-        .group_by("member_id")
-        .values("member_id", "total")
+    for row in await member_state.MemberState.filter(member_id__in=ids_).values(
+        "member_id", "lifetime"
     ):
-        found[row["member_id"]]["lifetime"] = int(row["total"] or 0)
+        found[row["member_id"]]["lifetime"] = int(row["lifetime"])
     horizon = clock.now() + EXPIRING_SOON
     for row in (
-        await Lot.filter(member_id__in=ids, remaining__gt=0, expires_at__lte=horizon)
+        await Lot.filter(member_id__in=ids_, remaining__gt=0, expires_at__lte=horizon)
         .annotate(total=Sum("remaining"))
         .group_by("member_id")
         .values("member_id", "total")

@@ -9,7 +9,7 @@ from tortoise.exceptions import IntegrityError
 
 from core import validation
 from core.errors import InvalidInput
-from core.events import unit_of_work
+from core.events import flush, unit_of_work
 from members import service as members
 from members.models import Member
 from members.program import get_program
@@ -96,9 +96,11 @@ async def adjust_points(member_external_id: str, points: int, reason: str, key: 
                 return await _adjustment(stored, member)
             record = await idempotency.claim("adjust", key, digest)
             if points > 0:
-                entry = await service.credit(
-                    member.id, points, Reason.ADJUSTMENT, description=reason
+                drafted = await service.credit(
+                    member.id, points, Reason.ADJUSTMENT, description=reason, want_id=True
                 )
+                await flush()
+                entry = await Posting.get(id=drafted.posting_id)
             else:
                 entry = await service.debit(
                     member.id, -points, Reason.ADJUSTMENT, description=reason

@@ -45,7 +45,7 @@ async def test_events_are_dispatched_after_commit_and_dropped_on_rollback() -> N
         assert seen == [Ping(member.id)]
         assert (await Member.get(id=member.id)).display_name != "changed"
     finally:
-        events._handlers.pop(Ping, None)
+        events.off(Ping, handler)
 
 
 async def test_emit_outside_a_unit_of_work_is_a_bug() -> None:

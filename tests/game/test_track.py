@@ -212,7 +212,7 @@ def tracked() -> Iterator[list[ActionTracked]]:
 
     events.on(ActionTracked, record)
     yield seen
-    events._handlers[ActionTracked].remove(record)
+    events.off(ActionTracked, record)
 
 
 async def test_action_tracked_goes_out_once_per_new_action(

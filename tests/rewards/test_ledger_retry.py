@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 import pytest
 
 from core.events import unit_of_work
+from rewards import member_state
 from rewards.ledger import accounts
 from rewards.ledger.retry import retryable, retrying
 from tests import backends, factories
@@ -18,8 +19,8 @@ pytestmark = pytest.mark.skipif(not backends.ON_POSTGRES, reason="needs PostgreS
 async def test_a_deadlock_victim_is_retried_and_both_writes_commit() -> None:
     # given two members' accounts
     a, b = await factories.member(), await factories.member()
-    await accounts.ensure_member(a.id)
-    await accounts.ensure_member(b.id)
+    await member_state.create(a.id)
+    await member_state.create(b.id)
     both_hold_one = asyncio.Barrier(2)
     attempts: list[str] = []
 
@@ -47,8 +48,8 @@ async def test_a_deadlock_victim_is_retried_and_both_writes_commit() -> None:
 
 async def test_without_the_retry_the_victim_fails_with_deadlock_detected() -> None:
     a, b = await factories.member(), await factories.member()
-    await accounts.ensure_member(a.id)
-    await accounts.ensure_member(b.id)
+    await member_state.create(a.id)
+    await member_state.create(b.id)
     both_hold_one = asyncio.Barrier(2)
 
     async def write(first: str, second: str) -> None:

@@ -18,12 +18,12 @@ async def test_credit_then_debit_moves_the_available_balance() -> None:
     # given a member
     m = await factories.member()
     # when they earn 100 and spend 30
-    posting = await service.credit(m.id, 100, Reason.ACTION, description="check-in")
+    drafted = await service.credit(m.id, 100, Reason.ACTION, description="check-in")
     await service.debit(m.id, 30, Reason.VOUCHER)
     # then 70 remain, 100 were earned in their lifetime, and the books balance
     b = (await service.balances([m.id]))[m.id]
     assert (b.available, b.pending, b.lifetime) == (70, 0, 100)
-    assert posting.amount == 100 and posting.reason == "ACTION"
+    assert (drafted.points, drafted.reason) == (100, Reason.ACTION)
     await assert_books_balance()
 
 

@@ -11,9 +11,10 @@ import pytest
 from core import clock
 from core.errors import InvalidInput
 from core.settings import Settings
-from rewards import earning, promotions
+from rewards import promotions
 from tests.conftest import Api
 from tests.factories import token_for
+from tests.rewards import tier_factories
 from tests.rewards.test_tiers_api import PROMOTE
 from tests.rewards.tier_factories import enrol, order, promotion, standard_tiers
 
@@ -81,11 +82,11 @@ async def test_action_types_limit_a_promotion_and_order_stands_for_orders() -> N
     window = (clock.now(), clock.now() + timedelta(days=1))
     await promotion("2", *window, action_types=["review.posted"])
     assert (await order(m, 1_000_000)).points_earned == 50
-    assert await earning.multiplier(m, "review.posted", clock.now()) == Decimal(2)
-    assert await earning.multiplier(m, "checkin", clock.now()) == Decimal(1)
+    assert await tier_factories.multiplier(m, "review.posted") == Decimal(2)
+    assert await tier_factories.multiplier(m, "checkin") == Decimal(1)
     await promotion("3", *window, action_types=["order"])
     assert (await order(m, 1_000_000)).points_earned == 150
-    assert await earning.multiplier(m, "review.posted", clock.now()) == Decimal(2)
+    assert await tier_factories.multiplier(m, "review.posted") == Decimal(2)
 
 
 async def test_the_promotion_is_judged_at_the_order_time_given() -> None:

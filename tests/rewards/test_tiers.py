@@ -10,7 +10,8 @@ import pytest
 from core import clock
 from core.errors import AlreadyExists, InvalidInput, NotFound
 from rewards import earning, tiers
-from rewards.earning_models import MemberTier
+from rewards.member_state import MemberState
+from tests.rewards import tier_factories
 from tests.rewards.tier_factories import (
     captured,
     enrol,
@@ -71,7 +72,7 @@ async def test_deleting_a_tier_moves_its_holders_one_tier_down() -> None:
     await order(m, 6_000_000)
     assert await tier_of(m.id) == "GOLD"
     await tiers.delete_tier("GOLD")
-    state = await MemberTier.get(member_id=m.id)
+    state = await MemberState.get(member_id=m.id)
     assert state.tier_code == "SILVER"
     assert await tier_of(m.id) == "SILVER"
     with pytest.raises(NotFound):
@@ -298,9 +299,9 @@ async def test_gold_earns_one_and_a_half_times_on_orders() -> None:
 async def test_the_tier_multiplier_applies_to_actions_too() -> None:
     await standard_tiers()
     m = await enrol()
-    assert await earning.multiplier(m, "review.posted", clock.now()) == Decimal(1)
+    assert await tier_factories.multiplier(m, "review.posted") == Decimal(1)
     await order(m, 6_000_000)
-    assert await earning.multiplier(m, "review.posted", clock.now()) == Decimal("1.5")
+    assert await tier_factories.multiplier(m, "review.posted") == Decimal("1.5")
 
 
 async def test_action_tier_points_count_and_promote() -> None:
@@ -335,6 +336,6 @@ async def test_a_tier_created_after_points_were_earned_promotes_at_once() -> Non
         await standard_tiers()
         changes = [msg for msg in await drain() if msg["type"] == "TierChanged"]
     assert [(c["from"], c["to"]) for c in changes] == [("MEMBER", "SILVER")]
-    assert (await MemberTier.get(member_id=m.id)).tier_code == "SILVER"
+    assert (await MemberState.get(member_id=m.id)).tier_code == "SILVER"
     await tiers.upsert_tier(tiers.TierData("SILVER", "Silver", 150))  # raised: kept gently
     assert await tier_of(m.id) == "SILVER"

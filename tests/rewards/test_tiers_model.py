@@ -25,7 +25,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from core import clock
 from members.program import ProgramChanges, update_program
 from rewards import orders, tiers
-from rewards.earning_models import MemberTier
+from rewards.member_state import MemberState
 from tests import backends
 from tests.conftest import _truncate
 from tests.rewards.tier_factories import enrol, standard_tiers
@@ -70,8 +70,8 @@ class TierMachine(RuleBasedStateMachine):
         since = self.now - timedelta(days=365)
         return max(0, sum(o.tier_points - o.reversed for o in self.orders if o.at > since))
 
-    async def held(self) -> MemberTier:
-        return await MemberTier.get(member_id=self.member.id)
+    async def held(self) -> MemberState:
+        return await MemberState.get(member_id=self.member.id)
 
     @rule(amount=st.integers(20_000, 8_000_000) | st.sampled_from([2_000_000, 6_000_000]))
     def order(self, amount: int) -> None:

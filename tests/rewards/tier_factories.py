@@ -11,11 +11,12 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from core import events, pubsub
+from core import clock, events, pubsub
+from core.events import unit_of_work
 from members import service
 from members.models import Member
 from members.program import ProgramChanges, update_program
-from rewards import enrolment, orders, promotions, tiers
+from rewards import earning, enrolment, member_state, orders, promotions, tiers
 from rewards.earning_models import Promotion, Tier
 
 _seq = itertools.count(1)
@@ -105,4 +106,11 @@ def captured(event_type: type) -> Iterator[list[Any]]:
     try:
         yield got
     finally:
-        events._handlers[event_type].remove(handler)
+        events.off(event_type, handler)
+
+
+async def multiplier(member: Member, action_type: str) -> Decimal:
+    """earning.multiplier as a write sees it: for the member it locked."""
+    async with unit_of_work():
+        state = await member_state.lock(member.id)
+        return await earning.multiplier(state, action_type, clock.now())

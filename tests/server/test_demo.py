@@ -5,7 +5,8 @@ from __future__ import annotations
 from game.models import Action, Mission
 from members.models import Member, Program
 from rewards.badges import Badge
-from rewards.earning_models import MemberTier, Tier
+from rewards.earning_models import Tier
+from rewards.member_state import MemberState
 from rewards.orders import Order
 from rewards.spin_wheel.models import SpinWheel
 from rewards.vouchers.models import VoucherOffer
@@ -47,7 +48,7 @@ async def test_seed_demo_builds_a_shop_once(api: Api) -> None:
         "GOLD": "Vàng",
         "DIAMOND": "Kim Cương",
     }
-    held = {row.tier_code for row in await MemberTier.all()}
+    held = {row.tier_code for row in await MemberState.all()}
     assert {"SILVER", "GOLD", "DIAMOND"} <= held
     # orders in whole VND, and actions feeding a mission
     orders = await Order.all()

@@ -1,0 +1,271 @@
+"""Plain SQL on the current connection: the hot paths' statements, one held connection.
+
+Hot paths write SQL, not ORM queries: a fixed statement text per shape (PostgreSQL
+prepares and caches it), no model objects, and multi-row writes in ONE statement.
+
+- `dialect()`: "postgres" or "sqlite", the one place that tells them apart.
+- `rows` / `row` / `execute`: run a statement written with `$1, $2 ...` placeholders on
+  the current connection (the unit of work's transaction, the request's held
+  connection, or the pool); SQLite gets `?1, ?2 ...`, which it reads the same way.
+- `values(...)`: a multi-row source of a fixed statement text, whatever the row count:
+  `unnest($n::type[], ...)` on PostgreSQL, `json_each($n)` on SQLite.
+- `held()`: hold one pooled connection for a whole request. Tortoise otherwise gives the
+  connection back to asyncpg's pool after every query outside a transaction, and the pool
+  resets it on release: one extra round trip per query.
+- `decode_*`: SQLite hands datetimes, dates and decimals back as text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections.abc import AsyncIterator, Coroutine, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any, Literal, TypeVar
+
+from tortoise.backends.asyncpg.client import AsyncpgDBClient, TransactionWrapper
+from tortoise.backends.base.client import BaseDBAsyncClient, TransactionContext
+from tortoise.connection import get_connections
+from tortoise.exceptions import TransactionManagementError
+
+Dialect = Literal["postgres", "sqlite"]
+T = TypeVar("T")
+ALIAS = "default"
+_PLACEHOLDER = re.compile(r"\$(\d+)")
+
+
+def client() -> BaseDBAsyncClient:
+    """The connection queries of this task run on now (transaction, held, or pool)."""
+    return get_connections().get(ALIAS)
+
+
+def dialect() -> Dialect:
+    return "postgres" if client().capabilities.dialect == "postgres" else "sqlite"
+
+
+@lru_cache(maxsize=1024)
+def _sqlite(sql: str) -> str:
+    return _PLACEHOLDER.sub(r"?\1", sql)
+
+
+def text(sql: str) -> str:
+    """The statement for the current dialect ($n placeholders become ?n on SQLite)."""
+    return sql if dialect() == "postgres" else _sqlite(sql)
+
+
+def _params(params: Sequence[Any]) -> list[Any]:
+    if dialect() == "postgres":
+        return list(params)
+    # As tortoise writes them: UTC text, so SQLite's text comparisons stay right.
+    return [_for_sqlite(p) if isinstance(p, datetime) else p for p in params]
+
+
+async def rows(sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+    """All rows of a statement (SELECT, or a write with RETURNING)."""
+    return await client().execute_query_dict(text(sql), _params(params))
+
+
+async def row(sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | None:
+    found = await rows(sql, params)
+    return found[0] if found else None
+
+
+async def execute(sql: str, params: Sequence[Any] = ()) -> int:
+    """Run a statement without RETURNING; the number of rows it changed."""
+    changed, _ = await client().execute_query(text(sql), _params(params))
+    return int(changed)
+
+
+# ------------------------------------------------------------------ multi-row sources
+
+# Column types of `values()`: the PostgreSQL array element type of each.
+PG_TYPES = {
+    "int": "bigint",
+    "text": "text",
+    "bool": "boolean",
+    "numeric": "numeric",
+    "timestamp": "timestamptz",
+    "date": "date",
+    "json": "text",  # cast to the column's json/jsonb by the statement itself
+}
+
+
+def _for_sqlite(value: Any) -> Any:
+    """A value as tortoise stores it in SQLite (so text comparisons keep working)."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat(" ")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, bool):
+        return int(value)
+    return value
+
+
+def values(
+    columns: Sequence[tuple[str, str]], data: Sequence[Sequence[Any]], first: int
+) -> tuple[str, list[Any]]:
+    """A `SELECT` of `data` as rows named `columns` ((name, type) pairs), for use inside a
+    statement whose next placeholder is `$first`; returns (sql, params).
+
+    The statement text does not depend on the number of rows. JSON columns are passed as
+    text: write `v.name::jsonb` on PostgreSQL where the column is jsonb.
+    """
+    names = [name for name, _ in columns]
+    if dialect() == "postgres":
+        arrays = [f"${first + i}::{PG_TYPES[kind]}[]" for i, (_, kind) in enumerate(columns)]
+        params: list[Any] = [[r[i] for r in data] for i in range(len(columns))]
+        sql = f"SELECT * FROM unnest({', '.join(arrays)}) AS v({', '.join(names)})"
+        return sql, params
+    picks = ", ".join(f"value->>{i} AS {name}" for i, name in enumerate(names))
+    payload = json.dumps([[_for_sqlite(v) for v in r] for r in data], separators=(",", ":"))
+    return f"SELECT {picks} FROM json_each(${first})", [payload]
+
+
+def id_list(ids: Sequence[Any], param: int, kind: str = "int") -> tuple[str, list[Any]]:
+    """`= ANY($n)` on PostgreSQL, `IN (SELECT value FROM json_each($n))` on SQLite."""
+    if dialect() == "postgres":
+        return f"= ANY(${param}::{PG_TYPES[kind]}[])", [list(ids)]
+    payload = json.dumps([_for_sqlite(v) for v in ids], separators=(",", ":"))
+    return f"IN (SELECT value FROM json_each(${param}))", [payload]
+
+
+def json_param(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), default=str, ensure_ascii=False)
+
+
+# ------------------------------------------------------------------ decoding
+
+
+def decode_datetime(value: Any) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value if value is None or value.tzinfo else value.replace(tzinfo=UTC)
+    parsed = datetime.fromisoformat(str(value))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def decode_date(value: Any) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value))
+
+
+def decode_decimal(value: Any) -> Decimal:
+    return value if isinstance(value, Decimal) else Decimal(str(value))
+
+
+def decode_json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str | bytes) else value
+
+
+# ------------------------------------------------------------------ a held connection
+
+
+class _Held(TransactionWrapper):
+    """A pooled connection held for a request: queries run on it outside any transaction;
+    `in_transaction()` begins one on the same connection."""
+
+    def __init__(self, parent: AsyncpgDBClient, connection: Any) -> None:
+        self._connection = connection
+        self._lock = asyncio.Lock()
+        self.log = parent.log
+        self.connection_name = parent.connection_name
+        self.transaction = None
+        self._finalized = False
+        self._parent = parent
+        self.released = False
+
+    # A task started during the request inherits this client; once the request has given
+    # the connection back, such a task uses the pool like any other.
+    def acquire_connection(self) -> Any:
+        if self.released:
+            return self._parent.acquire_connection()
+        return super().acquire_connection()
+
+    def _in_transaction(self) -> TransactionContext:
+        if self.released:
+            return self._parent._in_transaction()
+        return _HeldTransaction(self)
+
+
+class _HeldTransaction(TransactionContext):
+    """A transaction on a held connection; the request's other tasks wait until it ends."""
+
+    def __init__(self, holder: _Held) -> None:
+        self.holder = holder
+        self.client = TransactionWrapper(holder)  # type: ignore[arg-type]
+        self.token: Any = None
+
+    async def __aenter__(self) -> Any:
+        await self.holder._lock.acquire()
+        try:
+            self.token = get_connections().set(ALIAS, self.client)
+            await self.client.begin()
+        except BaseException:
+            if self.token is not None:
+                get_connections().reset(self.token)
+            self.holder._lock.release()
+            raise
+        return self.client
+
+    async def __aexit__(self, exc_type: Any, exc_val: Any, exc_tb: Any) -> None:
+        try:
+            if not self.client._finalized:
+                if exc_type:
+                    if exc_type is not TransactionManagementError:
+                        await self.client.rollback()
+                else:
+                    await self.client.commit()
+        finally:
+            get_connections().reset(self.token)
+            self.holder._lock.release()
+
+
+def _root(found: Any) -> Any:
+    while isinstance(found, TransactionWrapper):
+        found = found._parent
+    return found
+
+
+def spawn(work: Coroutine[Any, Any, T], name: str | None = None) -> asyncio.Task[T]:
+    """Start background work on the pool's connections: a task started inside a request or
+    a transaction would otherwise inherit its connection and outlive it."""
+    root = _root(get_connections().get(ALIAS))
+
+    async def run() -> T:
+        token = get_connections().set(ALIAS, root)
+        try:
+            return await work
+        finally:
+            get_connections().reset(token)
+
+    return asyncio.get_running_loop().create_task(run(), name=name)
+
+
+@asynccontextmanager
+async def held() -> AsyncIterator[None]:
+    """Run the block on ONE pooled connection (PostgreSQL): no release and reset between
+    its queries, and transactions opened inside run on the same connection. A no-op on
+    SQLite (one connection anyway) and inside a transaction or another held block."""
+    base = get_connections().get(ALIAS)
+    if not isinstance(base, AsyncpgDBClient) or isinstance(base, TransactionWrapper):
+        yield
+        return
+    if base._pool is None:
+        await base.create_connection(with_db=True)
+    pool = base._pool
+    assert pool is not None
+    connection = await pool.acquire()
+    holder = _Held(base, connection)
+    token = get_connections().set(ALIAS, holder)
+    try:
+        yield
+    finally:
+        holder.released = True
+        get_connections().reset(token)
+        await pool.release(connection)

@@ -1,0 +1,295 @@
+"""A member's standing, one row: what every screen shows and every write locks first.
+
+`member_state` holds lifetime points, counted tier points and the tier held (with its grace
+period and what promoted the member); the spendable and pending balances are the member's
+ledger accounts. `lock()` is the first statement of every write about a member: ONE
+`UPDATE ... RETURNING` that takes the member's row lock (the lock order is member_state,
+then the member's ledger accounts, then the program's accounts, so writers never deadlock)
+and returns the state with both balances and whatever else the caller asks for in the same
+round trip (`peeks`: scalar subqueries such as "was this idempotency key used?").
+
+The unit of work keeps the `State` it locked; steps change it in memory and the
+`StateWrites` buffer writes every changed row back in one statement at the end.
+
+Counted tier points under a rolling window shrink as old entries leave it: `tier_points`
+is exact until `tier_points_until` (when the oldest counted entry leaves); past it the next
+reader recounts (`counted_tier_points`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, ClassVar
+
+from tortoise import fields
+from tortoise.models import Model
+
+from core import sql
+from core.definitions import VERSION_SUBQUERY, seen
+from core.errors import NotFound
+from core.events import Buffer, buffer, current
+
+ROLLING_DAYS = 365
+
+
+class MemberState(Model):
+    member_id = fields.IntField(primary_key=True, generated=False)
+    lifetime = fields.BigIntField(default=0)
+    tier_points = fields.BigIntField(default=0)
+    # Under a rolling window, tier_points is exact until then (None: no entry will leave).
+    tier_points_until = fields.DatetimeField(null=True)
+    tier_code = fields.CharField(max_length=32, null=True)
+    grace_until = fields.DatetimeField(null=True)
+    # The order whose tier points moved the member into tier_code, and the tier before it:
+    # refunding that order is the one immediate demotion.
+    promoted_by_order = fields.CharField(max_length=128, null=True)
+    tier_before = fields.CharField(max_length=32, null=True)
+    tier_changed_at = fields.DatetimeField(null=True)
+    # Bumped by every lock: tells a locker whether it waited for another writer (below).
+    seq = fields.BigIntField(default=0)
+
+    class Meta:
+        table = "member_state"
+
+
+@dataclass
+class State:
+    member_id: int
+    available: int
+    pending: int
+    lifetime: int
+    tier_points: int
+    tier_points_until: datetime | None
+    tier_code: str | None
+    grace_until: datetime | None
+    promoted_by_order: str | None
+    tier_before: str | None
+    tier_changed_at: datetime | None
+    peeks: dict[str, Any] = field(default_factory=dict)
+    dirty: bool = False
+
+    def touch(self) -> None:
+        """Mark the row changed (the unit writes it back at its end)."""
+        if not self.dirty:
+            self.dirty = True
+            buffer(StateWrites).states.append(self)
+
+
+COLUMNS = (
+    "member_id, lifetime, tier_points, tier_points_until, tier_code, grace_until,"
+    " promoted_by_order, tier_before, tier_changed_at"
+)
+
+
+def _balance(kind: str) -> str:
+    return (
+        f"(SELECT balance FROM ledger_account WHERE member_id = member_state.member_id"
+        f" AND kind = '{kind}') AS {kind.lower()}"
+    )
+
+
+@dataclass(frozen=True)
+class Peek:
+    """A scalar subquery returned with the lock: `sql` may use `$m` for the member's id
+    and `$1..$n` for its own `params`."""
+
+    name: str
+    sql: str
+    params: Sequence[Any] = ()
+
+
+_NUMBERED = re.compile(r"\$(\d+)")
+
+
+def _renumber(text: str, offset: int) -> str:
+    return _NUMBERED.sub(lambda m: f"${int(m.group(1)) + offset}", text)
+
+
+def _state(found: dict[str, Any], peeks: Sequence[Peek]) -> State:
+    return State(
+        member_id=int(found["member_id"]),
+        available=int(found["available"] or 0),
+        pending=int(found["pending"] or 0),
+        lifetime=int(found["lifetime"]),
+        tier_points=int(found["tier_points"]),
+        tier_points_until=sql.decode_datetime(found["tier_points_until"]),
+        tier_code=found["tier_code"],
+        grace_until=sql.decode_datetime(found["grace_until"]),
+        promoted_by_order=found["promoted_by_order"],
+        tier_before=found["tier_before"],
+        tier_changed_at=sql.decode_datetime(found["tier_changed_at"]),
+        peeks={p.name: found[f"peek_{p.name}"] for p in peeks},
+    )
+
+
+def _cached(member_id: int) -> State | None:
+    unit = current()
+    return unit.cache.get(("state", member_id)) if unit is not None else None
+
+
+async def lock(
+    member_id: int | None = None,
+    *,
+    external_id: str | None = None,
+    peeks: Sequence[Peek] = (),
+    field_name: str | None = None,
+) -> State:
+    """Lock the member (by id or external id) for the current unit and read their state.
+
+    Also returns the definitions version to core.definitions (one round trip for both).
+    A member locked before in this unit is answered from memory (peeks included only if
+    asked the first time).
+    """
+    unit = current()
+    if unit is None:
+        raise RuntimeError("lock() outside unit_of_work()")
+    known = _cached(member_id) if member_id is not None else None
+    if known is not None and all(p.name in known.peeks for p in peeks):
+        return known
+    params: list[Any]
+    if member_id is not None:
+        where, params = "member_id = $1", [member_id]
+    else:
+        where, params = "member_id = (SELECT id FROM member WHERE external_id = $1)", [external_id]
+    extra = []
+    for peek in peeks:
+        text = _renumber(peek.sql, len(params)).replace("$m", "member_state.member_id")
+        extra.append(f", ({text}) AS peek_{peek.name}")
+        params += list(peek.params)
+    # The subqueries read the statement's snapshot, taken BEFORE it waited for the row
+    # lock; `seen_seq` is the row as that snapshot saw it. If another writer committed
+    # while we waited, seq moved by two: run the statement again, lock held, fresh snapshot.
+    statement = (
+        f"UPDATE member_state SET seq = seq + 1 WHERE {where}"
+        f" RETURNING {COLUMNS}, seq, (SELECT s.seq FROM member_state s"
+        " WHERE s.member_id = member_state.member_id) AS seen_seq,"
+        f" {_balance('AVAILABLE')}, {_balance('PENDING')},"
+        f" {VERSION_SUBQUERY} AS defs_version{''.join(extra)}"
+    )
+    found_row = await sql.row(statement, params)
+    if found_row is None:
+        await _create(member_id, external_id, field_name)
+        found_row = await sql.row(statement, params)
+        if found_row is None:
+            raise NotFound("no such member", field_name)
+    if found_row["seen_seq"] is None or int(found_row["seq"]) != int(found_row["seen_seq"]) + 1:
+        found_row = await sql.row(statement, params)
+        assert found_row is not None
+    seen(found_row["defs_version"])
+    state = _state(found_row, peeks)
+    if known is not None:  # keep what this unit changed; only the peeks are new
+        known.peeks.update(state.peeks)
+        return known
+    unit.cache[("state", state.member_id)] = state
+    return state
+
+
+async def _create(member_id: int | None, external_id: str | None, field_name: str | None) -> None:
+    """The state row and ledger accounts of a member who has none yet (race-safe)."""
+    if member_id is None:
+        found = await sql.row("SELECT id FROM member WHERE external_id = $1", [external_id])
+        if found is None:
+            raise NotFound(f"no member with externalId {external_id!r}", field_name)
+        member_id = int(found["id"])
+    else:
+        exists = await sql.row("SELECT id FROM member WHERE id = $1", [member_id])
+        if exists is None:
+            raise NotFound("no such member", field_name)
+    await create(member_id)
+
+
+async def create(member_id: int) -> None:
+    """Insert the member's state row and accounts if missing (enrolment, lazily otherwise)."""
+    await sql.execute(
+        "INSERT INTO member_state (member_id, lifetime, tier_points, seq) VALUES ($1, 0, 0, 0)"
+        " ON CONFLICT (member_id) DO NOTHING",
+        [member_id],
+    )
+    await sql.execute(
+        "INSERT INTO ledger_account (key, kind, member_id, balance) VALUES"
+        " ($1, 'AVAILABLE', $3, 0), ($2, 'PENDING', $3, 0) ON CONFLICT (key) DO NOTHING",
+        [f"m:{member_id}:available", f"m:{member_id}:pending", member_id],
+    )
+
+
+async def counted_tier_points(state: State, since: datetime | None, now: datetime) -> int:
+    """The member's counted tier points now, recounted once they may have gone stale."""
+    if state.tier_points_until is not None and now >= state.tier_points_until:
+        total, until = await recount(state.member_id, since)
+        state.tier_points, state.tier_points_until = total, until
+        state.touch()
+    return max(0, state.tier_points)
+
+
+async def recount(member_id: int, since: datetime | None) -> tuple[int, datetime | None]:
+    """(sum, when the oldest counted entry leaves the window) of the member's tier points."""
+    if since is None:
+        found = await sql.row(
+            "SELECT COALESCE(SUM(points), 0) AS total FROM tier_point_entry WHERE member_id = $1",
+            [member_id],
+        )
+        return int(found["total"]) if found else 0, None
+    found = await sql.row(
+        "SELECT COALESCE(SUM(points), 0) AS total, MIN(earned_at) AS oldest"
+        " FROM tier_point_entry WHERE member_id = $1 AND earned_at > $2",
+        [member_id, since],
+    )
+    assert found is not None
+    oldest = sql.decode_datetime(found["oldest"])
+    until = oldest + timedelta(days=ROLLING_DAYS) if oldest is not None else None
+    return int(found["total"]), until
+
+
+class StateWrites(Buffer):
+    """Every state row a unit changed, written back in one statement."""
+
+    order: ClassVar[int] = 90
+
+    def __init__(self) -> None:
+        self.states: list[State] = []
+
+    async def flush(self) -> None:
+        states = [s for s in self.states if s.dirty]
+        if not states:
+            return
+        source, params = sql.values(
+            [
+                ("member_id", "int"),
+                ("lifetime", "int"),
+                ("tier_points", "int"),
+                ("tier_points_until", "timestamp"),
+                ("tier_code", "text"),
+                ("grace_until", "timestamp"),
+                ("promoted_by_order", "text"),
+                ("tier_before", "text"),
+                ("tier_changed_at", "timestamp"),
+            ],
+            [
+                (
+                    s.member_id,
+                    s.lifetime,
+                    s.tier_points,
+                    s.tier_points_until,
+                    s.tier_code,
+                    s.grace_until,
+                    s.promoted_by_order,
+                    s.tier_before,
+                    s.tier_changed_at,
+                )
+                for s in states
+            ],
+            1,
+        )
+        await sql.execute(
+            "UPDATE member_state SET lifetime = v.lifetime, tier_points = v.tier_points,"
+            " tier_points_until = v.tier_points_until, tier_code = v.tier_code,"
+            " grace_until = v.grace_until, promoted_by_order = v.promoted_by_order,"
+            " tier_before = v.tier_before, tier_changed_at = v.tier_changed_at"
+            f" FROM ({source}) AS v WHERE member_state.member_id = v.member_id",
+            params,
+        )
+        for s in states:
+            s.dirty = False
