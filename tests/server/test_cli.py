@@ -13,8 +13,8 @@ from tests.server.processes import loyalty, serve
 
 SECRETS = {
     "LOYALTY_SECRET_KEY": "cli-test-secret-0123456789abcdef",
-    "LOYALTY_ADMIN_KEY": "cli-test-admin-key",
-    "LOYALTY_INTEGRATION_KEY": "cli-test-integration-key",
+    "LOYALTY_ADMIN_KEY": "adm_cli-test-admin-key-0123456789abcdef",
+    "LOYALTY_INTEGRATION_KEY": "int_cli-test-integration-key-0123456789",
 }
 
 
