@@ -44,7 +44,7 @@ class Progress:
         self.tty = self.stream.isatty() if tty is None else tty
         self.started = time.monotonic()
         self._ticks = 0
-        self._plain_step = -1
+        self._plain_step = 0  # plain lines at each tenth reached, not at the start
         self._closed = False
         if not self.tty:
             self._line(f"{self.label}...")
