@@ -12,7 +12,6 @@ import asyncio
 import logging
 import sys
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,15 +24,9 @@ Command = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int | Non
 Arguments = Callable[[argparse.ArgumentParser], None]
 
 
-@dataclass(frozen=True)
-class Registered:
-    help: str
-    run: Command
-    arguments: Arguments | None
-    services: bool  # opens the database and Redis first
-
-
-COMMANDS: dict[str, Registered] = {}
+COMMANDS: dict[str, tuple[str, Command, Arguments | None]] = {}
+# Commands that need neither the database nor Redis (the others get both opened first).
+WITHOUT_SERVICES: set[str] = set()
 # Commands that run until stopped log what they do; the others print a summary.
 LONG_RUNNING = {"serve", "worker"}
 
@@ -42,7 +35,9 @@ def command(
     name: str, help: str, arguments: Arguments | None = None, *, services: bool = True
 ) -> Callable[[Command], Command]:
     def register(fn: Command) -> Command:
-        COMMANDS[name] = Registered(help, fn, arguments, services)
+        COMMANDS[name] = (help, fn, arguments)
+        if not services:
+            WITHOUT_SERVICES.add(name)
         return fn
 
     return register
@@ -105,14 +100,15 @@ async def _prepare(settings: Settings, redis_url: str, *, migrate_first: bool) -
         await migrate(settings)
 
 
-async def _with_services(entry: Registered, args: argparse.Namespace, settings: Settings) -> int:
+async def _with_services(name: str, args: argparse.Namespace, settings: Settings) -> int:
     from server.app import start, stop
 
-    if not entry.services:
-        return (await entry.run(args, settings)) or 0
+    _, run, _ = COMMANDS[name]
+    if name in WITHOUT_SERVICES:
+        return (await run(args, settings)) or 0
     try:
         await start(settings)
-        return (await entry.run(args, settings)) or 0
+        return (await run(args, settings)) or 0
     finally:
         # Also after a failed start: an open database connection would keep the process alive.
         await stop()
@@ -254,10 +250,10 @@ def parser() -> argparse.ArgumentParser:
         help="do not apply migrations first (when `loyalty migrate` runs separately)",
     )
     _load_area_commands()
-    for name, entry in COMMANDS.items():
-        p = sub.add_parser(name, help=entry.help, description=entry.help)
-        if entry.arguments:
-            entry.arguments(p)
+    for name, (help_text, _, arguments) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        if arguments:
+            arguments(p)
     return top
 
 
@@ -268,10 +264,9 @@ def main(argv: list[str] | None = None) -> None:
         settings = get_settings()
         if args.command == "serve":
             sys.exit(serve(args, settings))
-        entry = COMMANDS[args.command]
-        if entry.services:
+        if args.command not in WITHOUT_SERVICES:
             settings.require_secrets()
-        sys.exit(asyncio.run(_with_services(entry, args, settings)))
+        sys.exit(asyncio.run(_with_services(args.command, args, settings)))
     except ConfigError as exc:
         print(f"loyalty: {exc}", file=sys.stderr)
         sys.exit(2)

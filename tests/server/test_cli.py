@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import hashlib
 import socket
 import sqlite3
@@ -13,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from server import cli
+from server import cli, lease
 from tests.acceptance.conftest import free_port
 from tests.server.processes import BASE_ENV, loyalty, serve
 
@@ -314,3 +315,27 @@ def test_the_banner_comes_once_the_server_answers_and_a_stop_is_quiet(
     assert "Tortoise-ORM shutdown" not in err and "Redis shutdown failed" not in err
     assert "Traceback" not in err
     assert out.count("loyalty: serving") == 0  # the banner was printed once, read above
+
+
+async def test_run_jobs_leaves_the_jobs_to_the_process_holding_the_lease(
+    data_dir: Path, elsewhere: Path
+) -> None:
+    env = {"LOYALTY_DATA_DIR": str(data_dir)}
+    assert (await asyncio.to_thread(loyalty, "migrate", env=env, cwd=elsewhere)).returncode == 0
+    # given another process holds the jobs lease (a running server)
+    held = lease.for_database(f"sqlite://{data_dir / 'loyalty.sqlite3'}")
+    held.name = "shop-server:4242"
+    assert await held.hold()
+    try:
+        # when run-jobs is asked to run them, it says who runs them and does nothing
+        result = await asyncio.to_thread(loyalty, "run-jobs", env=env, cwd=elsewhere)
+        assert result.returncode == 1
+        assert result.stdout == ""
+        assert result.stderr.strip() == (
+            "loyalty: the scheduled jobs already run in process shop-server:4242, which holds "
+            "the jobs lease; run-jobs did nothing"
+        )
+    finally:
+        await held.release()
+    # and once the lease is free, it runs them
+    assert (await asyncio.to_thread(loyalty, "run-jobs", env=env, cwd=elsewhere)).returncode == 0
