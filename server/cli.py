@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
+import signal
 import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -177,7 +179,16 @@ async def _worker(args: argparse.Namespace, settings: Settings) -> int:
 
     interval = settings.jobs_interval_seconds or 30.0
     logging.getLogger("loyalty").info("worker: scheduled jobs every %g s", interval)
-    await jobs.loop(interval, lease.for_database(settings.effective_database_url))
+    running = asyncio.ensure_future(
+        jobs.loop(interval, lease.for_database(settings.effective_database_url))
+    )
+    # SIGTERM or SIGINT: stop between jobs' statements, release the lease, close the
+    # database and Redis (and the embedded Redis), rather than die mid-way.
+    for stop_signal in (signal.SIGTERM, signal.SIGINT):
+        asyncio.get_running_loop().add_signal_handler(stop_signal, running.cancel)
+    with contextlib.suppress(asyncio.CancelledError):
+        await running
+    logging.getLogger("loyalty").info("worker: stopped")
     return 0
 
 

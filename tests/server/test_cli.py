@@ -339,3 +339,31 @@ async def test_run_jobs_leaves_the_jobs_to_the_process_holding_the_lease(
         await held.release()
     # and once the lease is free, it runs them
     assert (await asyncio.to_thread(loyalty, "run-jobs", env=env, cwd=elsewhere)).returncode == 0
+
+
+def test_worker_runs_the_jobs_and_stops_cleanly_on_sigterm(data_dir: Path, elsewhere: Path) -> None:
+    from tests.server.test_serving import LEASE, embedded_redis_in, wait_for
+
+    env = {"LOYALTY_DATA_DIR": str(data_dir), "LOYALTY_JOBS_INTERVAL_SECONDS": "0.5"}
+    assert loyalty("migrate", env=env, cwd=elsewhere).returncode == 0
+    log = elsewhere / "worker.log"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "server.cli", "worker"],
+        cwd=str(elsewhere),
+        env=BASE_ENV | env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        # given the worker took the jobs lease (nobody else holds it)
+        assert [int(pid) for pid in wait_for(log, LEASE, 1)] == [process.pid]
+        assert len(embedded_redis_in(data_dir.resolve())) == 1
+        # when it is sent SIGTERM, it stops, says so, and leaves no Redis behind
+        process.terminate()
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert "worker: stopped" in log.read_text()
+    assert embedded_redis_in(data_dir.resolve()) == []
+    assert "Traceback" not in log.read_text()
