@@ -228,9 +228,17 @@ def _plan(rng: random.Random, people: list[Person], end: datetime) -> list[Event
     """Every event of the year, in time order (seq breaks ties in a fixed way)."""
     events: list[Event] = []
 
-    def add(at: datetime, kind: str, person: Person, key: str, **extra: object) -> None:
-        if at <= end:
-            events.append(Event(at, len(events), kind, person, key, **extra))  # type: ignore[arg-type]
+    def add(
+        at: datetime,
+        kind: str,
+        person: Person,
+        key: str,
+        amount: Decimal = Decimal(0),
+        channel: str = "",
+        number: int = 0,
+    ) -> None:
+        if at <= end:  # the story ends now
+            events.append(Event(at, len(events), kind, person, key, amount, channel, number))
 
     for person in people:
         kind, ext = person.kind, person.enrolment.external_id
@@ -248,8 +256,8 @@ def _plan(rng: random.Random, people: list[Person], end: datetime) -> list[Event
                 at = max(_visit_time(rng, day), person.joined + timedelta(minutes=1))
                 store = rng.choice(STORES)
                 channel = "app" if person.app_user and rng.random() < 0.15 else store
-                add(at, "order", person, f"DEMO-{ext[5:]}-{visits:03d}",
-                    amount=_amount(rng, kind), channel=channel)  # fmt: skip
+                order_id = f"DEMO-{ext[5:]}-{visits:03d}"
+                add(at, "order", person, order_id, _amount(rng, kind), channel)
                 if person.app_user and channel != "app" and rng.random() < 0.6:
                     add(at + timedelta(minutes=2), "checkin", person, f"{ext}-checkin-{visits}")
                 visits += 1
