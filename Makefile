@@ -17,8 +17,9 @@ $(STAMP): pyproject.toml
 run: install
 	$(BIN)/loyalty serve
 
+# -rs: say why tests were skipped (the race tests run on PostgreSQL only).
 test: install
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -rs
 
 lint: install
 	$(BIN)/ruff check .

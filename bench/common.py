@@ -42,8 +42,8 @@ if TYPE_CHECKING:
     from core.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
-ADMIN = "bench-admin-key"
-INTEGRATION = "bench-integration-key"
+ADMIN = "bench-admin-key-0123456789abcdef01234"  # production: 32+ bytes
+INTEGRATION = "bench-integration-key-0123456789abcdef"  # production: 32+ bytes
 SECRET = "bench-secret-0123456789abcdef0123456789"
 ENROL = """mutation($i: EnrollMemberInput!) { enrollMember(input: $i) { errors { code } } }"""
 TOKEN = "mutation($e: String!) { issueMemberToken(memberExternalId: $e) { token } }"

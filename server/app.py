@@ -34,7 +34,16 @@ from gql.context import Context
 from gql.schema import build_schema
 from members.program import get_program
 from rewards.ledger.accounts import ensure_system as ensure_system_accounts
-from server import engage_jobs, jobs, jobs_registry, leaderboard_jobs, wiring
+from server import (
+    engage_jobs,
+    graphiql,
+    jobs,
+    jobs_registry,
+    leaderboard_jobs,
+    lease,
+    preflight,
+    wiring,
+)
 
 log = logging.getLogger("loyalty")
 
@@ -67,6 +76,10 @@ class LoyaltyGraphQL(GraphQL[Context, None]):
     def __init__(self, settings: Settings, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.settings = settings
+
+    @property
+    def graphql_ide_html(self) -> str:
+        return graphiql.page()  # its assets from the package, not a CDN
 
     async def get_context(self, request: Any, response: Any = None) -> Context:
         context = Context(settings=self.settings, request=request, response=response)
@@ -173,8 +186,14 @@ async def health(request: Request) -> JSONResponse:
 
 
 async def start(settings: Settings) -> None:
-    """Open the database and Redis, wire events: what every process does first."""
+    """Open the database and Redis, wire events: what every process does first.
+
+    A database or Redis that does not answer is a ConfigError naming its setting.
+    """
     settings.require_secrets()
+    await preflight.check_services(
+        settings, settings.redis_url or preflight.embedded_redis(settings)
+    )
     redis.configure(settings)
     await Tortoise.init(
         config=tortoise_config(settings.effective_database_url), _enable_global_fallback=True
@@ -233,7 +252,15 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = True) -> St
         definitions.start_listening()
         tasks = [asyncio.create_task(outbox.loop(), name="outbox")] if run_jobs else []
         if run_jobs and settings.jobs_interval_seconds > 0:
-            tasks.append(asyncio.create_task(jobs.loop(settings.jobs_interval_seconds)))
+            # Every worker asks; the one holding the jobs lease runs them.
+            tasks.append(
+                asyncio.create_task(
+                    jobs.loop(
+                        settings.jobs_interval_seconds,
+                        lease.for_database(settings.effective_database_url),
+                    )
+                )
+            )
         try:
             yield
         finally:
@@ -248,6 +275,7 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = True) -> St
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
             Route("/health", health),
+            graphiql.assets(),
         ],
         lifespan=lifespan,
     )

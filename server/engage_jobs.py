@@ -9,7 +9,8 @@ from core import clock
 from core.settings import Settings
 from engage import background, campaigns, push, rfm, transactional
 from server.cli import command
-from server.jobs import job
+from server.jobs import counted, job
+from server.progress import Progress
 
 REMIND_EVERY = timedelta(minutes=10)
 
@@ -24,12 +25,15 @@ async def shutdown() -> None:
     await background.cancel_all()
 
 
-@job("engage.campaigns")
+@job(
+    "engage.campaigns",
+    counted("notification delivered", "notifications delivered", "no campaign due"),
+)
 async def deliver_campaigns() -> int:
     return await campaigns.deliver_due()
 
 
-@job("engage.push")
+@job("engage.push", counted("push sent", "pushes sent", "no push due"))
 async def flush_push() -> int:
     return await push.flush()
 
@@ -37,7 +41,15 @@ async def flush_push() -> int:
 _last_reminders: datetime | None = None
 
 
-@job("engage.reminders")
+def _reminders(sent: dict[str, int] | None) -> str:
+    if sent is None:
+        return f"not due (every {int(REMIND_EVERY.total_seconds() // 60)} min)"
+    if not any(sent.values()):
+        return "nothing expires soon"
+    return f"{sent['vouchers']} voucher and {sent['points']} points expiry reminder(s) sent"
+
+
+@job("engage.reminders", _reminders)
 async def expiry_reminders() -> dict[str, int] | None:
     # Reminders are keyed per cause, so running more often adds nothing but queries.
     global _last_reminders
@@ -48,13 +60,14 @@ async def expiry_reminders() -> dict[str, int] | None:
     return await transactional.remind_expiring()
 
 
-@job("engage.rfm")
+@job("engage.rfm", counted("member scored", "members scored", "no member with orders"))
 async def score_rfm() -> int | None:
     return await rfm.recompute_if_due()
 
 
 @command("rfm", "score every member's RFM now (the job also does it hourly)")
 async def _rfm(args: argparse.Namespace, settings: Settings) -> int:
-    scored = await rfm.recompute()
-    print(f"rfm: scored {scored} member(s) with orders")
+    async with Progress("scoring RFM").ticking():
+        scored = await rfm.recompute()
+    print(f"scored {scored} member(s) with orders on recency, frequency and monetary value")
     return 0

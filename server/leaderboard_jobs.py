@@ -8,18 +8,30 @@ import logging
 
 from core import redis
 from core.settings import Settings
-from game.leaderboards import rebuild, store
+from game.leaderboards import definitions, rebuild, store
 from server.cli import command
 from server.jobs import job
+from server.progress import Progress
 
 log = logging.getLogger("loyalty.leaderboards")
 
 _redis_was_down = False
 
 
-@command("rebuild-leaderboards", "recompute every leaderboard from the database, atomically")
+@command(
+    "rebuild-leaderboards",
+    "recompute every leaderboard from the database (each board swapped in atomically)",
+)
 async def _rebuild(args: argparse.Namespace, settings: Settings) -> int:
-    print(await rebuild.rebuild())
+    boards = await definitions.all_boards()
+    reports = []
+    with Progress("rebuilding leaderboards", total=len(boards), unit="board") as progress:
+        for board in boards:
+            reports.append(await rebuild.rebuild(only=[board]))
+            progress.advance()
+    windows = sum(r.windows for r in reports)
+    standings = sum(r.members for r in reports)
+    print(f"rebuilt {len(boards)} board(s): {windows} window(s), {standings} standing(s)")
     return 0
 
 
@@ -33,14 +45,18 @@ async def startup() -> None:
         log.warning("Redis is unreachable at startup; leaderboards rebuild once it is back")
 
 
-@job("leaderboards-catch-up")
-async def catch_up() -> str:
+def _caught_up(result: str | None) -> str:
+    return result or "boards up to date"
+
+
+@job("leaderboards-catch-up", _caught_up)
+async def catch_up() -> str | None:
     """Rebuild after Redis was seen unreachable (updates were lost) or came back empty."""
     global _redis_was_down
     if not await redis.ping():
         _redis_was_down = True
-        return "redis down"
+        return "Redis does not answer; the boards are rebuilt once it is back"
     if _redis_was_down:
         _redis_was_down = False
         return str(await rebuild.rebuild())
-    return "rebuilt" if await rebuild.ensure_built() else "ok"
+    return "boards were missing from Redis: rebuilt" if await rebuild.ensure_built() else None

@@ -47,10 +47,18 @@ def _public(view: PublicView) -> PublicMember:
     )
 
 
+SCORE = (
+    "Always a whole number: points, tier points, actions counted, or action values rounded "
+    "half up per action. Typed Float, as the contract has it, because GraphQL's Int stops at "
+    "2^31 - 1 while a score is exact up to 2^53; so a JSON client may see 3404.0 for 3404, "
+    "the same number."
+)
+
+
 @strawberry.type
 class LeaderboardEntry:
     rank: int = strawberry.field(description="1-based; ties go to whoever reached the score first.")
-    score: float
+    score: float = strawberry.field(description=SCORE)
     face: strawberry.Private[PublicView]
 
     @strawberry.field

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
-from core.settings import ConfigError, Settings
+from core.settings import ConfigError, Settings, get_settings, mask_url
 
 
 def test_development_invents_secrets_once_and_keeps_them(tmp_path: Path) -> None:
@@ -43,3 +44,73 @@ def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> 
     assert settings.effective_database_url == "sqlite:///srv/loyalty/loyalty.sqlite3"
     monkeypatch.setenv("LOYALTY_DATABASE_URL", "postgres://db/loyalty")
     assert Settings().effective_database_url == "postgres://db/loyalty"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "named", "expected"),
+    [
+        ("LOYALTY_DATABASE_URL", "garbage", "'garbage'", "expected sqlite:///"),
+        ("LOYALTY_DATABASE_URL", "mysql://shop:s3cret@db/loyalty", "shop:***@db", "postgres://"),
+        ("LOYALTY_DATABASE_URL", "postgres://shop:s3cret@db", "shop:***@db", "names no database"),
+        ("LOYALTY_REDIS_URL", "garbage", "'garbage'", "expected redis://"),
+        ("LOYALTY_REDIS_URL", "localhost:6379", "'localhost:6379'", "expected redis://"),
+        ("LOYALTY_PORT", "eighty", "'eighty'", "expected a whole number"),
+        ("LOYALTY_PORT", "70000", "'70000'", "expected at most 65535"),
+        ("LOYALTY_WORKERS", "0", "'0'", "expected at least 1"),
+        ("LOYALTY_ENV", "prod", "'prod'", "expected 'development' or 'production'"),
+    ],
+)
+def test_a_malformed_setting_is_one_line_naming_it_its_value_and_what_was_expected(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, named: str, expected: str
+) -> None:
+    # given one malformed variable
+    monkeypatch.setenv(variable, value)
+    get_settings.cache_clear()
+    # when the settings are read
+    try:
+        with pytest.raises(ConfigError) as caught:
+            get_settings()
+    finally:
+        get_settings.cache_clear()
+    # then one line names the variable, shows the value with its password masked, and
+    # says what was expected
+    line = str(caught.value)
+    assert "\n" not in line
+    assert line.startswith(f"{variable}=")
+    assert named in line and expected in line
+    assert "s3cret" not in line
+
+
+def test_production_refuses_short_keys_without_printing_them(tmp_path: Path) -> None:
+    strong = "k" * 32
+    for name in ("secret_key", "admin_key", "integration_key"):
+        keys = {"secret_key": strong, "admin_key": strong, "integration_key": strong}
+        keys[name] = "short-but-secret"
+        settings = Settings(env="production", data_dir=tmp_path, **keys)
+        with pytest.raises(ConfigError) as caught:
+            settings.require_secrets()
+        line = str(caught.value)
+        assert line.startswith(f"LOYALTY_{name.upper()}='*** (16 bytes)'"), line
+        assert "at least 32" in line and "short-but-secret" not in line
+    # 32 bytes are enough
+    Settings(
+        env="production",
+        data_dir=tmp_path,
+        secret_key=strong,
+        admin_key=strong,
+        integration_key=strong,
+    ).require_secrets()
+
+
+def test_workers_default_to_one_in_development_and_the_cpu_count_in_production() -> None:
+    assert Settings(env="development").effective_workers == 1
+    assert Settings(env="production").effective_workers == (os.cpu_count() or 1)
+    assert Settings(env="production", workers=3).effective_workers == 3
+
+
+def test_urls_are_shown_without_their_password() -> None:
+    assert (
+        mask_url("postgres://shop:s3cret@db:5432/loyalty") == "postgres://shop:***@db:5432/loyalty"
+    )
+    assert mask_url("redis://:s3cret@cache:6379/0") == "redis://:***@cache:6379/0"
+    assert mask_url("redis://cache:6379/0") == "redis://cache:6379/0"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -81,3 +83,34 @@ def serve(env: dict[str, str], cwd: Path, name: str) -> Process:
             time.sleep(0.2)
     process.kill()
     raise RuntimeError(f"server did not start: {log.read_text()}")
+
+
+class OwnRedis:
+    """A redis-server of this test's own on a free port, stopped by its process id."""
+
+    def __init__(self) -> None:
+        if shutil.which("redis-server") is None:
+            raise AssertionError("redis-server is not installed (apt-get install redis-server)")
+        self.port = free_port()
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError("redis-server did not start")
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
