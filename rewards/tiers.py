@@ -29,6 +29,7 @@ from core.errors import AlreadyExists, InvalidInput, NotFound
 from core.events import MemberEvent, emit, unit_cache, unit_of_work
 from members.models import Member, Program
 from members.program import get_program
+from rewards import tier_history
 from rewards.earning_models import MemberTier, Tier, TierPointEntry
 
 ROLLING_DAYS = 365
@@ -329,6 +330,7 @@ async def _move(
     await MemberTier.filter(id=state.id).update(**values)
     to_code = to.code if to else None
     if to_code != from_code:
+        await tier_history.record(state.member_id, from_code, to_code, now)
         emit(TierChanged(state.member_id, from_code, to_code, now))
 
 
