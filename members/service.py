@@ -187,6 +187,9 @@ def search_filter(search: str | None) -> Q:
         digits = "0" + digits[3:]
     if len(digits) >= 3 and digits.isdigit():
         where |= Q(phone__contains=digits)
+    # A card number typed into the search box finds its member too.
+    if len(digits) == cards.LENGTH and digits.isdigit():
+        where |= Q(card_code=digits)
     return where
 
 

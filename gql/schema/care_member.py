@@ -115,18 +115,6 @@ class CareEventConnection:
     page_info: Annotated[PageInfo, strawberry.lazy("gql.schema.members")]
 
 
-async def _consents(keys: list[int]) -> dict[int, list[consents.Consent]]:
-    return await consents.of_members(keys)
-
-
-async def _standings(keys: list[int]) -> dict[int, tier_status.TierStanding]:
-    return await tier_status.standings(keys)
-
-
-async def _answers(keys: list[int]) -> dict[int, list[NpsResponseModel]]:
-    return await nps.answers_of(keys)
-
-
 @strawberry.type
 class MemberCareFields:
     model: strawberry.Private[MemberModel]
@@ -147,12 +135,12 @@ class MemberCareFields:
         description="One entry per channel; a channel never set reads granted false (PUSH: true)."
     )
     async def consents(self, info: Info) -> list[ChannelConsent]:
-        found = await loader(info, "care.consents", _consents).load(self.model.id)
+        found = await loader(info, "care.consents", consents.of_members).load(self.model.id)
         return [ChannelConsent.of(c) for c in found]
 
     @strawberry.field
     async def tier_status(self, info: Info) -> TierStatus:
-        s = await loader(info, "care.tier_status", _standings).load(self.model.id)
+        s = await loader(info, "care.tier_status", tier_status.standings).load(self.model.id)
         return TierStatus(at_risk=s.at_risk, points_to_keep=s.points_to_keep, review_at=s.review_at)
 
     @strawberry.field(
@@ -190,5 +178,5 @@ class MemberCareFields:
     async def nps_responses(self, info: Info, first: int = 20) -> list[NpsResponse]:
         if not 0 <= first <= validation.MAX_LIST:
             raise InvalidInput(f"first must be 0..{validation.MAX_LIST}", "first")
-        found = await loader(info, "care.nps", _answers).load(self.model.id)
+        found = await loader(info, "care.nps", nps.answers_of).load(self.model.id)
         return [NpsResponse.of(a) for a in found[:first]]

@@ -86,3 +86,15 @@ async def test_members_cannot_look_others_up_by_card(api: Api, settings: Setting
     # they see their own card code, to show it as a QR code
     own = await api("{ me { cardCode } }", token=factories.token_for(me, settings))
     assert own["me"]["cardCode"] == me.card_code
+
+
+async def test_the_member_search_finds_a_typed_card_number(api: Api) -> None:
+    m = await factories.member(external_id="card-9")
+    await factories.member()
+    assert m.card_code is not None
+    typed = f"{m.card_code[:4]} {m.card_code[4:8]} {m.card_code[8:]}"
+    found = await api.admin(
+        "query($s: String) { members(search: $s) { edges { node { externalId } } } }",
+        {"s": typed},
+    )
+    assert [e["node"]["externalId"] for e in found["members"]["edges"]] == ["card-9"]
