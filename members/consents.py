@@ -9,7 +9,7 @@ never granted anything.
 For senders (campaigns, transactional messages), two set-based forms that never loop over
 members:
     granted_filter(channel) -> Q      members who may receive `channel` now (a subquery)
-    granted(member_ids, channel)      the subset of member_ids who may, in one query
+    granted(member_ids, channel)      the subset of member_ids who may (one query per 1000)
 """
 
 from __future__ import annotations
@@ -129,10 +129,10 @@ def granted_filter(channel: Channel) -> Q:
 
 
 async def granted(member_ids: Iterable[int], channel: Channel) -> set[int]:
-    """The members among member_ids who may be messaged on `channel` now (one query)."""
+    """The members among member_ids who may be messaged on `channel` now (one query per
+    1000 ids, so no IN list outgrows a backend's bound-parameter limit)."""
     wanted = sorted(set(member_ids))
     found: set[int] = set()
-    # Chunks keep each IN list under every backend's bound-parameter limit.
     for start in range(0, len(wanted), _CHUNK):
         chunk = wanted[start : start + _CHUNK]
         rows = await Member.filter(Q(id__in=chunk) & granted_filter(channel)).values("id")
