@@ -73,6 +73,7 @@ class NotificationKind(Enum):
     MISSION_COMPLETED = "MISSION_COMPLETED"
     VOUCHER_EXPIRING = "VOUCHER_EXPIRING"
     POINTS_EXPIRING = "POINTS_EXPIRING"
+    TIER_AT_RISK = "TIER_AT_RISK"
 
 
 class Notification(Model):

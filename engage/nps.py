@@ -87,3 +87,15 @@ async def summary(start: datetime | None, end: datetime | None) -> NpsSummary:
         else:
             found.detractors += n
     return found
+
+
+async def answers_of(member_ids: list[int]) -> dict[int, list[NpsResponse]]:
+    """Each member's answers with their comments, newest first (one query; at most one
+    answer per 90 days, so a member has few)."""
+    found: dict[int, list[NpsResponse]] = {m: [] for m in member_ids}
+    if member_ids:
+        for row in await NpsResponse.filter(member_id__in=member_ids).order_by(
+            "-created_at", "-id"
+        ):
+            found[row.member_id].append(row)
+    return found

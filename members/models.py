@@ -1,8 +1,17 @@
-"""Tables owned by members/: the program's settings (one row) and members."""
+"""Tables owned by members/: the program's settings (one row), members and their care records.
+
+- Member: who the member is; `card_code` is the till's card number, `erased_at` marks a
+  member whose personal data was erased (the row stays, under a pseudonym).
+- ProfileChange: each profile edit, who made it and which fields moved (old -> new values,
+  blanked when the member is erased).
+- MemberConsent / ConsentChange: the current consent per channel, and every change of it.
+- TierChange: each move between tiers (written where tiers move), for the care history.
+"""
 
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from tortoise import fields
 from tortoise.models import Model
@@ -55,6 +64,79 @@ class Member(Model):
     )
     referred_by_id: int | None
     leaderboard_hidden = fields.BooleanField(default=False)
+    # 12 digits, the last a Luhn check digit (members.cards); null only once erased.
+    card_code = fields.CharField(max_length=12, null=True, unique=True)
+    city = fields.CharField(max_length=100, null=True)
+    erased_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "member"
+
+
+class ProfileChange(Model):
+    id = fields.BigIntField(primary_key=True)
+    member: fields.ForeignKeyRelation[Member] = fields.ForeignKeyField(
+        "loyalty.Member", related_name=False, on_delete=fields.CASCADE
+    )
+    member_id: int
+    changed_at = fields.DatetimeField()
+    # The caller's role: MEMBER, ADMIN or INTEGRATION.
+    actor = fields.CharField(max_length=16)
+    # Names of the fields that changed, e.g. ["phone", "city"].
+    names: Any = fields.JSONField(default=list)
+    # {"phone": {"old": ..., "new": ...}}; null once the member is erased.
+    diff: Any = fields.JSONField(null=True)
+
+    class Meta:
+        table = "member_profile_change"
+        indexes = (("member_id", "changed_at"),)
+
+
+class MemberConsent(Model):
+    """The member's current answer for one channel (no row: the channel's default)."""
+
+    id = fields.IntField(primary_key=True)
+    member: fields.ForeignKeyRelation[Member] = fields.ForeignKeyField(
+        "loyalty.Member", related_name=False, on_delete=fields.CASCADE
+    )
+    member_id: int
+    channel = fields.CharField(max_length=8)
+    granted = fields.BooleanField()
+    updated_at = fields.DatetimeField()
+
+    class Meta:
+        table = "member_consent"
+        unique_together = (("member_id", "channel"),)
+        # Recipient filters select by channel and answer.
+        indexes = (("channel", "granted"),)
+
+
+class ConsentChange(Model):
+    id = fields.BigIntField(primary_key=True)
+    member: fields.ForeignKeyRelation[Member] = fields.ForeignKeyField(
+        "loyalty.Member", related_name=False, on_delete=fields.CASCADE
+    )
+    member_id: int
+    channel = fields.CharField(max_length=8)
+    granted = fields.BooleanField()
+    changed_at = fields.DatetimeField()
+    actor = fields.CharField(max_length=16)
+
+    class Meta:
+        table = "member_consent_change"
+        indexes = (("member_id", "changed_at"),)
+
+
+class TierChange(Model):
+    id = fields.BigIntField(primary_key=True)
+    member: fields.ForeignKeyRelation[Member] = fields.ForeignKeyField(
+        "loyalty.Member", related_name=False, on_delete=fields.CASCADE
+    )
+    member_id: int
+    from_code = fields.CharField(max_length=32, null=True)
+    to_code = fields.CharField(max_length=32, null=True)
+    changed_at = fields.DatetimeField()
+
+    class Meta:
+        table = "member_tier_change"
+        indexes = (("member_id", "changed_at"),)

@@ -1,4 +1,9 @@
-"""Members: enrolment, lookup and search."""
+"""Members: enrolment, lookup and search.
+
+An erased member (engage.erasure) keeps its row under a pseudonym for the books, but no
+lookup here finds it: not by id, externalId, card or search. A request made with one of its
+old tokens that looks the member up (`get_member`) is refused (UNAUTHENTICATED).
+"""
 
 from __future__ import annotations
 
@@ -10,8 +15,16 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 
 from core import clock, ids, validation
-from core.errors import AlreadyExists, InvalidInput, NotFound, ReferralRejected
+from core.errors import (
+    AlreadyExists,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    ReferralRejected,
+    Unauthenticated,
+)
 from core.events import unit_of_work
+from members import cards
 from members.models import Member
 
 GENDERS = ("FEMALE", "MALE", "OTHER", "UNDISCLOSED")
@@ -29,6 +42,23 @@ class Enrolment:
     gender: str | None = None
     referral_code: str | None = None
     tags: list[str] = field(default_factory=list)
+    city: str | None = None
+
+
+def check_birthday(value: date, field: str) -> date:
+    if value > clock.now().date():
+        raise InvalidInput("birthday cannot be in the future", field)
+    return value
+
+
+def check_gender(value: str, field: str) -> str:
+    if value not in GENDERS:
+        raise InvalidInput("gender is not known", field)
+    return value
+
+
+def check_city(value: str, field: str) -> str:
+    return validation.text(value, field, max_len=100)
 
 
 def validate_enrolment(data: Enrolment) -> Enrolment:
@@ -41,10 +71,11 @@ def validate_enrolment(data: Enrolment) -> Enrolment:
     display_name = validation.text(data.display_name, "input.displayName", max_len=100)
     phone = validation.phone(data.phone, "input.phone") if data.phone else None
     email = validation.email(data.email, "input.email") if data.email else None
-    if data.birthday and data.birthday > clock.now().date():
-        raise InvalidInput("birthday cannot be in the future", "input.birthday")
-    if data.gender and data.gender not in GENDERS:
-        raise InvalidInput("gender is not known", "input.gender")
+    if data.birthday:
+        check_birthday(data.birthday, "input.birthday")
+    if data.gender:
+        check_gender(data.gender, "input.gender")
+    city = check_city(data.city, "input.city") if data.city and data.city.strip() else None
     validation.capped_list(data.tags, "input.tags", 50)
     tags = sorted({validation.text(t, "input.tags", max_len=50) for t in data.tags})
     return Enrolment(
@@ -56,6 +87,7 @@ def validate_enrolment(data: Enrolment) -> Enrolment:
         gender=data.gender,
         referral_code=data.referral_code.strip().upper() if data.referral_code else None,
         tags=tags,
+        city=city,
     )
 
 
@@ -63,10 +95,8 @@ async def create_member(data: Enrolment, referred_by: Member | None = None) -> M
     """Insert a validated member with a fresh referral code (inside the caller's transaction)."""
     if await Member.filter(external_id=data.external_id).exists():
         raise AlreadyExists("a member with this externalId exists", "input.externalId")
-    for _ in range(5):
-        code = ids.code(REFERRAL_CODE_LENGTH)
-        if not await Member.filter(referral_code=code).exists():
-            break
+    code = await unused_referral_code()
+    card_code = await cards.unused_code()
     try:
         return await Member.create(
             external_id=data.external_id,
@@ -79,29 +109,59 @@ async def create_member(data: Enrolment, referred_by: Member | None = None) -> M
             enrolled_at=clock.now(),
             referral_code=code,
             referred_by=referred_by,
+            card_code=card_code,
+            city=data.city,
         )
     except IntegrityError as exc:  # a concurrent enrolment won the externalId
         raise AlreadyExists("a member with this externalId exists", "input.externalId") from exc
 
 
-async def get_member(member_id: int) -> Member:
+async def unused_referral_code() -> str:
+    for _ in range(5):
+        code = ids.code(REFERRAL_CODE_LENGTH)
+        if not await Member.filter(referral_code=code).exists():
+            break
+    return code
+
+
+async def get_member(member_id: int, *, include_erased: bool = False) -> Member:
+    """The member by id. An erased one is refused: every request acting as a member looks
+    its member up here, so an erased member's old tokens stop working (UNAUTHENTICATED).
+    Bookkeeping on an erased member's orders (refunds) passes include_erased=True."""
     member = await Member.get_or_none(id=member_id)
     if member is None:
         raise NotFound("member not found")
+    if member.erased_at is not None and not include_erased:
+        raise Unauthenticated("this member was erased; its tokens are revoked")
     return member
 
 
 async def get_by_external_id(external_id: str, field: str = "input.memberExternalId") -> Member:
-    member = await Member.get_or_none(external_id=external_id)
+    member = await Member.get_or_none(external_id=external_id, erased_at__isnull=True)
     if member is None:
         raise NotFound(f"no member with externalId {external_id!r}", field)
     return member
 
 
+async def acting_on(
+    viewer_member_id: int | None, external_id: str | None, field: str = "input.memberExternalId"
+) -> Member:
+    """The member a call is about: a member's own (naming another is FORBIDDEN), or the one
+    staff name by externalId (required for them)."""
+    if viewer_member_id is not None:
+        member = await get_member(viewer_member_id)
+        if external_id is not None and external_id != member.external_id:
+            raise Forbidden("members act only on their own profile", field)
+        return member
+    if not external_id:
+        raise InvalidInput("memberExternalId is required with an API key", field)
+    return await get_by_external_id(external_id, field)
+
+
 async def find_member(member_id: int | None, external_id: str | None) -> Member | None:
     if member_id is None and external_id is None:
         raise InvalidInput("give id or externalId", "id")
-    query = Member.all()
+    query = Member.filter(erased_at__isnull=True)
     if member_id is not None:
         query = query.filter(id=member_id)
     if external_id is not None:
@@ -127,6 +187,9 @@ def search_filter(search: str | None) -> Q:
         digits = "0" + digits[3:]
     if len(digits) >= 3 and digits.isdigit():
         where |= Q(phone__contains=digits)
+    # A card number typed into the search box finds its member too.
+    if len(digits) == cards.LENGTH and digits.isdigit():
+        where |= Q(card_code=digits)
     return where
 
 
@@ -140,7 +203,7 @@ async def list_members(
     """Members by id, keyset-paginated; `extra` narrows (tier, segment filters)."""
     if not 0 <= first <= validation.MAX_LIST:
         raise InvalidInput(f"first must be 0..{validation.MAX_LIST}", "first")
-    where = search_filter(search) & (extra or Q())
+    where = search_filter(search) & (extra or Q()) & Q(erased_at__isnull=True)
     query = Member.filter(where)
     total = await query.count()
     if after:

@@ -316,7 +316,7 @@ async def _refund(order_id: str, refund_id: str, requested: Decimal | None) -> R
             created_at=now,
         )
         await ledger.reverse(order.member_id, order_id, points, f"refund {refund_id}")
-        member = await members.get_member(order.member_id)
+        member = await members.get_member(order.member_id, include_erased=True)
         await earning.on_order_refunded(member, order_id, refund_amount, tier_points, now)
         await flush()
         order.refunded_amount = refunded

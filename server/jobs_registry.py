@@ -9,6 +9,7 @@ JOB_MODULES: list[str] = [
     "server.tier_jobs",
     "server.leaderboard_jobs",
     "server.engage_jobs",
+    "server.care_jobs",
 ]
 
 

@@ -11,7 +11,7 @@ from game.leaderboards import updates as leaderboard_updates
 from game.missions import definitions as missions
 from game.missions.events import MissionCompleted
 from members import program
-from rewards import badges, promotions, tiers
+from rewards import badges, promotions, tier_history, tiers
 from rewards.orders import OrderCompleted
 from rewards.tiers import TierChanged
 
@@ -39,5 +39,6 @@ def wire() -> None:
     # Segment rules over tiers, the ledger, orders and RFM (members/ cannot import them).
     segment_rules.register()
     # Transactional notifications: to the inbox in the cause's own transaction.
+    events.before_commit(TierChanged, tier_history.on_tier_changed)
     events.before_commit(TierChanged, transactional.on_tier_changed)
     events.before_commit(MissionCompleted, transactional.on_mission_completed)

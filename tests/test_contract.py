@@ -19,30 +19,6 @@ pytestmark = pytest.mark.skipif(
 )
 
 PENDING: set[str] = {
-    # member care (contract of 2026-11-29; issue 13)
-    "CareEvent",
-    "CareEventConnection",
-    "CareEventEdge",
-    "CareEventKind",
-    "Channel",
-    "ChannelConsent",
-    "ConsentInput",
-    "Member.cardCode",
-    "Member.careHistory",
-    "Member.city",
-    "Member.consents",
-    "Member.npsResponses",
-    "Member.tierStatus",
-    "MemberErasurePayload",
-    "MemberExportPayload",
-    "Mutation.eraseMember",
-    "Mutation.exportMemberData",
-    "Mutation.setConsents",
-    "Mutation.updateMember",
-    "NpsResponse",
-    "Query.memberByCard",
-    "TierStatus",
-    "UpdateMemberInput",
     # channels (contract of 2026-11-29; issue 14)
     "CampaignStats.converted",
     "CampaignStats.opened",

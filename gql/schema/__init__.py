@@ -30,6 +30,7 @@ from gql.scalars import UTCDateTime
 from gql.schema import (
     actions,
     badges,
+    care,
     engage,
     events,
     leaderboards,
@@ -57,6 +58,7 @@ AREAS: list[Any] = [
     actions,
     leaderboards,
     engage,
+    care,
 ]
 
 MAX_DEPTH = 10

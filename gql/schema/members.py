@@ -14,6 +14,7 @@ from gql.context import Info
 from gql.errors import UserError, payload_errors
 from gql.permissions import IsAdmin, IsMember, IsStaff, ValidCredential
 from gql.schema.badges import BadgeAward
+from gql.schema.care_member import MemberCareFields
 from gql.schema.rfm_types import Rfm
 from gql.schema.tiers import Tier, tier_type
 from members import segments, service
@@ -47,7 +48,7 @@ class ReferralStats:
 
 
 @strawberry.type
-class Member:
+class Member(MemberCareFields):
     model: strawberry.Private[MemberModel]
 
     @strawberry.field
@@ -198,6 +199,7 @@ class EnrollMemberInput:
     gender: Gender | None = None
     referral_code: str | None = None
     tags: list[str] | None = None
+    city: str | None = None
 
     def to_enrolment(self) -> service.Enrolment:
         return service.Enrolment(
@@ -209,6 +211,7 @@ class EnrollMemberInput:
             gender=self.gender.value if self.gender else None,
             referral_code=self.referral_code,
             tags=list(self.tags or []),
+            city=self.city,
         )
 
 
