@@ -23,10 +23,11 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
 from tortoise import Tortoise, connections
 
-from core import pubsub, redis
+from core import pubsub, ratelimit, redis
 from core.db import tortoise_config
 from core.errors import ErrorCode, Unauthenticated
 from core.events import unit_of_work
+from core.ratelimit import RateLimited
 from core.security import authenticate
 from core.settings import Settings, get_settings
 from game.leaderboards import live as leaderboard_live
@@ -35,12 +36,15 @@ from gql.schema import build_schema
 from members.program import get_program
 from rewards.ledger.accounts import ensure_system as ensure_system_accounts
 from server import engage_jobs, jobs, jobs_registry, leaderboard_jobs, wiring
+from server.http_guard import HttpGuard
+from server.sockets import CredentialLifetime
 
 log = logging.getLogger("loyalty")
 
 
-class CappedTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
-    """graphql-transport-ws whose refusal past the per-connection cap carries a contract code."""
+class CappedTransportWS(CredentialLifetime, BaseGraphQLTransportWSHandler[Context, None]):
+    """graphql-transport-ws whose refusal past the per-connection cap carries a contract
+    code, and whose socket closes when its credential ends (server/sockets.py)."""
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
         cap = self.max_subscriptions_per_connection
@@ -70,11 +74,15 @@ class LoyaltyGraphQL(GraphQL[Context, None]):
 
     async def get_context(self, request: Any, response: Any = None) -> Context:
         context = Context(settings=self.settings, request=request, response=response)
+        client = getattr(request, "client", None)
+        context.client = client.host if client else None
         if isinstance(request, Request):
             try:
                 context.viewer = await authenticate(
-                    request.headers.get("authorization"), self.settings
+                    request.headers.get("authorization"), self.settings, _lookups_of(context)
                 )
+            except RateLimited as exc:
+                context.retry_after = exc.retry_after
             except Unauthenticated as exc:
                 context.auth_error = exc.message
         return context
@@ -85,10 +93,21 @@ class LoyaltyGraphQL(GraphQL[Context, None]):
         if not isinstance(header, str) or not header:
             raise ConnectionRejectionError({"reason": "authorization required"})
         try:
-            context.viewer = await authenticate(header, self.settings)
-        except Unauthenticated as exc:
+            context.viewer = await authenticate(header, self.settings, _lookups_of(context))
+        except (Unauthenticated, RateLimited) as exc:
             raise ConnectionRejectionError({"reason": exc.message}) from exc
         return None
+
+
+def _lookups_of(context: Context) -> Callable[[], Awaitable[None]]:
+    """Looking up a credential not cached costs a query: the caller's address pays for it
+    from its anonymous rate limit, so unknown credentials cannot flood the database."""
+
+    async def charge() -> None:
+        context.lookup_charged = True
+        await ratelimit.require(f"address:{context.client}", "anonymous")
+
+    return charge
 
 
 class BodyLimit:
@@ -232,5 +251,6 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = True) -> St
         ],
         lifespan=lifespan,
     )
+    app.add_middleware(HttpGuard)  # inside BodyLimit (added next, so outermost)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     return app
