@@ -37,14 +37,17 @@ from members.program import get_program
 from rewards.ledger.accounts import ensure_system as ensure_system_accounts
 from server import engage_jobs, jobs, jobs_registry, leaderboard_jobs, wiring
 from server.http_guard import HttpGuard
-from server.sockets import CredentialLifetime
+from server.sockets import CredentialLifetime, MessageGuard
 
 log = logging.getLogger("loyalty")
 
 
-class CappedTransportWS(CredentialLifetime, BaseGraphQLTransportWSHandler[Context, None]):
+class CappedTransportWS(
+    MessageGuard, CredentialLifetime, BaseGraphQLTransportWSHandler[Context, None]
+):
     """graphql-transport-ws whose refusal past the per-connection cap carries a contract
-    code, and whose socket closes when its credential ends (server/sockets.py)."""
+    code, whose socket closes when its credential ends and which refuses messages that are
+    not a bounded JSON object (server/sockets.py)."""
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
         cap = self.max_subscriptions_per_connection

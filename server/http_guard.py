@@ -65,7 +65,7 @@ def _float(text: str) -> float:
     return value
 
 
-def _too_deep(value: Any) -> bool:
+def too_deep(value: Any) -> bool:
     pending = [(value, 1)]
     while pending:
         item, depth = pending.pop()
@@ -94,7 +94,7 @@ def check_body(raw: bytes) -> None:
         raise BadRequest("batched requests (a JSON list) are not supported: send one object")
     if not isinstance(data, dict):
         raise BadRequest("the body must be a JSON object with a 'query'")
-    if _too_deep(data):
+    if too_deep(data):
         raise BadRequest(f"the body is nested deeper than {MAX_DEPTH} levels")
 
 

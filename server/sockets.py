@@ -10,6 +10,10 @@ Once connection_init is acknowledged, a watcher task closes the socket with 4403
 
 Bootstrap keys live as long as the process's settings. Messages come through the pub/sub
 Hub, so a revocation published by any process closes the sockets held by every process.
+
+`MessageGuard` holds socket messages to what server/http_guard.py holds HTTP bodies to: a
+message that is not one JSON object nested at most MAX_DEPTH deep closes the socket with
+4400 (the protocol's "invalid message"), instead of failing inside the handler.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from typing import Any
 
 from core import clock, pubsub, security
 from core.security import Viewer
+from server.http_guard import MAX_DEPTH, too_deep
 
 log = logging.getLogger("loyalty.sockets")
 
@@ -117,3 +122,28 @@ class CredentialLifetime:
                 await self.cleanup_operation(operation_id)  # type: ignore[attr-defined]
         with contextlib.suppress(Exception):
             await self.websocket.close(code=CLOSE_FORBIDDEN, reason=reason)  # type: ignore[attr-defined]
+
+
+class MessageGuard:
+    """Mixin for strawberry's graphql-transport-ws handler: refuse messages that are not a
+    JSON object of bounded depth with 4400."""
+
+    async def handle(self) -> None:
+        try:
+            await super().handle()  # type: ignore[misc]
+        except RecursionError:  # nested past what the JSON parser takes
+            with contextlib.suppress(Exception):
+                await self.websocket.close(  # type: ignore[attr-defined]
+                    code=4400, reason=f"message nested deeper than {MAX_DEPTH} levels"
+                )
+
+    async def handle_message(self, message: Any) -> None:
+        if not isinstance(message, dict):
+            await self.handle_invalid_message("message must be a JSON object")  # type: ignore[attr-defined]
+            return
+        if too_deep(message):
+            await self.handle_invalid_message(  # type: ignore[attr-defined]
+                f"message nested deeper than {MAX_DEPTH} levels"
+            )
+            return
+        await super().handle_message(message)  # type: ignore[misc]

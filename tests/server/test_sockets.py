@@ -150,3 +150,29 @@ async def test_the_revoke_api_key_command_closes_sockets_served_by_another_proce
     )
     assert missing.returncode == 1 and "no active API key" in missing.stderr
     assert "Traceback" not in missing.stderr
+
+
+DEEP = "[" * 5000 + "]" * 5000
+SUBSCRIBE = '{"id": "1", "type": "subscribe", "payload": {"query": "{ viewerRole }"'
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "42",
+        "null",
+        '"connection_init"',
+        "[]",
+        SUBSCRIBE + ', "variables": {"v": ' + DEEP + "}}}",
+        SUBSCRIBE + ', "variables": {"v": ' + "[" * 33 + "]" * 33 + "}}}",
+    ],
+    ids=["number", "null", "string", "list", "5000-deep", "33-deep"],
+)
+async def test_a_socket_message_that_is_not_a_bounded_json_object_closes_it_with_4400(
+    live: Live, message: str
+) -> None:
+    from tests.conftest import ADMIN_KEY
+
+    async with socket(live, ADMIN_KEY) as ws:
+        await ws.send(message)
+        assert await closed_with(ws, within=5.0) == 4400
