@@ -126,7 +126,8 @@ class RateLimit(SchemaExtension):
         retry_after = getattr(context, "retry_after", None)
         # An unknown credential's look-up was this request's take from its address already.
         taken = viewer.identity is None and getattr(context, "lookup_charged", False)
-        if retry_after is None and not taken and execution.graphql_document is not None:
+        served = getattr(context, "request", None) is not None  # not an in-process call
+        if retry_after is None and served and not taken and execution.graphql_document:
             identity = viewer.identity or f"address:{context.client or 'unknown'}"
             strict = bool(
                 ratelimit.limits().strict
