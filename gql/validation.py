@@ -12,7 +12,7 @@ check precomputed for that field. A field added later is covered without code. T
 - Cursors (`after`): decode to an id of the column the list is keyed by.
 - Decimal: finite, within the column's digits, no more decimal places than it keeps (so
   "1e-30" is refused instead of becoming 0). Float fields stored as decimals likewise.
-- BigInt: within 64 bits. DateTime: within 2000-01-01 .. 2100-01-01.
+- BigInt: within ±(2^63 - 1). DateTime: within 2000-01-01 .. 2100-01-01.
 - JSON: its strings checked as above, its numbers finite, nested at most JSON_DEPTH deep.
 
 A refusal is INVALID_INPUT naming the field (e.g. ["input", "orderId"]) and never quotes
@@ -260,8 +260,9 @@ def _float(digits: int, places: int) -> Check:
 
 
 def _bigint(value: Any, path: Path) -> None:
-    if not -INT64_MAX - 1 <= value <= INT64_MAX:
-        raise InvalidInput(f"{_name(path)} must fit in 64 bits", path)
+    # Symmetric, so that a negated or absolute value still fits a 64-bit column.
+    if not -INT64_MAX <= value <= INT64_MAX:
+        raise InvalidInput(f"{_name(path)} must be within ±(2^63 - 1)", path)
 
 
 def _datetime(value: Any, path: Path) -> None:
