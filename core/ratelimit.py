@@ -12,6 +12,12 @@ Time comes from core.clock (tests advance it). If Redis fails, requests are let 
 for a few seconds before trying again: like every other Redis use here, an outage must
 not stop the API.
 
+A caller refused for an empty bucket stays refused until a token has come back, whichever
+process asks (all take from the same bucket): each process remembers that moment
+(`refused_for`) and refuses the caller's further requests before parsing them and without
+Redis (server/http_guard.py, before reading the body), so a flood costs the server as
+little as possible; while nobody is refused that check costs nothing.
+
 Configuration: LOYALTY_RATE_LIMIT_* variables (RateLimitSettings), read once.
 """
 
@@ -160,6 +166,41 @@ class Decision:
 ALLOWED = Decision(True)
 
 
+# identity -> when (unix seconds) its general bucket has a token again; bounded.
+_refused: dict[str, float] = {}
+REFUSED_MEMO_SIZE = 10_000
+
+
+def anyone_refused() -> bool:
+    return bool(_refused)
+
+
+def refused_for(identity: str) -> float | None:
+    """Seconds until `identity` may be served again, if it is known to be refused now."""
+    until = _refused.get(identity)
+    if until is None:
+        return None
+    left = until - clock.now().timestamp()
+    if left <= 0:
+        _refused.pop(identity, None)
+        return None
+    return left
+
+
+def _remember_refusal(identity: str, retry_after: float) -> None:
+    now = clock.now().timestamp()
+    if len(_refused) >= REFUSED_MEMO_SIZE:
+        for key in [k for k, until in _refused.items() if until <= now]:
+            del _refused[key]
+        if len(_refused) >= REFUSED_MEMO_SIZE:
+            return
+    _refused[identity] = now + retry_after
+
+
+def forget_refusals() -> None:
+    _refused.clear()
+
+
 async def take(identity: str, kind: Kind, *, strict: bool = False) -> Decision:
     """Take one request from `identity`'s bucket (and its strict bucket when `strict`)."""
     global _paused_until
@@ -181,7 +222,11 @@ async def take(identity: str, kind: Kind, *, strict: bool = False) -> Decision:
             "rate limit check failed; not limiting for %.0f s", _PAUSE_SECONDS, exc_info=True
         )
         return ALLOWED
-    return ALLOWED if wait_ms <= 0 else Decision(False, wait_ms / 1000)
+    if wait_ms <= 0:
+        return ALLOWED
+    if not strict:  # then the general bucket is the empty one: nothing passes until then
+        _remember_refusal(identity, wait_ms / 1000)
+    return Decision(False, wait_ms / 1000)
 
 
 async def require(identity: str, kind: Kind, *, strict: bool = False) -> None:

@@ -137,6 +137,27 @@ async def authenticate(
     return stored
 
 
+def identity_without_lookup(header: str | None, settings: Settings) -> str | None:
+    """The rate-limit identity (Viewer.identity) of a credential known without the database:
+    a bootstrap key, a valid member token or a cached stored key; None otherwise."""
+    try:
+        credential = parse_bearer(header)
+        if credential is None:
+            return None
+        for role, key in (
+            (Role.ADMIN, settings.admin_key),
+            (Role.INTEGRATION, settings.integration_key),
+        ):
+            if key and hmac.compare_digest(credential.encode(), key.encode()):
+                return Viewer(role=role).identity
+        if credential.count(".") == 2:
+            return f"member:{verify_member_token(credential, settings)[0]}"
+    except Unauthenticated:
+        return None
+    cached = _key_cache.get(hash_key(credential)) if len(credential) <= 200 else None
+    return cached.viewer.identity if cached and cached.expires > clock.now() else None
+
+
 async def _stored_key(credential: str, lookup_allowed: LookupCheck | None) -> Viewer | None:
     digest = hash_key(credential)
     now = clock.now()

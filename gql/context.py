@@ -25,8 +25,6 @@ class Context:
     auth_error: str | None = None
     # The caller's address (rate limits of anonymous callers and unknown credentials).
     client: str | None = None
-    # Set when looking the credential up was refused by the rate limit: retry after (s).
-    retry_after: float | None = None
     # True when the credential's look-up was taken from the address's rate limit.
     lookup_charged: bool = False
 

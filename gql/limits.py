@@ -123,11 +123,11 @@ class RateLimit(SchemaExtension):
         execution = self.execution_context
         context = execution.context
         viewer: Viewer = context.viewer
-        retry_after = getattr(context, "retry_after", None)
+        retry_after: float | None = None
         # An unknown credential's look-up was this request's take from its address already.
         taken = viewer.identity is None and getattr(context, "lookup_charged", False)
         served = getattr(context, "request", None) is not None  # not an in-process call
-        if retry_after is None and served and not taken and execution.graphql_document:
+        if served and not taken and execution.graphql_document:
             identity = viewer.identity or f"address:{context.client or 'unknown'}"
             strict = bool(
                 ratelimit.limits().strict

@@ -76,6 +76,8 @@ class LoyaltyGraphQL(GraphQL[Context, None]):
         self.settings = settings
 
     async def get_context(self, request: Any, response: Any = None) -> Context:
+        """Who is calling. Looking up an unknown credential over the address's rate limit
+        raises RateLimited, which HttpGuard answers with 429."""
         context = Context(settings=self.settings, request=request, response=response)
         client = getattr(request, "client", None)
         context.client = client.host if client else None
@@ -84,8 +86,6 @@ class LoyaltyGraphQL(GraphQL[Context, None]):
                 context.viewer = await authenticate(
                     request.headers.get("authorization"), self.settings, _lookups_of(context)
                 )
-            except RateLimited as exc:
-                context.retry_after = exc.retry_after
             except Unauthenticated as exc:
                 context.auth_error = exc.message
         return context
@@ -254,6 +254,6 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = True) -> St
         ],
         lifespan=lifespan,
     )
-    app.add_middleware(HttpGuard)  # inside BodyLimit (added next, so outermost)
+    app.add_middleware(HttpGuard, settings=settings)  # inside BodyLimit (added next)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     return app

@@ -5,7 +5,10 @@ UTF-8 JSON (no NaN or Infinity, numbers that fit a float) holding one object nes
 MAX_DEPTH deep; anything else is HTTP 400 with `{"errors": [{"message", "extensions":
 {"code": "INVALID_INPUT"}}]}` before any credential is looked up. Error responses the view
 itself sends as text (wrong method, GET queries) are turned into the same JSON shape, and an
-exception escaping the app becomes a JSON 500 (its traceback goes to the log).
+exception escaping the app becomes a JSON 500 (its traceback goes to the log). A caller
+known to be over its rate limit (core.ratelimit.refused_for) is answered 429 with
+Retry-After and LIMIT_REACHED before its body is read, as is a look-up of an unknown
+credential refused by the address's limit (RateLimited raised by the view).
 """
 
 from __future__ import annotations
@@ -17,7 +20,11 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from core import ratelimit
 from core.errors import ErrorCode
+from core.ratelimit import RateLimited, retry_seconds
+from core.security import identity_without_lookup
+from core.settings import Settings
 
 log = logging.getLogger("loyalty.http")
 
@@ -34,13 +41,20 @@ class BadRequest(Exception):
     pass
 
 
-def error_body(message: str, code: ErrorCode | None) -> bytes:
-    extensions = {"code": code.value} if code is not None else {}
+def error_body(message: str, code: ErrorCode | None, **extra: Any) -> bytes:
+    extensions = {"code": code.value, **extra} if code is not None else {}
     return json.dumps({"errors": [{"message": message, "extensions": extensions}]}).encode()
 
 
-async def send_error(send: Send, status: int, message: str, code: ErrorCode | None) -> None:
-    body = error_body(message, code)
+async def send_error(
+    send: Send,
+    status: int,
+    message: str,
+    code: ErrorCode | None,
+    headers: list[tuple[bytes, bytes]] | None = None,
+    **extra: Any,
+) -> None:
+    body = error_body(message, code, **extra)
     await send(
         {
             "type": "http.response.start",
@@ -48,6 +62,7 @@ async def send_error(send: Send, status: int, message: str, code: ErrorCode | No
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
+                *(headers or []),
             ],
         }
     )
@@ -106,14 +121,20 @@ def _is_json(scope: Scope) -> bool:
 
 
 class HttpGuard:
-    def __init__(self, app: ASGIApp, path: str = "/graphql") -> None:
+    def __init__(self, app: ASGIApp, settings: Settings, path: str = "/graphql") -> None:
         self.app = app
+        self.settings = settings
         self.path = path
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope.get("path") != self.path:
             await self.app(scope, receive, send)
             return
+        if ratelimit.anyone_refused():
+            wait = ratelimit.refused_for(self._identity(scope))
+            if wait is not None:
+                await _too_many(send, RateLimited(wait))
+                return
         if scope.get("method") == "POST":
             if not _is_json(scope):
                 await send_error(
@@ -150,12 +171,35 @@ class HttpGuard:
 
         try:
             await self.app(scope, receive, guarded_send)
+        except RateLimited as refused:
+            if started:
+                raise
+            await _too_many(send, refused)
         except Exception:
             log.exception("unexpected error serving %s", self.path)
             if not started:
                 await send_error(send, 500, "Internal server error", None)
                 return
             raise
+
+    def _identity(self, scope: Scope) -> str:
+        header = next((v for k, v in scope.get("headers") or [] if k == b"authorization"), None)
+        text = header.decode("latin-1") if header is not None else None
+        known = identity_without_lookup(text, self.settings)
+        client = scope.get("client")
+        return known or f"address:{client[0] if client else None}"
+
+
+async def _too_many(send: Send, refused: RateLimited) -> None:
+    seconds = retry_seconds(refused.retry_after)
+    await send_error(
+        send,
+        429,
+        refused.message,
+        ErrorCode.LIMIT_REACHED,
+        [(b"retry-after", str(seconds).encode())],
+        retryAfter=seconds,
+    )
 
 
 def _is_text(message: Message) -> bool:

@@ -84,6 +84,7 @@ async def _truncate(on_postgres: bool) -> None:
 async def clean(settings: Settings) -> AsyncIterator[None]:
     """Every test starts from an empty program with default settings and a clean Redis."""
     clock.unfreeze()
+    ratelimit.forget_refusals()
     await _truncate(backends.ON_POSTGRES)
     client = redis.client()
     keys = [k async for k in client.scan_iter(match=redis.key("*"), count=1000)]

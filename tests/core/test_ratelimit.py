@@ -122,6 +122,38 @@ async def test_over_the_limit_is_429_with_retry_after_and_limit_reached(
     assert body["errors"][0]["extensions"] == {"code": "LIMIT_REACHED", "retryAfter": 1}
 
 
+async def test_a_refused_caller_is_refused_again_without_redis_until_a_token_is_back(
+    tight: None, http: httpx.AsyncClient, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a member whose bucket ran dry (the sixth request was refused by Redis)
+    token = factories.token_for(await factories.member(), settings)
+    for _ in range(6):
+        await post(http, "{ me { id } }", token)
+    # when it keeps sending, Redis is not asked again
+    calls = 0
+    real = ratelimit._take_script
+
+    def counted() -> Any:
+        nonlocal calls
+        calls += 1
+        return real()
+
+    monkeypatch.setattr(ratelimit, "_take_script", counted)
+    again = [await post(http, "{ me { id } }", token) for _ in range(5)]
+    assert calls == 0
+    # then each is the same 429 with Retry-After and LIMIT_REACHED
+    for response in again:
+        assert response.status_code == 429 and response.headers["Retry-After"] == "1"
+        assert response.json()["errors"][0]["extensions"] == {
+            "code": "LIMIT_REACHED",
+            "retryAfter": 1,
+        }
+    # and once a token is back it is served again
+    clock.advance(timedelta(seconds=1))
+    assert (await post(http, "{ me { id } }", token)).status_code == 200
+    assert calls == 1
+
+
 async def test_spin_is_stricter_than_reading(
     tight: None, http: httpx.AsyncClient, settings: Settings
 ) -> None:
