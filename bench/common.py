@@ -222,11 +222,14 @@ def start_server(
     production: bool = False,
     jobs: bool = True,
     migrate: bool = True,
+    rate_limits: bool = False,
     timeout: float = 60,
 ) -> Server:
     """`loyalty serve` as a subprocess (like tests/acceptance/conftest.py start_server) on
     db_url and redis_url ("" = embedded under data_dir), waiting until /health answers.
-    The caller's LOYALTY_* variables are not passed on: the run is defined here alone."""
+    The caller's LOYALTY_* variables are not passed on: the run is defined here alone.
+    Rate limits are off unless asked for: a load generator sends as one credential what
+    a whole shop or many members would (bench/rate_limits.py turns them on)."""
     port = free_port()
     prefix = prefix or new_prefix()
     log = data_dir / "server.log"
@@ -242,6 +245,7 @@ def start_server(
         "LOYALTY_INTEGRATION_KEY": INTEGRATION,
         "LOYALTY_SECRET_KEY": SECRET,
         "PYTHONPATH": str(ROOT),
+        "LOYALTY_RATE_LIMIT_ENABLED": "true" if rate_limits else "false",
     }
     if not jobs:
         env["LOYALTY_JOBS_INTERVAL_SECONDS"] = "0"

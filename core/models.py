@@ -1,6 +1,9 @@
-"""Infrastructure tables: API keys (stored hashed), the outbox, the definitions version."""
+"""Infrastructure tables: API keys (stored hashed), the audit trail of admin mutations,
+the outbox, the definitions version."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from tortoise import fields
 from tortoise.models import Model
@@ -49,3 +52,23 @@ class DefinitionsVersion(Model):
 
     class Meta:
         table = "definitions_version"
+
+
+class AuditEntry(Model):
+    """One admin mutation: who, when, what (secrets redacted) and its outcome."""
+
+    # Written before the mutation runs ("pending") and completed right after it returns.
+
+    id = fields.BigIntField(primary_key=True)
+    at = fields.DatetimeField()
+    # "bootstrap admin key" or "api key <id> (<prefix>)": never the key itself.
+    actor = fields.CharField(max_length=64)
+    key_id = fields.IntField(null=True)
+    operation = fields.CharField(max_length=64)
+    arguments: fields.Field[dict[str, Any]] = fields.JSONField()
+    # "pending" until the mutation returns, then "ok" or "error" (with error_codes).
+    outcome = fields.CharField(max_length=16)
+    error_codes: fields.Field[list[str] | None] = fields.JSONField(null=True)
+
+    class Meta:
+        table = "audit_entry"

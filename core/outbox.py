@@ -283,7 +283,7 @@ async def drain() -> None:
 async def _delete(ids: list[int]) -> None:
     if ids:
         where, params = sql.id_list(ids, 1)
-        await sql.execute(f"DELETE FROM outbox WHERE id {where}", params)
+        await sql.housekeeping(f"DELETE FROM outbox WHERE id {where}", params)
 
 
 async def close() -> None:

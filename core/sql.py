@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
 from collections.abc import AsyncIterator, Coroutine, Sequence
 from contextlib import asynccontextmanager
@@ -78,6 +79,21 @@ async def execute(sql: str, params: Sequence[Any] = ()) -> int:
     """Run a statement without RETURNING; the number of rows it changed."""
     changed, _ = await client().execute_query(text(sql), _params(params))
     return int(changed)
+
+
+_housekeeping_log = logging.getLogger("loyalty.sql.housekeeping")
+
+
+async def housekeeping(sql: str, params: Sequence[Any] = ()) -> None:
+    """Run background upkeep that belongs to no request (deleting relayed outbox rows in
+    batches) on its own connection, logged apart from the statements requests run."""
+    statement, values = text(sql), _params(params)
+    _housekeeping_log.debug("%s: %s", statement, values)
+    async with client().acquire_connection() as connection:
+        if dialect() == "postgres":
+            await connection.execute(statement, *values)
+        else:
+            await connection.execute(statement, values)
 
 
 # ------------------------------------------------------------------ multi-row sources

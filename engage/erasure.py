@@ -25,10 +25,11 @@ import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from core import clock, pubsub
+from core import clock, definitions
 from core.errors import NotFound
-from core.events import emit, unit_of_work
+from core.events import MemberEvent, emit, unit_of_work
 from engage.models import Notification, NpsResponse
 from game.leaderboards.updates import LeaderboardVisibilityChanged
 from game.models import Action
@@ -78,17 +79,20 @@ async def erase(external_id: str, actor: str, field: str = "memberExternalId") -
             push_due_at=None
         )
         await consents.withdraw_all(member.id, actor)
+        # Every process refuses the member's tokens once it sees the new definitions.
+        await definitions.changed()
         emit(LeaderboardVisibilityChanged(member.id))
         emit(MemberErased(member.id, now))
-    await revoke_sockets(member.id)
+        emit(Revoked(member.id))  # closes their sockets on every process, through the outbox
     await member.refresh_from_db()
     return member
 
 
-async def revoke_sockets(member_id: int) -> None:
-    """Tell every process to close the member's sockets (idempotent: a repeat is harmless)."""
-    try:
-        await pubsub.publish(f"member:{member_id}", REVOKED)
-    except Exception:
-        # Committed already; the member's sockets still fail every member lookup.
-        log.warning("could not publish the revocation of member %s", member_id, exc_info=True)
+@dataclass
+class Revoked(MemberEvent):
+    """The member's sockets close with 4403 (server/sockets.py hears it on member:{id})."""
+
+    member_id: int
+
+    def message(self) -> dict[str, Any]:
+        return dict(REVOKED)

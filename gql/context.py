@@ -23,6 +23,10 @@ class Context:
     connection_params: dict[str, Any] | None = None
     # Why a credential was refused, reported by the permission that needed it.
     auth_error: str | None = None
+    # The caller's address (rate limits of anonymous callers and unknown credentials).
+    client: str | None = None
+    # True when the credential's look-up was taken from the address's rate limit.
+    lookup_charged: bool = False
 
 
 Info = StrawberryInfo[Context, None]

@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
+import traceback
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, ParamSpec, TypeVar
 
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
+from tortoise.exceptions import DoesNotExist
 
-from core.errors import DomainError
+from core.errors import DomainError, NotFound
 from core.errors import ErrorCode as DomainErrorCode
 
 log = logging.getLogger("loyalty.api")
@@ -74,37 +77,74 @@ def _is_request_error(error: GraphQLError) -> bool:
     )
 
 
+def _as_domain_error(original: BaseException | None) -> DomainError | None:
+    """A DomainError, or what a row that is not there means: NOT_FOUND (e.g. the member of a
+    still-valid token was erased), rather than an internal error."""
+    if isinstance(original, DomainError):
+        return original
+    if isinstance(original, DoesNotExist):
+        return NotFound("not found")
+    return None
+
+
 def is_expected(error: GraphQLError) -> bool:
     original = error.original_error
     return (
-        isinstance(original, DomainError)
+        _as_domain_error(original) is not None
         or _is_request_error(error)
         or "code" in (error.extensions or {})
         or (isinstance(original, GraphQLError) and "code" in (original.extensions or {}))
     )
 
 
+LOGGED_LINE = 500
+
+
+def _cut(text: str) -> str:
+    """A line of a log entry, cut so a huge input value never lands in the log whole."""
+    if len(text) <= LOGGED_LINE:
+        return text
+    return f"{text[:LOGGED_LINE]}…(+{len(text) - LOGGED_LINE} characters)"
+
+
 def log_unexpected(errors: list[GraphQLError]) -> None:
-    """Keep the traceback of what went wrong in the server; expected errors are not logged."""
+    """Keep the traceback of what went wrong in the server; expected errors are not logged.
+
+    Every line is cut to LOGGED_LINE characters: exception messages may quote input.
+    """
     for error in errors:
-        if not is_expected(error):
-            log.error(
-                "unexpected error at %s: %s",
-                error.path,
-                error.message,
-                exc_info=error.original_error,
-            )
+        if is_expected(error):
+            continue
+        original = error.original_error
+        lines = "".join(traceback.format_exception(original)).splitlines() if original else []
+        if len(error.message) <= LOGGED_LINE and all(len(x) <= LOGGED_LINE for x in lines):
+            log.error("unexpected error at %s: %s", error.path, error.message, exc_info=original)
+        else:
+            trace = "\n".join(_cut(line) for line in lines)
+            log.error("unexpected error at %s: %s\n%s", error.path, _cut(error.message), trace)
+
+
+_SUGGESTION = re.compile(r"\s*Did you mean .*$", re.DOTALL)
+
+
+def without_suggestions(message: str) -> str:
+    """graphql-core's "Did you mean 'x'?" names fields, arguments, types and enum values:
+    production hides the schema, so it is cut from every message."""
+    return _SUGGESTION.sub("", message) if "Did you mean" in message else message
 
 
 def _format(error: GraphQLError, production: bool) -> GraphQLError:
+    if production and "Did you mean" in error.message:
+        error.message = without_suggestions(error.message)
     original = error.original_error
     extensions = dict(error.extensions or {})
-    if isinstance(original, DomainError):
-        extensions["code"] = original.code.value
-        if original.field:
-            extensions["field"] = original.field
+    domain = _as_domain_error(original)
+    if domain is not None:
+        extensions["code"] = domain.code.value
+        if domain.field:
+            extensions["field"] = domain.field
         return GraphQLError(
-            original.message,
+            domain.message,
             error.nodes,
             error.source,
             error.positions,

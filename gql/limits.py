@@ -1,19 +1,37 @@
-"""A cap on every list a request sends (variables and literals), checked before execution.
+"""Limits checked before a request runs: list sizes, rate limits, subscriptions over HTTP.
 
-Domain code still caps lists it takes (core.validation.capped_list); this makes the cap
-hold for every argument without each resolver remembering it.
+- ListLimit: a cap on every list a request sends (variables and literals). Domain code
+  still caps lists it takes (core.validation.capped_list); this makes the cap hold for
+  every argument without each resolver remembering it.
+- RateLimit: the caller's token bucket (core.ratelimit), stricter for the operations it
+  names; refused with HTTP 429, Retry-After and LIMIT_REACHED.
+- SubscriptionsOverSockets: a subscription sent over HTTP is refused with INVALID_INPUT.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-from graphql import GraphQLError, ListValueNode, visit
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    InlineFragmentNode,
+    ListValueNode,
+    get_operation_ast,
+    visit,
+)
 from graphql.language import Visitor
+from starlette.requests import Request
 from strawberry.extensions import SchemaExtension
+from strawberry.types.graphql import OperationType
 
+from core import ratelimit
 from core.errors import ErrorCode
+from core.security import Role, Viewer
 from core.validation import MAX_LIST
 
 
@@ -60,4 +78,95 @@ class ListLimit(SchemaExtension):
             )
             # A new list: ValidationCache's cached one must not be changed.
             context.pre_execution_errors = [*(context.pre_execution_errors or []), error]
+        yield
+
+
+def root_fields(document: DocumentNode, operation_name: str | None) -> set[str]:
+    """Names of the root fields the chosen operation selects, through fragments."""
+    operation = get_operation_ast(document, operation_name)
+    if operation is None:
+        return set()
+    fragments = {
+        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+    }
+    names: set[str] = set()
+    seen: set[str] = set()
+    pending: list[Any] = list(operation.selection_set.selections)
+    while pending:
+        selection = pending.pop()
+        if isinstance(selection, FieldNode):
+            names.add(selection.name.value)
+        elif isinstance(selection, InlineFragmentNode):
+            pending.extend(selection.selection_set.selections)
+        elif isinstance(selection, FragmentSpreadNode) and selection.name.value not in seen:
+            seen.add(selection.name.value)
+            fragment = fragments.get(selection.name.value)
+            if fragment is not None:
+                pending.extend(fragment.selection_set.selections)
+    return names
+
+
+def _kind(viewer: Viewer) -> ratelimit.Kind:
+    if viewer.role is Role.MEMBER:
+        return "member"
+    return "staff" if viewer.is_staff else "anonymous"
+
+
+class RateLimit(SchemaExtension):
+    """Take the request from the caller's token bucket (core.ratelimit) before it runs.
+
+    Refused: HTTP 429 with Retry-After and one error with code LIMIT_REACHED; nothing runs.
+    Placed after ValidationCache, whose on_validate sets the errors this one replaces.
+    """
+
+    async def on_validate(self) -> AsyncIterator[None]:
+        execution = self.execution_context
+        context = execution.context
+        viewer: Viewer = context.viewer
+        retry_after: float | None = None
+        # An unknown credential's look-up was this request's take from its address already.
+        taken = viewer.identity is None and getattr(context, "lookup_charged", False)
+        served = getattr(context, "request", None) is not None  # not an in-process call
+        if served and not taken and execution.graphql_document:
+            identity = viewer.identity or f"address:{context.client or 'unknown'}"
+            strict = bool(
+                ratelimit.limits().strict
+                & root_fields(execution.graphql_document, execution.operation_name)
+            )
+            decision = await ratelimit.take(identity, _kind(viewer), strict=strict)
+            if not decision.allowed:
+                retry_after = decision.retry_after
+        if retry_after is not None:
+            seconds = ratelimit.retry_seconds(retry_after)
+            execution.pre_execution_errors = [
+                GraphQLError(
+                    f"rate limit reached: retry in {seconds} s",
+                    extensions={"code": ErrorCode.LIMIT_REACHED.value, "retryAfter": seconds},
+                )
+            ]
+            response = getattr(context, "response", None)
+            if response is not None:
+                response.status_code = 429
+                response.headers["Retry-After"] = str(seconds)
+        yield
+
+
+class SubscriptionsOverSockets(SchemaExtension):
+    """A subscription sent over HTTP is refused with a contract code: live updates are
+    served over websockets (graphql-transport-ws) only."""
+
+    def on_validate(self) -> Iterator[None]:
+        execution = self.execution_context
+        if isinstance(getattr(execution.context, "request", None), Request):
+            try:
+                is_subscription = execution.operation_type is OperationType.SUBSCRIPTION
+            except RuntimeError:  # no such operation: validation reports it
+                is_subscription = False
+            if is_subscription:
+                execution.pre_execution_errors = [
+                    GraphQLError(
+                        "subscriptions are served over websockets (graphql-transport-ws) only",
+                        extensions={"code": ErrorCode.INVALID_INPUT.value},
+                    )
+                ]
         yield

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, fields
 from decimal import Decimal
+from importlib import resources
 from typing import Any
 
 from core import clock, definitions, validation
@@ -14,6 +16,11 @@ from members.models import Program
 TIER_WINDOWS = ("LIFETIME", "ROLLING_YEAR")
 # Fits the Decimal(18, 4) columns with room to spare.
 MAX_AMOUNT = Decimal(1_000_000_000_000)
+# The smallest step those columns keep: anything finer would silently become 0.
+AMOUNT_STEP = Decimal("0.0001")
+# A hundred years: further and dates computed from "now" leave the calendar.
+MAX_DAYS = 36_500
+DAYS = {"referral_window_days", "tier_grace_days", "points_pending_days", "points_expiry_days"}
 
 
 async def get_program() -> Program:
@@ -88,11 +95,14 @@ def validate(changes: ProgramChanges) -> dict[str, Any]:
             if len(value) != 3 or not value.isalpha():
                 raise InvalidInput("currency must be a 3-letter ISO code", where)
         elif f.name == "timezone":
-            value = validation.zone(value, where)
+            value = _zone(value, where)
         elif f.name in ("earn_rate_percent", "referral_rate_percent"):
+            _finite(value, where)
             value = validation.percent(value, where)
         elif f.name in ("point_value", "tier_point_unit"):
-            validation.positive(value, where)
+            _finite(value, where)
+            if value < AMOUNT_STEP:
+                raise InvalidInput(f"{where.split('.')[-1]} must be at least {AMOUNT_STEP}", where)
             if value > MAX_AMOUNT:
                 raise InvalidInput(f"{where.split('.')[-1]} must be at most {MAX_AMOUNT}", where)
         elif f.name == "tier_window":
@@ -104,12 +114,33 @@ def validate(changes: ProgramChanges) -> dict[str, Any]:
             validation.positive(value, where)
         elif f.name == "max_notifications_per_week" or isinstance(value, int):
             validation.non_negative(value, where)
+        if f.name in DAYS and value > MAX_DAYS:
+            raise InvalidInput(f"{where.split('.')[-1]} must be at most {MAX_DAYS} days", where)
         values[f.name] = value
     for name in changes.clear:
         if name not in NULLABLE:
             raise InvalidInput(f"{name} cannot be cleared", _field(name))
         values[name] = None
     return values
+
+
+def _finite(value: Decimal, where: str) -> None:
+    if not value.is_finite():
+        raise InvalidInput(f"{where.split('.')[-1]} must be a finite number", where)
+
+
+@functools.cache
+def iana_zones() -> frozenset[str]:
+    """The IANA time zones (from tzdata), without 'Factory' and without what only the host
+    has ('localtime', 'posixrules'): a program's zone must mean the same on every server."""
+    names = resources.files("tzdata").joinpath("zones").read_text().split()
+    return frozenset(names) - {"Factory"}
+
+
+def _zone(value: str, where: str) -> str:
+    if value not in iana_zones():
+        raise InvalidInput("timezone must be an IANA zone such as Asia/Ho_Chi_Minh", where)
+    return validation.zone(value, where)
 
 
 async def update_program(changes: ProgramChanges) -> Program:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
@@ -226,3 +227,9 @@ async def enroll(data: Enrolment) -> Member:
             if referrer is None:
                 raise ReferralRejected("unknown referral code", "input.referralCode")
         return await create_member(data, referrer)
+
+
+async def erased_ids() -> frozenset[int]:
+    """The definitions snapshot's part: members erased (their tokens are refused)."""
+    ids: list[Any] = await Member.filter(erased_at__isnull=False).values_list("id", flat=True)
+    return frozenset(int(i) for i in ids)

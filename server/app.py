@@ -23,10 +23,11 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
 from tortoise import Tortoise, connections
 
-from core import definitions, outbox, pubsub, redis, sql
+from core import definitions, outbox, pubsub, ratelimit, redis, sql
 from core.db import tortoise_config
 from core.errors import ErrorCode, Unauthenticated
 from core.events import unit_of_work
+from core.ratelimit import RateLimited
 from core.security import authenticate
 from core.settings import Settings, get_settings
 from game.leaderboards import live as leaderboard_live
@@ -44,12 +45,18 @@ from server import (
     preflight,
     wiring,
 )
+from server.http_guard import HttpGuard
+from server.sockets import CredentialLifetime, MessageGuard
 
 log = logging.getLogger("loyalty")
 
 
-class CappedTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
-    """graphql-transport-ws whose refusal past the per-connection cap carries a contract code."""
+class CappedTransportWS(
+    MessageGuard, CredentialLifetime, BaseGraphQLTransportWSHandler[Context, None]
+):
+    """graphql-transport-ws whose refusal past the per-connection cap carries a contract
+    code, whose socket closes when its credential ends and which refuses messages that are
+    not a bounded JSON object (server/sockets.py)."""
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
         cap = self.max_subscriptions_per_connection
@@ -82,11 +89,15 @@ class LoyaltyGraphQL(GraphQL[Context, None]):
         return graphiql.page()  # its assets from the package, not a CDN
 
     async def get_context(self, request: Any, response: Any = None) -> Context:
+        """Who is calling. Looking up an unknown credential over the address's rate limit
+        raises RateLimited, which HttpGuard answers with 429."""
         context = Context(settings=self.settings, request=request, response=response)
+        client = getattr(request, "client", None)
+        context.client = client.host if client else None
         if isinstance(request, Request):
             try:
                 context.viewer = await authenticate(
-                    request.headers.get("authorization"), self.settings
+                    request.headers.get("authorization"), self.settings, _lookups_of(context)
                 )
             except Unauthenticated as exc:
                 context.auth_error = exc.message
@@ -98,8 +109,8 @@ class LoyaltyGraphQL(GraphQL[Context, None]):
         if not isinstance(header, str) or not header:
             raise ConnectionRejectionError({"reason": "authorization required"})
         try:
-            context.viewer = await authenticate(header, self.settings)
-        except Unauthenticated as exc:
+            context.viewer = await authenticate(header, self.settings, _lookups_of(context))
+        except (Unauthenticated, RateLimited) as exc:
             raise ConnectionRejectionError({"reason": exc.message}) from exc
         return None
 
@@ -117,6 +128,17 @@ class HeldConnection:
             return
         async with sql.held():
             await self.app(scope, receive, send)
+
+
+def _lookups_of(context: Context) -> Callable[[], Awaitable[None]]:
+    """Looking up a credential not cached costs a query: the caller's address pays for it
+    from its anonymous rate limit, so unknown credentials cannot flood the database."""
+
+    async def charge() -> None:
+        context.lookup_charged = True
+        await ratelimit.require(f"address:{context.client}", "anonymous")
+
+    return charge
 
 
 class BodyLimit:
@@ -280,5 +302,6 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = True) -> St
         lifespan=lifespan,
     )
     app.add_middleware(HeldConnection)
+    app.add_middleware(HttpGuard, settings=settings)  # inside BodyLimit (added next)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     return app

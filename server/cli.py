@@ -298,6 +298,7 @@ AREA_COMMAND_MODULES: list[str] = [
     "server.leaderboard_jobs",
     "server.engage_jobs",
     "server.spin_commands",
+    "server.key_commands",
 ]
 
 

@@ -11,6 +11,7 @@ from game.leaderboards import updates as leaderboard_updates
 from game.missions import definitions as missions
 from game.missions.events import MissionCompleted
 from members import program
+from members import service as member_service
 from rewards import badges, promotions, tier_history, tiers
 from rewards.orders import OrderCompleted
 from rewards.tiers import TierChanged
@@ -28,6 +29,7 @@ def wire() -> None:
         ("missions", missions.load_definitions),
         ("stamp_cards", stamp_cards.load_definitions),
         ("boards", boards.load_definitions),
+        ("erased_members", member_service.erased_ids),
     ):
         definitions.loader(name, load)
     # After commit, through the outbox: live messages, then leaderboard scores, each

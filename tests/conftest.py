@@ -11,7 +11,7 @@ import pytest
 import pytest_asyncio
 from tortoise import Tortoise, connections
 
-from core import clock, redis
+from core import clock, ratelimit, redis
 from core.db import APP
 from core.settings import Settings
 from server import app as server_app
@@ -20,6 +20,15 @@ from tests import backends
 
 ADMIN_KEY = "test-admin-key"
 INTEGRATION_KEY = "test-integration-key"
+# Rate limits stay on for the whole suite (every request takes from a bucket), but high
+# enough for tests that act in bulk; tests of the limits set their own (tests/core).
+SUITE_RATE_LIMITS = ratelimit.RateLimitSettings(
+    member_burst=10_000,
+    staff_burst=100_000,
+    anonymous_burst=10_000,
+    strict_member_burst=10_000,
+    strict_staff_burst=10_000,
+)
 
 
 @pytest.fixture(scope="session")
@@ -41,6 +50,7 @@ async def settings(tmp_root: Path) -> AsyncIterator[Settings]:
             secret_key="test-secret-key-0123456789abcdef",
             jobs_interval_seconds=0,
         )
+        ratelimit.configure(SUITE_RATE_LIMITS)
         # The suite's schema comes from the real migrations, so they are tested too.
         await migrate(s)
         await server_app.start(s)
@@ -74,6 +84,7 @@ async def _truncate(on_postgres: bool) -> None:
 async def clean(settings: Settings) -> AsyncIterator[None]:
     """Every test starts from an empty program with default settings and a clean Redis."""
     clock.unfreeze()
+    ratelimit.forget_refusals()
     await _truncate(backends.ON_POSTGRES)
     client = redis.client()
     keys = [k async for k in client.scan_iter(match=redis.key("*"), count=1000)]

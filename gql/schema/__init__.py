@@ -24,11 +24,15 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
+from gql import audit as audit_trail
+from gql import validation
 from gql.errors import error_codes, log_unexpected
-from gql.limits import ListLimit
+from gql.limits import ListLimit, RateLimit, SubscriptionsOverSockets
+from gql.permissions import document_roles
 from gql.scalars import UTCDateTime
 from gql.schema import (
     actions,
+    audit,
     badges,
     care,
     engage,
@@ -59,6 +63,7 @@ AREAS: list[Any] = [
     leaderboards,
     engage,
     care,
+    audit,
 ]
 
 MAX_DEPTH = 10
@@ -100,11 +105,17 @@ class LoyaltySchema(strawberry.Schema):
 
 
 def build_schema(*, production: bool = False) -> strawberry.Schema:
+    """The schema with its limits; every argument checked (gql.validation), every admin
+    mutation audited (gql.audit) and every root field's roles documented in its
+    description (gql.permissions), all wired here so new fields are covered."""
     extensions: list[Any] = [
         error_codes(production),
         # Classes, not instances: each keeps its cache across requests.
         CheckedParserCache,
         ValidationCache,
+        # After ValidationCache, whose on_validate sets the errors these may replace.
+        RateLimit,
+        SubscriptionsOverSockets,
         ListLimit,
         QueryDepthLimiter(max_depth=MAX_DEPTH),
         MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
@@ -112,14 +123,18 @@ def build_schema(*, production: bool = False) -> strawberry.Schema:
     ]
     if production:
         extensions.append(DisableIntrospection)
-    return LoyaltySchema(
+    built = LoyaltySchema(
         query=Query,  # type: ignore[arg-type]
         mutation=Mutation,
         subscription=Subscription,
         extensions=extensions,
-        config=StrawberryConfig(auto_camel_case=True),
+        config=StrawberryConfig(auto_camel_case=True, disable_field_suggestions=production),
         scalar_overrides={datetime: UTCDateTime},
     )
+    validation.install(built)
+    audit_trail.install(built)  # outermost: refused input is audited too
+    document_roles(built)
+    return built
 
 
 schema = build_schema()

@@ -10,32 +10,15 @@ from datetime import date
 from typing import Any
 
 import strawberry
-from strawberry.permission import BasePermission
 from strawberry.scalars import JSON
 
-from core.errors import Forbidden, Unauthenticated
-from core.security import Role
 from engage import erasure, member_export
 from gql.context import Info
 from gql.errors import UserError, payload_errors
-from gql.permissions import IsAdmin, IsSignedIn, IsStaff
+from gql.permissions import IsAdmin, IsMemberOrAdmin, IsSignedIn, IsStaff
 from gql.schema.members import Gender, Member, MemberPayload, member_type
 from members import cards, profile
 from members import consents as consent_service
-
-
-class IsMemberOrAdmin(BasePermission):
-    """A member (for their own data) or an admin; not the integration key."""
-
-    message = "member or admin only"
-
-    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
-        role = info.context.viewer.role
-        if role is None:
-            raise Unauthenticated(info.context.auth_error or "sign in with an API key or token")
-        if role not in (Role.MEMBER, Role.ADMIN):
-            raise Forbidden("this field is for member or admin callers")
-        return True
 
 
 def _role(info: Info) -> str:

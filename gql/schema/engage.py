@@ -8,7 +8,6 @@ from typing import Annotated, Any
 
 import strawberry
 
-from core.errors import NotFound
 from engage import analytics, campaigns, notifications, nps
 from engage.models import CampaignStatus
 from engage.models import Notification as NotificationModel
@@ -20,17 +19,11 @@ from gql.scalars import BigInt
 from gql.schema.members import MemberConnection, member_connection
 from gql.schema.tiers import Tier, tier_type
 from gql.subscriptions import member_event
+from gql.validation import INT64_MAX, parse_id
 from members import segments
 from members.segment_models import Segment as SegmentModel
 
 strawberry.enum(CampaignStatus, name="CampaignStatus")
-
-
-def _pk(value: strawberry.ID, what: str, field: str) -> int:
-    try:
-        return int(value)
-    except ValueError as exc:
-        raise NotFound(f"{what} not found", field) from exc
 
 
 def _viewer(info: Info) -> int:
@@ -176,9 +169,7 @@ class NotificationCampaignInput:
 
     def to_data(self) -> campaigns.CampaignData:
         segment_id = (
-            _pk(self.segment_id, "segment", "input.segmentId")
-            if self.segment_id is not None
-            else None
+            parse_id(self.segment_id, "input.segmentId") if self.segment_id is not None else None
         )
         return campaigns.CampaignData(
             title=self.title,
@@ -394,7 +385,7 @@ class Mutation:
     async def cancel_notification_campaign(
         self, info: Info, id: strawberry.ID
     ) -> NotificationCampaignPayload:
-        campaign = await campaigns.cancel_campaign(_pk(id, "campaign", "id"))
+        campaign = await campaigns.cancel_campaign(parse_id(id, "id"))
         return NotificationCampaignPayload(campaign=NotificationCampaign(model=campaign))
 
     @strawberry.mutation(permission_classes=[IsMember])
@@ -402,7 +393,8 @@ class Mutation:
     async def mark_notifications_read(
         self, info: Info, ids: list[strawberry.ID]
     ) -> MarkReadPayload:
-        unread = await notifications.mark_read(_viewer(info), [str(i) for i in ids])
+        wanted = [str(parse_id(i, ["ids", str(n)], INT64_MAX)) for n, i in enumerate(ids)]
+        unread = await notifications.mark_read(_viewer(info), wanted)
         return MarkReadPayload(unread_count=unread)
 
     @strawberry.mutation(permission_classes=[IsMember])

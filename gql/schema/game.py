@@ -9,22 +9,16 @@ import strawberry
 from game import rewards as game_rewards
 from gql.context import Info
 from gql.schema.badges import Badge
+from gql.validation import parse_id
 
 if TYPE_CHECKING:
     from gql.schema.spin import SpinWheel
     from gql.schema.vouchers import VoucherOffer
 
 
-def parse_id(value: strawberry.ID | str | None, where: str) -> int | None:
-    """An ID argument as an int; a malformed one is NOT_FOUND (nothing has that id)."""
-    from core.errors import NotFound
-
-    if value is None:
-        return None
-    try:
-        return int(value)
-    except (TypeError, ValueError) as exc:
-        raise NotFound("no such id", where) from exc
+def optional_id(value: strawberry.ID | str | None, where: str) -> int | None:
+    """An optional ID argument as an int (gql.validation.parse_id)."""
+    return None if value is None else parse_id(value, where)
 
 
 @strawberry.type
@@ -87,7 +81,7 @@ class RewardInput:
         return game_rewards.Reward(
             points=self.points,
             badge_code=self.badge_code,
-            spin_wheel_id=parse_id(self.spin_wheel_id, f"{where}.spinWheelId"),
+            spin_wheel_id=optional_id(self.spin_wheel_id, f"{where}.spinWheelId"),
             spins=self.spins,
-            voucher_offer_id=parse_id(self.voucher_offer_id, f"{where}.voucherOfferId"),
+            voucher_offer_id=optional_id(self.voucher_offer_id, f"{where}.voucherOfferId"),
         )

@@ -8,7 +8,7 @@ from enum import Enum
 import strawberry
 
 from core import ids
-from core.errors import InvalidInput, NotFound
+from core.errors import InvalidInput
 from core.security import Role, issue_member_token
 from gql.context import Info
 from gql.errors import UserError, payload_errors
@@ -17,6 +17,7 @@ from gql.schema.badges import BadgeAward
 from gql.schema.care_member import MemberCareFields
 from gql.schema.rfm_types import Rfm
 from gql.schema.tiers import Tier, tier_type
+from gql.validation import parse_id
 from members import segments, service
 from members.models import Member as MemberModel
 from rewards import enrolment, tiers
@@ -178,13 +179,6 @@ class Member(MemberCareFields):
         return [BadgeAward.of(a) for a in awards or []]
 
 
-def _segment_pk(segment_id: strawberry.ID) -> int:
-    try:
-        return int(segment_id)
-    except ValueError as exc:
-        raise NotFound("segment not found", "segmentId") from exc
-
-
 def member_type(model: MemberModel) -> Member:
     return Member(model=model)
 
@@ -279,10 +273,7 @@ class Query:
     async def member(
         self, info: Info, id: strawberry.ID | None = None, external_id: str | None = None
     ) -> Member | None:
-        try:
-            member_id = int(id) if id is not None else None
-        except ValueError:
-            return None
+        member_id = parse_id(id, "id") if id is not None else None
         found = await service.find_member(member_id, external_id)
         return member_type(found) if found else None
 
@@ -298,7 +289,7 @@ class Query:
     ) -> MemberConnection:
         extra = await tiers.member_filter(tier_code) if tier_code is not None else None
         if segment_id is not None:
-            in_segment = await segments.filter_for(_segment_pk(segment_id))
+            in_segment = await segments.filter_for(parse_id(segment_id, "segmentId"))
             extra = in_segment if extra is None else extra & in_segment
         return member_connection(
             await service.list_members(first, after, search=search, extra=extra)

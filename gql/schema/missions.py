@@ -17,8 +17,9 @@ from game.windows import Window
 from gql.context import Info
 from gql.errors import UserError, payload_errors
 from gql.permissions import IsAdmin, IsMember
-from gql.schema.game import Reward, RewardInput, parse_id, reward_type
+from gql.schema.game import Reward, RewardInput, optional_id, reward_type
 from gql.subscriptions import member_event
+from gql.validation import parse_id
 from members import service as members
 from members.program import get_program
 
@@ -185,7 +186,7 @@ class MissionInput:
             auto_claim=True if self.auto_claim is None else self.auto_claim,
             max_completions=self.max_completions,
             tier_codes=self.tier_codes,
-            segment_id=parse_id(self.segment_id, "input.segmentId"),
+            segment_id=optional_id(self.segment_id, "input.segmentId"),
             status=self.status or Status.ACTIVE,
         )
 
@@ -204,9 +205,7 @@ class ClaimRewardPayload:
 
 
 def _mission_id(value: strawberry.ID, where: str) -> int:
-    parsed = parse_id(value, where)
-    assert parsed is not None
-    return parsed
+    return parse_id(value, where)
 
 
 @strawberry.type

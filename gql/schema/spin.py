@@ -14,7 +14,7 @@ from gql.errors import UserError, payload_errors
 from gql.permissions import IsAdmin, IsMember, IsSignedIn
 from gql.schema.game import Reward, reward_type
 from gql.schema.members import Member, member_type
-from gql.schema.vouchers import parse_id
+from gql.validation import parse_id
 from members import service as members
 from rewards import spin_fairness
 from rewards.spin_wheel import service

@@ -8,12 +8,12 @@ from decimal import Decimal
 import strawberry
 
 from core import clock
-from core.errors import NotFound
 from core.security import Role
 from gql.context import Info
 from gql.errors import UserError, payload_errors
 from gql.permissions import IsAdmin, IsMember, IsStaff
 from gql.schema.members import Member, member_type
+from gql.validation import parse_id
 from members import service as members
 from rewards.vouchers import service
 from rewards.vouchers.models import Voucher as VoucherModel
@@ -22,13 +22,6 @@ from rewards.vouchers.service import DiscountType, VoucherStatus
 
 strawberry.enum(DiscountType, name="DiscountType")
 strawberry.enum(VoucherStatus, name="VoucherStatus")
-
-
-def parse_id(value: strawberry.ID | str, where: str) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError) as exc:
-        raise NotFound("no such id", where) from exc
 
 
 @strawberry.type
@@ -264,11 +257,7 @@ class Query:
         description="Member: one offer by id, hidden ones included when the member is eligible.",
     )
     async def voucher_offer(self, info: Info, id: strawberry.ID) -> VoucherOffer | None:
-        try:
-            offer_id = int(id)
-        except ValueError:
-            return None
-        view = await service.offer_for(_member_id(info), offer_id)
+        view = await service.offer_for(_member_id(info), parse_id(id, "id"))
         return offer_type(view.offer, view.cost_for_me) if view else None
 
     @strawberry.field(permission_classes=[IsMember], description="Member.")

@@ -21,7 +21,7 @@ import pytest_asyncio
 import websockets
 
 from tests import backends
-from tests.conftest import ADMIN_KEY, INTEGRATION_KEY
+from tests.conftest import ADMIN_KEY, INTEGRATION_KEY, SUITE_RATE_LIMITS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -72,6 +72,10 @@ def start_server(env_extra: dict[str, str], data_dir: Path, name: str) -> Server
         "LOYALTY_ADMIN_KEY": ADMIN_KEY,
         "LOYALTY_INTEGRATION_KEY": INTEGRATION_KEY,
         "LOYALTY_SECRET_KEY": "acceptance-secret-0123456789abcdef",
+        **{
+            f"LOYALTY_RATE_LIMIT_{name.upper()}": str(value)
+            for name, value in SUITE_RATE_LIMITS.model_dump().items()
+        },
         **env_extra,
     }
     process = subprocess.Popen(

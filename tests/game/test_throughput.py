@@ -39,8 +39,9 @@ def statements() -> Iterator[_Statements]:
 
 @pytest.fixture
 def redis_trips(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
-    """Counts pipelines sent and single commands sent (the real calls still happen)."""
-    counts = {"pipelines": 0, "commands": 0}
+    """Counts pipelines sent and single commands sent (the real calls still happen); the
+    request's rate-limit check (one EVALSHA before it runs) is counted apart."""
+    counts = {"pipelines": 0, "commands": 0, "rate_limits": 0}
     real_execute, real_command = Pipeline.execute, Redis.execute_command
 
     async def execute(self: Pipeline, *args: Any, **kwargs: Any) -> Any:
@@ -48,7 +49,8 @@ def redis_trips(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
         return await real_execute(self, *args, **kwargs)
 
     async def command(self: Redis, *args: Any, **kwargs: Any) -> Any:
-        counts["commands"] += 1
+        is_rate_limit = args[:1] == ("EVALSHA",) and ":rl:{" in str(args[3:4])
+        counts["rate_limits" if is_rate_limit else "commands"] += 1
         return await real_command(self, *args, **kwargs)
 
     monkeypatch.setattr(Pipeline, "execute", execute)
@@ -100,7 +102,7 @@ async def test_one_action_is_one_redis_round_trip(api: Api, redis_trips: dict[st
     )
     assert created["createStampCard"]["errors"] == []
     member = await factories.member()
-    redis_trips.update(pipelines=0, commands=0)
+    redis_trips.update(pipelines=0, commands=0, rate_limits=0)
     payload = await helpers.track(api, member)
     assert len(payload["missions"]) == 20 and payload["badgesAwarded"]
-    assert redis_trips == {"pipelines": 1, "commands": 0}
+    assert redis_trips == {"pipelines": 1, "commands": 0, "rate_limits": 1}

@@ -289,6 +289,8 @@ async def test_inactive_wheels_are_hidden_and_refuse_spins(api: Api, settings: S
     assert (await api(WHEELS, token=token))["spinWheels"] == []
     payload = (await api(SPIN, {"id": str(w.id), "seed": "x"}, token=token))["spin"]
     assert payload["errors"] == [{"code": "INACTIVE", "field": ["wheelId"]}]
-    unknown = (await api(SPIN, {"id": "nope", "seed": "x"}, token=token))["spin"]
+    unknown = (await api(SPIN, {"id": "999999", "seed": "x"}, token=token))["spin"]
     assert unknown["errors"] == [{"code": "NOT_FOUND", "field": ["wheelId"]}]
+    malformed = (await api(SPIN, {"id": "nope", "seed": "x"}, token=token))["spin"]
+    assert malformed["errors"] == [{"code": "INVALID_INPUT", "field": ["wheelId"]}]
     assert await SpinState.filter(wheel_id=w.id).count() == 0

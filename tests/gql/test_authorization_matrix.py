@@ -1,0 +1,166 @@
+"""The authorization matrix: every root field of the served schema, read from introspection,
+called as anonymous, member, integration and admin. Each answers as its documented roles
+("Roles: ..." in its description) say: a caller outside them gets UNAUTHENTICATED
+(anonymous) or FORBIDDEN and no data; a caller inside never does, and whatever else it
+gets carries a contract code. A new field is covered without editing this test; a root
+field that documents no role fails it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from typing import Any
+
+import pytest
+import websockets
+from graphql import (
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLSchema,
+    Undefined,
+    build_client_schema,
+    get_introspection_query,
+    get_named_type,
+    graphql_sync,
+    is_composite_type,
+)
+
+from core.settings import Settings
+from gql.schema import schema as served
+from tests import factories
+from tests.conftest import ADMIN_KEY, INTEGRATION_KEY, Api
+from tests.gql.inputs import CODES, sample
+from tests.server.live import closed_with, live_server, socket
+
+CALLERS = ("anonymous", "MEMBER", "INTEGRATION", "ADMIN")
+_ROLES = re.compile(r"Roles: ([A-Za-z, ]+)\.\s*$")
+
+
+def _introspected() -> GraphQLSchema:
+    """The served schema as a client sees it (introspection, not Python)."""
+    result = graphql_sync(served._schema, get_introspection_query(descriptions=True))
+    assert result.errors is None and result.data is not None
+    return build_client_schema(result.data)  # type: ignore[arg-type]
+
+
+CLIENT = _introspected()
+
+
+def root_fields(operation: str) -> list[str]:
+    root = CLIENT.get_type(operation)
+    return list(root.fields) if isinstance(root, GraphQLObjectType) else []
+
+
+def documented_roles(operation: str, name: str) -> set[str]:
+    root = CLIENT.get_type(operation)
+    assert isinstance(root, GraphQLObjectType)
+    found = _ROLES.search(root.fields[name].description or "")
+    assert found, f"{operation}.{name} documents no role (give it a permission class)"
+    return {r.strip() for r in found.group(1).split(",")}
+
+
+def call(operation: str, name: str) -> tuple[str, dict[str, Any]]:
+    root = CLIENT.get_type(operation)
+    assert isinstance(root, GraphQLObjectType)
+    field = root.fields[name]
+    required = {
+        arg: a
+        for arg, a in field.args.items()
+        if isinstance(a.type, GraphQLNonNull) and a.default_value is Undefined
+    }
+    variables = {arg: sample(a.type) for arg, a in required.items()}
+    declared = ", ".join(f"${arg}: {a.type}" for arg, a in required.items())
+    arguments = ", ".join(f"{arg}: ${arg}" for arg in required)
+    selection = "{ __typename }" if is_composite_type(get_named_type(field.type)) else ""
+    text = (
+        f"{operation.lower()}{f'({declared})' if declared else ''} "
+        f"{{ {name}{f'({arguments})' if arguments else ''} {selection} }}"
+    )
+    return text, variables
+
+
+def expect(body: dict[str, Any], caller: str, allowed: bool, where: str) -> None:
+    errors = body.get("errors") or []
+    found = {(e.get("extensions") or {}).get("code") for e in errors}
+    for error in errors:
+        assert (error.get("extensions") or {}).get("code") in CODES, (where, error)
+    if allowed:
+        assert not found & {"UNAUTHENTICATED", "FORBIDDEN"}, (where, body)
+    else:
+        wanted = "UNAUTHENTICATED" if caller == "anonymous" else "FORBIDDEN"
+        assert found == {wanted}, (where, body)
+        assert not any((body.get("data") or {}).values()), (where, body)
+
+
+HTTP_FIELDS = [("Query", n) for n in root_fields("Query")] + [
+    ("Mutation", n) for n in root_fields("Mutation")
+]
+
+
+def test_the_matrix_covers_every_root_field() -> None:
+    assert len(HTTP_FIELDS) == len(served._schema.query_type.fields) + len(  # type: ignore[union-attr]
+        served._schema.mutation_type.fields  # type: ignore[union-attr]
+    )
+    assert {"updateProgram", "auditLog", "spin", "me", "viewerRole"} <= {n for _, n in HTTP_FIELDS}
+
+
+@pytest.mark.parametrize(("operation", "name"), HTTP_FIELDS, ids=[n for _, n in HTTP_FIELDS])
+async def test_each_root_field_answers_each_caller_as_documented(
+    api: Api, settings: Settings, operation: str, name: str
+) -> None:
+    roles = documented_roles(operation, name)
+    member = factories.token_for(await factories.member(external_id="m-matrix"), settings)
+    tokens = {
+        "anonymous": None,
+        "MEMBER": member,
+        "INTEGRATION": INTEGRATION_KEY,
+        "ADMIN": ADMIN_KEY,
+    }
+    query, variables = call(operation, name)
+    for caller in CALLERS:
+        allowed = caller in roles
+        body = await api.raw(query, variables, token=tokens[caller])
+        expect(body, caller, allowed, f"{name} as {caller}")
+
+
+SUBSCRIPTIONS = root_fields("Subscription")
+
+
+@pytest.mark.parametrize("name", SUBSCRIPTIONS)
+async def test_each_subscription_answers_each_caller_as_documented(
+    settings: Settings, name: str
+) -> None:
+    roles = documented_roles("Subscription", name)
+    member = factories.token_for(await factories.member(external_id="m-matrix"), settings)
+    query, variables = call("Subscription", name)
+    async with live_server(settings) as live:
+        # anonymous sockets are refused at connection_init, before any subscription
+        async with websockets.connect(live.ws_url, subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
+            await ws.send(json.dumps({"type": "connection_init", "payload": {}}))
+            assert await closed_with(ws, within=5) == 4403
+        for caller, token in (
+            ("MEMBER", member),
+            ("INTEGRATION", INTEGRATION_KEY),
+            ("ADMIN", ADMIN_KEY),
+        ):
+            async with socket(live, token) as ws:
+                message = {
+                    "id": "1",
+                    "type": "subscribe",
+                    "payload": {"query": query, "variables": variables},
+                }
+                await ws.send(json.dumps(message))
+                body = await _first_answer(ws)
+                expect(body, caller, caller in roles, f"{name} as {caller}")
+
+
+async def _first_answer(ws: Any, wait: float = 1.0) -> dict[str, Any]:
+    """The errors of the first message, or {} if the subscription is running quietly."""
+    try:
+        raw = json.loads(await asyncio.wait_for(ws.recv(), wait))
+    except TimeoutError:
+        return {}
+    if raw["type"] == "error":
+        return {"errors": raw["payload"], "data": None}
+    return raw.get("payload") or {}
