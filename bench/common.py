@@ -213,6 +213,34 @@ class Server:
     prefix: str
 
 
+def service_env(
+    data_dir: Path,
+    db_url: str,
+    *,
+    redis_url: str,
+    prefix: str,
+    production: bool = False,
+    jobs: bool = True,
+) -> dict[str, str]:
+    """The environment of a `loyalty` process of a benchmark: this process's variables less
+    every LOYALTY_* one (the run is defined here alone), plus the run's own settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LOYALTY_")} | {
+        "LOYALTY_ENV": "production" if production else "development",
+        "LOYALTY_HOST": "127.0.0.1",
+        "LOYALTY_DATA_DIR": str(data_dir),
+        "LOYALTY_DATABASE_URL": db_url,
+        "LOYALTY_REDIS_URL": redis_url,
+        "LOYALTY_REDIS_PREFIX": prefix,
+        "LOYALTY_ADMIN_KEY": ADMIN,
+        "LOYALTY_INTEGRATION_KEY": INTEGRATION,
+        "LOYALTY_SECRET_KEY": SECRET,
+        "PYTHONPATH": str(ROOT),
+    }
+    if not jobs:
+        env["LOYALTY_JOBS_INTERVAL_SECONDS"] = "0"
+    return env
+
+
 def start_server(
     data_dir: Path,
     db_url: str,
@@ -230,21 +258,10 @@ def start_server(
     port = free_port()
     prefix = prefix or new_prefix()
     log = data_dir / "server.log"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LOYALTY_")} | {
-        "LOYALTY_ENV": "production" if production else "development",
-        "LOYALTY_HOST": "127.0.0.1",
-        "LOYALTY_PORT": str(port),
-        "LOYALTY_DATA_DIR": str(data_dir),
-        "LOYALTY_DATABASE_URL": db_url,
-        "LOYALTY_REDIS_URL": redis_url,
-        "LOYALTY_REDIS_PREFIX": prefix,
-        "LOYALTY_ADMIN_KEY": ADMIN,
-        "LOYALTY_INTEGRATION_KEY": INTEGRATION,
-        "LOYALTY_SECRET_KEY": SECRET,
-        "PYTHONPATH": str(ROOT),
-    }
-    if not jobs:
-        env["LOYALTY_JOBS_INTERVAL_SECONDS"] = "0"
+    env = service_env(
+        data_dir, db_url, redis_url=redis_url, prefix=prefix, production=production, jobs=jobs
+    )
+    env["LOYALTY_PORT"] = str(port)
     command = [sys.executable, "-m", "server.cli", "serve"]
     profile = os.environ.get("LOYALTY_BENCH_PROFILE")  # a file: cProfile the server into it
     if profile:
