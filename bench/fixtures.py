@@ -2,8 +2,10 @@
 
 - Shop (trackAction, recordOrder, home, trackActions, fan-out): set up through the API on
   the first server of a run: tiers MEMBER/SILVER/GOLD (0/500/2,000 tier points), the action
-  type `bench.action` worth 5 points, a badge, 50 live DAILY missions on the action type,
-  2,000 members `bench-0..1999` and their tokens, and the fan-out member `fanout-0`.
+  type `bench.action` worth 5 points, a badge, 50 live DAILY missions on the action type
+  (see missions()), 2,000 members `bench-0..1999` each holding the badge and their tokens,
+  the fan-out member `fanout-0`; then every member tracks one action, so that the measured
+  actions find their day's progress rows in place, as most of a day's actions do.
 - Board (leaderboard): 1,000,000 members `board-1..1000000`, an AVAILABLE account and one
   ORDER posting each (1-100,000 points, 400 days old, so only the ALL_TIME window holds
   them; the program's budget topped up by the total, so the ledger still balances), all by
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,27 +39,36 @@ TOKEN = """mutation($e: String!) { issueMemberToken(memberExternalId: $e, ttlSec
 
 
 def missions(count: int) -> list[dict[str, Any]]:
-    """`count` live DAILY missions on the action type: COUNT (targets 3, 6, 9 ...) and SUM
-    (targets 10, 20, 30 ...) alternately, repeatable within the day (maxCompletions null) so
-    members keep completing some as they act, every tenth one also awarding the badge."""
-    out = []
-    for n in range(count):
-        step = n // 2 + 1
-        reward: dict[str, Any] = {"points": 1 + n % 5}
-        if n % 10 == 9:
-            reward["badgeCode"] = "bench"
+    """`count` live DAILY missions on the action type, such that every action does the same
+    work whatever the member did before (else the figures would drift with the members'
+    history within a run, and between a slow run and a fast one): the first completes on
+    every action (COUNT, target 1, repeatable: a reward credit and a notification each
+    time); the others, COUNT and SUM alternately, move on every action towards targets no
+    member reaches in a run."""
+    out = [
+        {
+            "title": "Bench daily check-in",
+            "actionType": KEY,
+            "measure": "COUNT",
+            "window": "DAILY",
+            "target": 1,
+            "reward": {"points": 1},
+            "maxCompletions": None,
+        }
+    ]
+    for n in range(1, count):
         out.append(
             {
                 "title": f"Bench daily mission {n}",
                 "actionType": KEY,
-                "measure": "COUNT" if n % 2 == 0 else "SUM",
+                "measure": "COUNT" if n % 2 else "SUM",
                 "window": "DAILY",
-                "target": 3 * step if n % 2 == 0 else 10 * step,
-                "reward": reward,
+                "target": 10_000 + n if n % 2 else 1_000_000 + n,
+                "reward": {"points": 1 + n % 5},
                 "maxCompletions": None,
             }
         )
-    return out
+    return out[:count]
 
 
 async def _admin(client: httpx.AsyncClient, query: str, variables: dict[str, Any]) -> Any:
@@ -75,6 +87,30 @@ async def tokens(client: httpx.AsyncClient, external_ids: list[str]) -> list[str
         )
         out += [str(a["issueMemberToken"]["token"]) for a in answers]
     return out
+
+
+async def _award_badge(client: httpx.AsyncClient, external_id: str) -> None:
+    await _admin(
+        client,
+        'mutation($e: String!) { awardBadge(memberExternalId: $e, badgeCode: "bench") '
+        "{ errors { code } } }",
+        {"e": external_id},
+    )
+
+
+async def _first_action(client: httpx.AsyncClient, external_id: str) -> None:
+    action = {"memberExternalId": external_id, "type": KEY, "idempotencyKey": f"{external_id}-1"}
+    await common.gql(client, TRACK, {"i": action}, common.INTEGRATION, payload_errors=True)
+
+
+async def _each(
+    client: httpx.AsyncClient,
+    external_ids: list[str],
+    call: Callable[[httpx.AsyncClient, str], Awaitable[None]],
+) -> None:
+    """call(client, id) for every id, 20 at a time."""
+    for start in range(0, len(external_ids), 20):
+        await asyncio.gather(*(call(client, e) for e in external_ids[start : start + 20]))
 
 
 @dataclass
@@ -118,9 +154,12 @@ async def set_up_shop(shop: Shop, url: str) -> None:
         await common.enrol_members(client, 1, prefix="fanout-")
         shop.tokens = await tokens(client, [f"bench-{n}" for n in range(shop.members)])
         [shop.fanout_token] = await tokens(client, ["fanout-0"])
-        # One action alone first: whatever is created on first use is not raced for.
-        first = {"memberExternalId": "bench-0", "type": KEY, "idempotencyKey": "bench-first"}
-        await common.gql(client, TRACK, {"i": first}, common.INTEGRATION, payload_errors=True)
+        members = [f"bench-{n}" for n in range(shop.members)]
+        await _each(client, members, _award_badge)
+        # One action alone first (whatever is created on first use is not raced for), then
+        # one for every member.
+        await _each(client, members[:1], _first_action)
+        await _each(client, members[1:], _first_action)
     shop.ready = True
     log(
         f"shop: {shop.missions} missions, {shop.members:,} members and their tokens in "
