@@ -38,20 +38,25 @@ TOKEN = """mutation($e: String!) { issueMemberToken(memberExternalId: $e, ttlSec
   token } }"""
 
 
+BONUS_EVERY = 5  # every 5th tracked action carries {"bonus": true}
+
+
 def missions(count: int) -> list[dict[str, Any]]:
-    """`count` live DAILY missions on the action type, such that every action does the same
-    work whatever the member did before (else the figures would drift with the members'
-    history within a run, and between a slow run and a fast one): the first completes on
-    every action (COUNT, target 1, repeatable: a reward credit and a notification each
-    time); the others, COUNT and SUM alternately, move on every action towards targets no
+    """`count` live DAILY missions on the action type, such that an action's work does not
+    depend on what its member did before (else figures would drift with the members'
+    history, within a run and from a slow run to a fast one): the first counts only actions
+    with the attribute {"bonus": true} and completes on each (target 1, repeatable: a reward
+    credit and a notification each time), so exactly one action in BONUS_EVERY completes a
+    mission; the others, COUNT and SUM alternately, move on every action towards targets no
     member reaches in a run."""
     out = [
         {
-            "title": "Bench daily check-in",
+            "title": "Bench daily bonus",
             "actionType": KEY,
             "measure": "COUNT",
             "window": "DAILY",
             "target": 1,
+            "filter": {"bonus": True},
             "reward": {"points": 1},
             "maxCompletions": None,
         }
@@ -99,7 +104,12 @@ async def _award_badge(client: httpx.AsyncClient, external_id: str) -> None:
 
 
 async def _first_action(client: httpx.AsyncClient, external_id: str) -> None:
-    action = {"memberExternalId": external_id, "type": KEY, "idempotencyKey": f"{external_id}-1"}
+    action = {
+        "memberExternalId": external_id,
+        "type": KEY,
+        "attributes": {"bonus": True},  # every mission's row of the day in place
+        "idempotencyKey": f"{external_id}-1",
+    }
     await common.gql(client, TRACK, {"i": action}, common.INTEGRATION, payload_errors=True)
 
 

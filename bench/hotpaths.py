@@ -4,8 +4,8 @@ On PostgreSQL + Redis (LOYALTY_BENCH_DATABASE_URL / LOYALTY_BENCH_REDIS_URL, by 
 local servers), the real service in production mode with 1 and 2 worker processes
 (bench/servers.py), driven by wrk with Lua-written bodies (bench/wrk.py) at 32 connections:
 
-  trackAction   50 live DAILY missions on the action type (each action moves all 50 and
-                completes one: bench/fixtures.py), 2,000 members; every request a new
+  trackAction   50 live DAILY missions on the action type (one action in 5 completes one
+                of them: bench/fixtures.py), 2,000 members; every request a new
                 idempotency key and the next member
   recordOrder   a new orderId per request, the next member, 100,000-2,099,000 VND
   home          `me { pointsBalance tierPoints tier { code } badges { badge { code } } }
@@ -52,7 +52,16 @@ from typing import Any
 import httpx
 
 from bench import common, fanout, profiling, servers, wrk
-from bench.fixtures import KEY, TRACK, Board, Shop, build_board, set_up_shop, tokens
+from bench.fixtures import (
+    BONUS_EVERY,
+    KEY,
+    TRACK,
+    Board,
+    Shop,
+    build_board,
+    set_up_shop,
+    tokens,
+)
 from bench.servers import Process, log
 
 DEFAULT_DATABASE = "postgres://postgres@127.0.0.1:5432/postgres"
@@ -94,18 +103,28 @@ def label(name: str, args: argparse.Namespace) -> str:
 INTEGRATION = f"Bearer {common.INTEGRATION}"
 
 
+ACTION = {
+    "memberExternalId": "bench-<<m>>",
+    "type": KEY,
+    "value": "<<v>>",
+    "attributes": "<<b>>",
+    "idempotencyKey": "<<k>>",
+}
+# Lua: action n's attributes ({"bonus": true} for one in BONUS_EVERY) and value (1-5),
+# not in step with n % members, so that every member gets some of each.
+BONUS = f"""local function bonus(n)
+  if math.floor(n / 3) % {BONUS_EVERY} == 0 then return '{{"bonus": true}}' end
+  return '{{"bonus": false}}'
+end
+local function value(n) return 1 + math.floor(n / 7) % 5 end"""
+
+
 def track_script(members: int) -> wrk.Script:
-    variables = {
-        "memberExternalId": "bench-<<m>>",
-        "type": KEY,
-        "value": "<<v>>",
-        "idempotencyKey": "<<k>>",
-    }
-    body = wrk.template(
-        {"query": TRACK, "variables": {"i": variables}}, {"m": "%d", "v": "%d", "k": '"%s-%d"'}
-    )
+    formats = {"m": "%d", "v": "%d", "b": "%s", "k": '"%s-%d"'}
+    body = wrk.template({"query": TRACK, "variables": {"i": ACTION}}, formats)
     lua = f"""local template = {body}
-function body(i) return string.format(template, i % members, 1 + i % 5, run, i) end"""
+{BONUS}
+function body(i) return string.format(template, i % members, value(i), bonus(i), run, i) end"""
     return wrk.Script(lua, members=members, authorization=INTEGRATION)
 
 
@@ -127,21 +146,14 @@ def batch_script(members: int, batch: int, selection: str) -> wrk.Script:
         {"query": BATCH.format(selection=selection), "variables": {"i": ["<<items>>"]}},
         {"items": "%s"},
     )
-    item = wrk.template(
-        {
-            "memberExternalId": "bench-<<m>>",
-            "type": KEY,
-            "value": "<<v>>",
-            "idempotencyKey": "<<k>>",
-        },
-        {"m": "%d", "v": "%d", "k": '"%s-%d-%d"'},
-    )
+    item = wrk.template(ACTION, {"m": "%d", "v": "%d", "b": "%s", "k": '"%s-%d-%d"'})
     lua = f"""local head, item = {head}, {item}
+{BONUS}
 function body(i)
   local parts = {{}}
   for j = 0, batch - 1 do
     local n = i * batch + j
-    parts[j + 1] = string.format(item, n % members, 1 + n % 5, run, i, j)
+    parts[j + 1] = string.format(item, n % members, value(n), bonus(n), run, i, j)
   end
   return string.format(head, table.concat(parts, ","))
 end"""
@@ -319,7 +331,7 @@ Row = Callable[[Run, Shop, Process, int, str], Awaitable[None]]
 async def track_action(run: Run, shop: Shop, server: Process, workers: int, load: str) -> None:
     tag = f"trackAction-w{workers}"
     measured = run.measure(server.url, track_script(shop.members), tag, server.pid)
-    note = f"each action moves {run.args.missions} missions and completes 1"
+    note = f"1 action in {BONUS_EVERY} completes a mission"
     run.add("trackAction", workers, load, measured, note)
 
 
