@@ -10,7 +10,9 @@
 - `start_server()` / `stop_server()`, `running_server()`, `fresh_server()`: the real
   `loyalty serve` as a subprocess, as tests/acceptance/conftest.py starts it
   (LOYALTY_BENCH_PROFILE=FILE runs it under cProfile, stats written to FILE when it
-  stops); `services()`: the same wiring in-process (migrated database, Redis, app).
+  stops); `service_env()`: the LOYALTY_* environment of such a process (bench/hotpaths.py
+  starts its own servers with it); `services()`: the same wiring in-process (migrated
+  database, Redis, app).
 - `run_load()`: concurrent clients repeating a request, by count or for some seconds,
   returning each request's latency; `percentile()` and `Load.p50_ms` (median) /
   `p99_ms` (the sample at rank int(0.99 n)), used by every benchmark.
