@@ -32,11 +32,16 @@ migrations: install
 	rm -f core/migrations/0*.py
 	$(BIN)/tortoise -c core.db.TORTOISE_ORM makemigrations --name initial
 
-# Every benchmark in bench/ (each prints its figures; BENCHMARKS.md records them).
+# The hot paths in one table (bench/hotpaths.py, BENCHMARKS.md), with wrk (Debian's `wrk`:
+# installed here when missing and run as root) and py-spy (the `bench` extra). Options go in
+# BENCH_ARGS, e.g. make bench BENCH_ARGS="--only trackAction --workers 1 --profile".
+# The other benchmarks run one at a time: .venv/bin/python -m bench.<name> (BENCHMARKS.md).
 bench: install
-	for module in $(sort $(basename $(notdir $(shell grep -l '__main__' bench/*.py)))); do \
-		$(BIN)/python -m bench.$$module || exit 1; \
-	done
+	@command -v wrk >/dev/null || [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null || \
+		apt-get install -y -qq wrk >/dev/null 2>&1 || \
+		{ apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq wrk >/dev/null 2>&1; } || true
+	@test -x $(BIN)/py-spy || $(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	$(BIN)/python -m bench.hotpaths $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) data build *.egg-info

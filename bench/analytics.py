@@ -75,9 +75,10 @@ DATA = [
     ),
     (
         "tiers held",
-        """INSERT INTO member_tier (member_id, tier_code)
-           SELECT id, CASE WHEN id % 10 = 0 THEN 'GOLD' ELSE 'SILVER' END
-           FROM member WHERE id % 10 < 4""",
+        """INSERT INTO member_state (member_id, tier_code, lifetime, tier_points, seq)
+           SELECT id, CASE WHEN id % 10 = 0 THEN 'GOLD' ELSE 'SILVER' END, 0, 0, 0
+           FROM member WHERE id % 10 < 4
+           ON CONFLICT (member_id) DO UPDATE SET tier_code = excluded.tier_code""",
     ),
     (
         "nps answers",

@@ -10,7 +10,9 @@
 - `start_server()` / `stop_server()`, `running_server()`, `fresh_server()`: the real
   `loyalty serve` as a subprocess, as tests/acceptance/conftest.py starts it
   (LOYALTY_BENCH_PROFILE=FILE runs it under cProfile, stats written to FILE when it
-  stops); `services()`: the same wiring in-process (migrated database, Redis, app).
+  stops); `service_env()`: the LOYALTY_* environment of such a process (bench/hotpaths.py
+  starts its own servers with it); `services()`: the same wiring in-process (migrated
+  database, Redis, app).
 - `run_load()`: concurrent clients repeating a request, by count or for some seconds,
   returning each request's latency; `percentile()` and `Load.p50_ms` (median) /
   `p99_ms` (the sample at rank int(0.99 n)), used by every benchmark.
@@ -213,6 +215,37 @@ class Server:
     prefix: str
 
 
+def service_env(
+    data_dir: Path,
+    db_url: str,
+    *,
+    redis_url: str,
+    prefix: str,
+    production: bool = False,
+    jobs: bool = True,
+    rate_limits: bool = False,
+) -> dict[str, str]:
+    """The environment of a `loyalty` process of a benchmark: this process's variables less
+    every LOYALTY_* one (the run is defined here alone), plus the run's own settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LOYALTY_")} | {
+        "LOYALTY_ENV": "production" if production else "development",
+        "LOYALTY_HOST": "127.0.0.1",
+        "LOYALTY_DATA_DIR": str(data_dir),
+        "LOYALTY_DATABASE_URL": db_url,
+        "LOYALTY_REDIS_URL": redis_url,
+        "LOYALTY_REDIS_PREFIX": prefix,
+        "LOYALTY_ADMIN_KEY": ADMIN,
+        "LOYALTY_INTEGRATION_KEY": INTEGRATION,
+        "LOYALTY_SECRET_KEY": SECRET,
+        "PYTHONPATH": str(ROOT),
+        # Measured without rate limits (bench/rate_limits.py measures those).
+        "LOYALTY_RATE_LIMIT_ENABLED": "true" if rate_limits else "false",
+    }
+    if not jobs:
+        env["LOYALTY_JOBS_INTERVAL_SECONDS"] = "0"
+    return env
+
+
 def start_server(
     data_dir: Path,
     db_url: str,
@@ -233,22 +266,16 @@ def start_server(
     port = free_port()
     prefix = prefix or new_prefix()
     log = data_dir / "server.log"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LOYALTY_")} | {
-        "LOYALTY_ENV": "production" if production else "development",
-        "LOYALTY_HOST": "127.0.0.1",
-        "LOYALTY_PORT": str(port),
-        "LOYALTY_DATA_DIR": str(data_dir),
-        "LOYALTY_DATABASE_URL": db_url,
-        "LOYALTY_REDIS_URL": redis_url,
-        "LOYALTY_REDIS_PREFIX": prefix,
-        "LOYALTY_ADMIN_KEY": ADMIN,
-        "LOYALTY_INTEGRATION_KEY": INTEGRATION,
-        "LOYALTY_SECRET_KEY": SECRET,
-        "PYTHONPATH": str(ROOT),
-        "LOYALTY_RATE_LIMIT_ENABLED": "true" if rate_limits else "false",
-    }
-    if not jobs:
-        env["LOYALTY_JOBS_INTERVAL_SECONDS"] = "0"
+    env = service_env(
+        data_dir,
+        db_url,
+        redis_url=redis_url,
+        prefix=prefix,
+        production=production,
+        jobs=jobs,
+        rate_limits=rate_limits,
+    )
+    env["LOYALTY_PORT"] = str(port)
     command = [sys.executable, "-m", "server.cli", "serve"]
     profile = os.environ.get("LOYALTY_BENCH_PROFILE")  # a file: cProfile the server into it
     if profile:
