@@ -35,7 +35,7 @@ from typing import Any, ClassVar, TypeVar
 
 from tortoise.transactions import in_transaction
 
-from core import outbox
+from core import outbox, sql
 from core.pubsub import MemberEvent
 
 log = logging.getLogger(__name__)
@@ -50,13 +50,15 @@ _before_commit: dict[type, list[Handler]] = defaultdict(list)
 class Buffer:
     """Rows a unit of work writes at its end, in one statement per table.
 
-    Subclasses collect rows through their own methods and write them in `flush()`; `order`
-    sets the flush order (foreign keys: a parent's rows before its children's).
+    Subclasses collect rows through their own methods; `flush()` runs what must be answered
+    now (a conditional UPDATE whose RETURNING tells whether it took) and returns the other
+    statements, whose results nobody reads: the unit sends those together, in one round trip
+    on PostgreSQL (core/sql.execute_all). `order` sets the order of the flushes.
     """
 
     order: ClassVar[int] = 100
 
-    async def flush(self) -> None:
+    async def flush(self) -> list[sql.Statement] | None:
         raise NotImplementedError
 
 
@@ -144,28 +146,43 @@ def buffer(kind: type[B]) -> B:
     return found  # type: ignore[return-value]
 
 
-async def flush() -> None:
-    """Write every buffer now (before reading back rows they hold); a no-op outside a unit."""
-    unit = _unit.get()
-    if unit is None:
-        return
+async def _drain(unit: Unit) -> list[sql.Statement]:
+    """Flush every buffer; the statements they leave for the unit to send."""
+    pending: list[sql.Statement] = []
     # A buffer's flush may fill a later one (the ledger raises events, grants badges ...).
     while unit.buffers:
         kind = min(unit.buffers, key=lambda k: k.order)
-        await unit.buffers.pop(kind).flush()
+        pending += await unit.buffers.pop(kind).flush() or []
+    return pending
 
 
-async def _finish(unit: Unit) -> None:
-    """The unit's end: before-commit reactions (which may buffer more), then every buffer."""
+async def flush() -> None:
+    """Write every buffer now (before reading back rows they hold); a no-op outside a unit."""
+    unit = _unit.get()
+    if unit is not None:
+        await sql.execute_all(await _drain(unit))
+
+
+async def _finish(unit: Unit) -> outbox.Entry | None:
+    """The unit's end: before-commit reactions (which may buffer more), every buffer, and the
+    outbox row, the buffers' last statements and the row sent together."""
+    pending: list[sql.Statement] = []
     while True:
         fresh = unit.events[unit.reacted :]
         unit.reacted = len(unit.events)
         for event in fresh:
             for handler in _before_commit.get(type(event), ()):
                 await handler(event)
-        await flush()
+        pending += await _drain(unit)
         if unit.reacted == len(unit.events):
-            return
+            break
+    drafted = outbox.draft(unit.events)
+    if drafted is None:
+        await sql.execute_all(pending)
+        return None
+    found = await sql.execute_all(pending, drafted.statement)
+    assert found is not None
+    return drafted.entry(int(found["id"]))
 
 
 def after_commit(callback: Callable[[], Awaitable[None]]) -> None:
@@ -200,8 +217,7 @@ async def unit_of_work() -> AsyncIterator[list[Any]]:
     try:
         async with in_transaction():
             yield unit.events
-            await _finish(unit)
-            entry = await outbox.write(unit.events)
+            entry = await _finish(unit)
     finally:
         _unit.reset(token)
     for callback in unit.after_commit:

@@ -142,21 +142,42 @@ def _members(events: list[Any]) -> str:
     return "," + ",".join(str(i) for i in ids) + "," if ids else ""
 
 
-async def write(events: list[Any]) -> Entry | None:
-    """Store the effects of `events` as one row (inside the unit's transaction)."""
+@dataclass
+class Draft:
+    """The outbox row of a unit, before it is written: its INSERT ... RETURNING id."""
+
+    statement: sql.Statement
+    payload: dict[str, Any]
+    events: list[Any]
+
+    def entry(self, row_id: int) -> Entry:
+        return Entry(id=row_id, payload=self.payload, events=self.events)
+
+
+def draft(events: list[Any]) -> Draft | None:
+    """The row storing the effects of `events` (None: they have none)."""
     if not events:
         return None
     payload = _payload(events)
     if not payload:
         return None
     now = clock.now()
-    found = await sql.row(
+    statement = (
         "INSERT INTO outbox (created_at, claimed_until, attempts, members, payload)"
-        " VALUES ($1, $2, 0, $3, $4) RETURNING id",
-        [now, now + CLAIM, _members(events), sql.json_param(payload)],
+        " VALUES ($1, $2, 0, $3, $4) RETURNING id"
     )
+    params = [now, now + CLAIM, _members(events), sql.json_param(payload)]
+    return Draft((statement, params), payload, events)
+
+
+async def write(events: list[Any]) -> Entry | None:
+    """Store the effects of `events` as one row (inside the unit's transaction)."""
+    drafted = draft(events)
+    if drafted is None:
+        return None
+    found = await sql.row(*drafted.statement)
     assert found is not None
-    return Entry(id=int(found["id"]), payload=payload, events=events)
+    return drafted.entry(int(found["id"]))
 
 
 # ----------------------------------------------------------------------- relaying

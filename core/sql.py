@@ -32,6 +32,7 @@ from tortoise.backends.asyncpg.client import AsyncpgDBClient, TransactionWrapper
 from tortoise.backends.base.client import BaseDBAsyncClient, TransactionContext
 from tortoise.connection import get_connections
 from tortoise.exceptions import TransactionManagementError
+from tortoise.transactions import in_transaction
 
 Dialect = Literal["postgres", "sqlite"]
 T = TypeVar("T")
@@ -94,6 +95,47 @@ async def housekeeping(sql: str, params: Sequence[Any] = ()) -> None:
             await connection.execute(statement, *values)
         else:
             await connection.execute(statement, values)
+
+
+@asynccontextmanager
+async def snapshot() -> AsyncIterator[None]:
+    """Reads that must see ONE state of the database (an audit under load): a read-only
+    REPEATABLE READ transaction on PostgreSQL, one read transaction on SQLite."""
+    async with in_transaction():
+        if dialect() == "postgres":
+            await execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        yield
+
+
+Statement = tuple[str, list[Any]]
+
+
+def _shift(statement: str, offset: int) -> str:
+    return _PLACEHOLDER.sub(lambda m: f"${int(m.group(1)) + offset}", statement)
+
+
+async def execute_all(
+    statements: Sequence[Statement], last: Statement | None = None
+) -> dict[str, Any] | None:
+    """Run independent writes, then `last` (whose RETURNING row is returned).
+
+    On PostgreSQL they go as ONE statement of data-modifying CTEs (one round trip): they
+    must not depend on each other's effects, nor touch a row twice. On SQLite one by one.
+    """
+    everything = [*statements, *([last] if last else [])]
+    if not everything:
+        return None
+    if dialect() == "sqlite" or len(everything) == 1:
+        for sql_text, params in statements:
+            await execute(sql_text, params)
+        return await row(*last) if last else None
+    parts, params = [], []
+    for n, (sql_text, values_) in enumerate(everything):
+        parts.append(f"w{n} AS ({_shift(sql_text, len(params))})")
+        params += values_
+    final = f"SELECT * FROM w{len(everything) - 1}" if last else "SELECT 1"
+    found = await row(f"WITH {', '.join(parts)} {final}", params)
+    return found if last else None
 
 
 # ------------------------------------------------------------------ multi-row sources

@@ -361,19 +361,21 @@ class ActionWrites(Buffer):
     def __init__(self) -> None:
         self.rows: list[tuple[Any, ...]] = []
 
-    async def flush(self) -> None:
+    async def flush(self) -> list[sql.Statement] | None:
         if not self.rows:
-            return
+            return None
         source, params = sql.values(self.COLUMNS, self.rows, 1)
         names = [n for n, _ in self.COLUMNS]
         picks = ", ".join(
             f"v.{n}::jsonb" if kind == "json" and sql.dialect() == "postgres" else f"v.{n}"
             for n, kind in self.COLUMNS
         )
-        await sql.execute(
-            f"INSERT INTO game_action ({', '.join(names)}) SELECT {picks} FROM ({source}) AS v",
-            params,
-        )
+        return [
+            (
+                f"INSERT INTO game_action ({', '.join(names)}) SELECT {picks} FROM ({source}) AS v",
+                params,
+            )
+        ]
 
 
 async def count_order(

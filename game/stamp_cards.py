@@ -146,9 +146,9 @@ class CardWrites(Buffer):
     def __init__(self) -> None:
         self.rows: dict[tuple[int, int], tuple[int, int, int, int, date, datetime]] = {}
 
-    async def flush(self) -> None:
+    async def flush(self) -> list[sql.Statement] | None:
         if not self.rows:
-            return
+            return None
         source, params = sql.values(
             [
                 ("card_id", "int"),
@@ -161,12 +161,14 @@ class CardWrites(Buffer):
             list(self.rows.values()),
             1,
         )
-        await sql.execute(
-            "INSERT INTO member_stamp_card (card_id, member_id, stamps, completed_count,"
-            " last_stamp_day, updated_at) SELECT card_id, member_id, stamps, completed_count,"
-            f" last_stamp_day, updated_at FROM ({source}) AS v WHERE TRUE"
-            " ON CONFLICT (member_id, card_id) DO UPDATE SET stamps = excluded.stamps,"
-            " completed_count = excluded.completed_count,"
-            " last_stamp_day = excluded.last_stamp_day, updated_at = excluded.updated_at",
-            params,
-        )
+        return [
+            (
+                "INSERT INTO member_stamp_card (card_id, member_id, stamps, completed_count,"
+                " last_stamp_day, updated_at) SELECT card_id, member_id, stamps, completed_count,"
+                f" last_stamp_day, updated_at FROM ({source}) AS v WHERE TRUE"
+                " ON CONFLICT (member_id, card_id) DO UPDATE SET stamps = excluded.stamps,"
+                " completed_count = excluded.completed_count,"
+                " last_stamp_day = excluded.last_stamp_day, updated_at = excluded.updated_at",
+                params,
+            )
+        ]

@@ -14,7 +14,7 @@ from engage.models import MemberRfm
 from game.missions import definitions as missions
 from members import segments
 from members.models import Member
-from rewards import badges, referrals, tiers
+from rewards import badges, referrals, standing, tiers
 from rewards.ledger import service as ledger
 from rewards.spin_wheel import service as spins
 from rewards.spin_wheel.models import SpinState, SpinWheel
@@ -41,20 +41,16 @@ async def _members(keys: list[int]) -> list[tuple[int, Member]]:
     return [(m.id, m) for m in await Member.filter(id__in=keys)]
 
 
-async def _tier_statuses(keys: list[int]) -> Iterable[tuple[int, tiers.TierStatus]]:
-    return (await tiers.statuses(keys)).items()
+async def _standings(keys: list[int]) -> Iterable[tuple[int, standing.Standing]]:
+    return (await standing.of_members(keys)).items()
+
+
+async def _expiring_soon(keys: list[int]) -> Iterable[tuple[int, int]]:
+    return (await ledger.expiring_soon(keys)).items()
 
 
 async def _referral_stats(keys: list[int]) -> Iterable[tuple[int, referrals.ReferralStats]]:
     return (await referrals.stats(keys)).items()
-
-
-def _points_balances() -> DataLoader[int, ledger.Balances]:
-    async def load(keys: Sequence[int]) -> list[ledger.Balances]:
-        found = await ledger.balances(list(keys))
-        return [found.get(k, ledger.Balances()) for k in keys]
-
-    return DataLoader(load_fn=load)
 
 
 async def _voucher_offers(keys: list[int]) -> Iterable[tuple[int, VoucherOffer]]:
@@ -100,13 +96,16 @@ async def _segment_counts(keys: list[int]) -> Iterable[tuple[int, int]]:
 @dataclass
 class Loaders:
     member: DataLoader[int, Member | None] = field(default_factory=lambda: keyed(_members))
-    tier_status: DataLoader[int, tiers.TierStatus | None] = field(
-        default_factory=lambda: keyed(_tier_statuses)
+    # Balances, lifetime and tier of members: one read (rewards/standing.py).
+    standing: DataLoader[int, standing.Standing | None] = field(
+        default_factory=lambda: keyed(_standings)
+    )
+    expiring_soon: DataLoader[int, int | None] = field(
+        default_factory=lambda: keyed(_expiring_soon, 0)
     )
     referral_stats: DataLoader[int, referrals.ReferralStats | None] = field(
         default_factory=lambda: keyed(_referral_stats)
     )
-    points_balances: DataLoader[int, ledger.Balances] = field(default_factory=_points_balances)
     voucher_offer: DataLoader[int, VoucherOffer | None] = field(
         default_factory=lambda: keyed(_voucher_offers)
     )
@@ -132,5 +131,15 @@ class Loaders:
     segment_count: DataLoader[int, int | None] = field(
         default_factory=lambda: keyed(_segment_counts)
     )
+    # The tier of members, from their standing (the same read).
+    tier_status: DataLoader[int, tiers.TierStatus | None] = field(init=False)
+
+    def __post_init__(self) -> None:
+        async def tiers_of(keys: Sequence[int]) -> list[tiers.TierStatus | None]:
+            found = await self.standing.load_many(keys)
+            return [s.tier if s else None for s in found]
+
+        self.tier_status = DataLoader(load_fn=tiers_of)
+
     # Areas add their loaders here, built fresh for every request.
     extra: dict[str, Any] = field(default_factory=dict)

@@ -208,9 +208,9 @@ class AwardWrites(Buffer):
     def __init__(self) -> None:
         self.rows: list[BadgeAward] = []
 
-    async def flush(self) -> None:
+    async def flush(self) -> list[sql.Statement] | None:
         if not self.rows:
-            return
+            return None
         source, params = sql.values(
             [
                 ("badge_id", "int"),
@@ -221,12 +221,14 @@ class AwardWrites(Buffer):
             [(r.badge.id, r.member_id, r.awarded_at, r.source) for r in self.rows],
             1,
         )
-        await sql.execute(
-            "INSERT INTO badge_award (badge_id, member_id, awarded_at, source)"
-            f" SELECT badge_id, member_id, awarded_at, source FROM ({source}) AS v WHERE TRUE"
-            " ON CONFLICT (member_id, badge_id) DO NOTHING",
-            params,
-        )
+        return [
+            (
+                "INSERT INTO badge_award (badge_id, member_id, awarded_at, source)"
+                f" SELECT badge_id, member_id, awarded_at, source FROM ({source}) AS v WHERE TRUE"
+                " ON CONFLICT (member_id, badge_id) DO NOTHING",
+                params,
+            )
+        ]
 
 
 async def by_codes(codes: list[str]) -> dict[str, Badge]:

@@ -175,7 +175,11 @@ async def lock(
         found_row = await sql.row(statement, params)
         if found_row is None:
             raise NotFound("no such member", field_name)
-    if found_row["seen_seq"] is None or int(found_row["seq"]) != int(found_row["seen_seq"]) + 1:
+    # (SQLite runs one writer at a time, and its subqueries see the new row: nothing to do.)
+    waited = (
+        found_row["seen_seq"] is None or int(found_row["seq"]) != int(found_row["seen_seq"]) + 1
+    )
+    if waited and sql.dialect() == "postgres":
         found_row = await sql.row(statement, params)
         assert found_row is not None
     seen(found_row["defs_version"])
@@ -251,10 +255,12 @@ class StateWrites(Buffer):
     def __init__(self) -> None:
         self.states: list[State] = []
 
-    async def flush(self) -> None:
+    async def flush(self) -> list[sql.Statement] | None:
         states = [s for s in self.states if s.dirty]
+        for s in states:
+            s.dirty = False
         if not states:
-            return
+            return None
         source, params = sql.values(
             [
                 ("member_id", "int"),
@@ -283,13 +289,13 @@ class StateWrites(Buffer):
             ],
             1,
         )
-        await sql.execute(
-            "UPDATE member_state SET lifetime = v.lifetime, tier_points = v.tier_points,"
-            " tier_points_until = v.tier_points_until, tier_code = v.tier_code,"
-            " grace_until = v.grace_until, promoted_by_order = v.promoted_by_order,"
-            " tier_before = v.tier_before, tier_changed_at = v.tier_changed_at"
-            f" FROM ({source}) AS v WHERE member_state.member_id = v.member_id",
-            params,
-        )
-        for s in states:
-            s.dirty = False
+        return [
+            (
+                "UPDATE member_state SET lifetime = v.lifetime, tier_points = v.tier_points,"
+                " tier_points_until = v.tier_points_until, tier_code = v.tier_code,"
+                " grace_until = v.grace_until, promoted_by_order = v.promoted_by_order,"
+                " tier_before = v.tier_before, tier_changed_at = v.tier_changed_at"
+                f" FROM ({source}) AS v WHERE member_state.member_id = v.member_id",
+                params,
+            )
+        ]

@@ -232,19 +232,21 @@ class OrderWrites(Buffer):
     def __init__(self) -> None:
         self.orders: list[Order] = []
 
-    async def flush(self) -> None:
+    async def flush(self) -> list[sql.Statement] | None:
         if not self.orders:
-            return
+            return None
         names = [n for n, _ in self.COLUMNS]
         source, params = sql.values(
             self.COLUMNS, [tuple(getattr(o, n) for n in names) for o in self.orders], 1
         )
-        await sql.execute(
-            f"INSERT INTO orders ({', '.join(names)}, refunded_amount, status, points_reversed,"
-            f" tier_points_reversed) SELECT {', '.join(names)}, 0, 'COMPLETED', 0, 0"
-            f" FROM ({source}) AS v",
-            params,
-        )
+        return [
+            (
+                f"INSERT INTO orders ({', '.join(names)}, refunded_amount, status, points_reversed,"
+                f" tier_points_reversed) SELECT {', '.join(names)}, 0, 'COMPLETED', 0, 0"
+                f" FROM ({source}) AS v",
+                params,
+            )
+        ]
 
 
 def _replay_refund(refund: Refund, order: Order, requested: Decimal | None) -> RefundResult:

@@ -310,9 +310,9 @@ class TierPointWrites(Buffer):
     def __init__(self) -> None:
         self.rows: list[tuple[Any, ...]] = []
 
-    async def flush(self) -> None:
+    async def flush(self) -> list[sql.Statement] | None:
         if not self.rows:
-            return
+            return None
         source, params = sql.values(
             [
                 ("member_id", "int"),
@@ -325,12 +325,14 @@ class TierPointWrites(Buffer):
             self.rows,
             1,
         )
-        await sql.execute(
-            "INSERT INTO tier_point_entry (member_id, points, earned_at, source, order_id,"
-            f" created_at) SELECT member_id, points, earned_at, source, order_id, created_at"
-            f" FROM ({source}) AS v",
-            params,
-        )
+        return [
+            (
+                "INSERT INTO tier_point_entry (member_id, points, earned_at, source, order_id,"
+                f" created_at) SELECT member_id, points, earned_at, source, order_id, created_at"
+                f" FROM ({source}) AS v",
+                params,
+            )
+        ]
 
 
 def _grace_days(program: Program) -> timedelta:

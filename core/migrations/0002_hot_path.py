@@ -70,5 +70,22 @@ class Migration(migrations.Migration):
             FROM member m LEFT JOIN member_tier t ON t.member_id = m.id
             """
         ),
+        # Accounts were made lazily before: every member has both from now on.
+        ops.RunSQL(
+            """
+            INSERT INTO ledger_account (key, kind, member_id, balance)
+            SELECT 'm:' || m.id || ':available', 'AVAILABLE', m.id, 0 FROM member m
+            WHERE NOT EXISTS (SELECT 1 FROM ledger_account a
+                              WHERE a.member_id = m.id AND a.kind = 'AVAILABLE')
+            """
+        ),
+        ops.RunSQL(
+            """
+            INSERT INTO ledger_account (key, kind, member_id, balance)
+            SELECT 'm:' || m.id || ':pending', 'PENDING', m.id, 0 FROM member m
+            WHERE NOT EXISTS (SELECT 1 FROM ledger_account a
+                              WHERE a.member_id = m.id AND a.kind = 'PENDING')
+            """
+        ),
         ops.DeleteModel(name='MemberTier'),
     ]

@@ -20,7 +20,6 @@ from game import rewards as game_rewards
 from game.missions.definitions import Measure, get, loaded
 from game.missions.events import MissionCompleted, MissionProgressed
 from game.models import Mission, MissionProgress
-from game.targeting import Audience
 from game.windows import period_key
 from members import segments
 from members.models import Member
@@ -170,9 +169,9 @@ class ProgressWrites(Buffer):
     def add(self, row: MissionProgress) -> None:
         self.rows[(row.member_id, row.mission_id, row.period_key)] = row
 
-    async def flush(self) -> None:
+    async def flush(self) -> list[sql.Statement] | None:
         if not self.rows:
-            return
+            return None
         source, params = sql.values(
             _PROGRESS_COLUMNS,
             [
@@ -192,14 +191,16 @@ class ProgressWrites(Buffer):
             1,
         )
         names = ", ".join(n for n, _ in _PROGRESS_COLUMNS)
-        await sql.execute(
-            f"INSERT INTO mission_progress ({names}) SELECT {names} FROM ({source}) AS v"
-            " WHERE TRUE ON CONFLICT (member_id, mission_id, period_key) DO UPDATE SET"
-            " progress = excluded.progress, times_completed = excluded.times_completed,"
-            " times_claimed = excluded.times_claimed, completed_at = excluded.completed_at,"
-            " last_day = excluded.last_day, updated_at = excluded.updated_at",
-            params,
-        )
+        return [
+            (
+                f"INSERT INTO mission_progress ({names}) SELECT {names} FROM ({source}) AS v"
+                " WHERE TRUE ON CONFLICT (member_id, mission_id, period_key) DO UPDATE SET"
+                " progress = excluded.progress, times_completed = excluded.times_completed,"
+                " times_claimed = excluded.times_claimed, completed_at = excluded.completed_at,"
+                " last_day = excluded.last_day, updated_at = excluded.updated_at",
+                params,
+            )
+        ]
 
 
 async def _rows(
@@ -312,22 +313,26 @@ async def advance(
     return result
 
 
-async def available_to(member: Member, zone: str) -> list[Mission]:
-    """Active missions running now that target this member."""
+async def available_to(member_id: int, tier_code: str | None) -> list[Mission]:
+    """Active missions running now that target this member (of this tier)."""
     now = clock.now()
-    audience = Audience(member)
+    running = [m for m in (await loaded()).active if in_dates(m, now)]
+    wanted = {m.segment_id for m in running if m.segment_id is not None}
+    inside = await segments.containing(wanted, member_id) if wanted else set()
     return [
         m
-        for m in (await loaded()).active
-        if in_dates(m, now) and await audience.includes(m.tier_codes, m.segment_id)
+        for m in running
+        if (m.tier_codes is None or tier_code in m.tier_codes)
+        and (m.segment_id is None or m.segment_id in inside)
     ]
 
 
 async def my_missions(
-    member: Member, zone: str, include_completed: bool = True
+    member_id: int, tier_code: str | None, zone: str, include_completed: bool = True
 ) -> list[ProgressView]:
-    """The missions the member may take part in now, with their progress in this window."""
-    missions = await available_to(member, zone)
+    """The missions the member may take part in now, with their progress in this window
+    (one read of their progress rows)."""
+    missions = await available_to(member_id, tier_code)
     if not missions:
         return []
     now = clock.now()
@@ -336,7 +341,7 @@ async def my_missions(
     rows = {
         (r.mission_id, r.period_key): r
         for r in await MissionProgress.filter(
-            member_id=member.id,
+            member_id=member_id,
             mission_id__in=list(keys),
             period_key__in=sorted(set(keys.values())),
         )

@@ -8,7 +8,7 @@ from enum import Enum
 import strawberry
 
 from core import ids
-from core.errors import InvalidInput
+from core.errors import InvalidInput, NotFound, Unauthenticated
 from core.security import Role, issue_member_token
 from gql.context import Info
 from gql.errors import UserError, payload_errors
@@ -92,19 +92,22 @@ class Member(MemberCareFields):
         description="Spendable points (may be negative after a refund clawed back spent points)."
     )
     async def points_balance(self, info: Info) -> int:
-        return (await info.context.loaders.points_balances.load(self.model.id)).available
+        found = await info.context.loaders.standing.load(self.model.id)
+        return found.available if found else 0
 
     @strawberry.field(description="Points earned but not yet spendable (return window).")
     async def pending_points(self, info: Info) -> int:
-        return (await info.context.loaders.points_balances.load(self.model.id)).pending
+        found = await info.context.loaders.standing.load(self.model.id)
+        return found.pending if found else 0
 
     @strawberry.field(description="Points that will expire within the next 30 days.")
     async def points_expiring_soon(self, info: Info) -> int:
-        return (await info.context.loaders.points_balances.load(self.model.id)).expiring_soon
+        return await info.context.loaders.expiring_soon.load(self.model.id) or 0
 
     @strawberry.field
     async def lifetime_points(self, info: Info) -> int:
-        return (await info.context.loaders.points_balances.load(self.model.id)).lifetime
+        found = await info.context.loaders.standing.load(self.model.id)
+        return found.lifetime if found else 0
 
     @strawberry.field(
         description="Tier points counted for qualification under the program's tier window."
@@ -266,8 +269,15 @@ class Query:
 
     @strawberry.field(permission_classes=[IsMember])
     async def me(self, info: Info) -> Member:
-        assert info.context.viewer.member_id is not None
-        return member_type(await service.get_member(info.context.viewer.member_id))
+        """One indexed read: the member with their balances, lifetime points and tier; the
+        fields below find them in the request's loaders."""
+        found = await info.context.me()
+        if found is None:
+            raise NotFound("member not found")
+        member, _ = found
+        if member.erased_at is not None:
+            raise Unauthenticated("this member was erased; its tokens are revoked")
+        return member_type(member)
 
     @strawberry.field(permission_classes=[IsStaff])
     async def member(

@@ -221,10 +221,15 @@ class Query:
     async def my_missions(
         self, info: Info, include_completed: bool | None = True
     ) -> list[MissionProgress]:
-        assert info.context.viewer.member_id is not None
-        member = await members.get_member(info.context.viewer.member_id)
+        member_id = info.context.viewer.member_id
+        assert member_id is not None
+        found = await info.context.me()
+        tier = found[1].tier.tier if found else None
+        tier_code = tier.code if tier else None
         zone = (await get_program()).timezone
-        views = await progress.my_missions(member, zone, include_completed is not False)
+        views = await progress.my_missions(
+            member_id, tier_code, zone, include_completed is not False
+        )
         return [MissionProgress.of(v) for v in views]
 
 

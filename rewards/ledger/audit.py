@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from tortoise.functions import Sum
 
+from core import sql
 from members.program import get_program
 from rewards.ledger import accounts
 from rewards.ledger.models import Account, AccountKind, Posting
@@ -25,7 +26,13 @@ class Audit:
 
 
 async def audit() -> Audit:
-    """Recompute every balance from the postings and compare with the cached ones."""
+    """Recompute every balance from the postings and compare with the cached ones, all read
+    in one snapshot, so writes committing meanwhile never make it look unbalanced."""
+    async with sql.snapshot():
+        return await _audit()
+
+
+async def _audit() -> Audit:
     sums: dict[str, int] = defaultdict(int)
     for row in (
         await Posting.all()

@@ -158,39 +158,59 @@ async def credit(
 
 
 class LedgerWrites(Buffer):
-    """The unit's credits: drawn on the issuance shards, then postings, lots, balances."""
+    """The unit's credits: one UPDATE moves the member accounts and draws on the issuance
+    shards; the postings and lots go with the unit's other writes."""
 
     order: ClassVar[int] = 50
 
     def __init__(self) -> None:
         self.credits: list[Credit] = []
 
-    async def flush(self) -> None:
+    async def flush(self) -> list[sql.Statement] | None:
         if not self.credits:
-            return
-        sources = await _draw(self.credits)
-        await _move_member_balances(self.credits)
-        await _insert_postings(self.credits, sources)
-        await _insert_lots(self.credits)
+            return None
+        sources = await _move_balances(self.credits)
+        postings = _postings(self.credits, sources)
+        if any(c.ref for c in self.credits):
+            # A caller that needs its posting's id (adjustPoints) tells it apart by a ref.
+            inserted = await sql.rows(postings[0] + " RETURNING id, ref", postings[1])
+            by_ref = {r["ref"]: int(r["id"]) for r in inserted if r["ref"]}
+            for c in self.credits:
+                if c.ref:
+                    c.posting_id = by_ref.get(c.ref)
+            return _lots(self.credits)
+        return [postings, *_lots(self.credits)]
 
 
-async def _draw(credits: list[Credit]) -> list[str]:
-    """Take every credit's points from its member's issuance shard in one statement; a shard
-    that runs short is helped by the others. Returns each credit's source account."""
-    wanted: dict[str, int] = defaultdict(int)
+async def _move_balances(credits: list[Credit]) -> list[str]:
+    """ONE statement: credit the member accounts and take the points from each member's
+    issuance shard, a shard only if it covers them. A shard that ran short is helped by the
+    others. Returns each credit's source account."""
+    moves: dict[str, int] = defaultdict(int)
     for c in credits:
-        wanted[accounts.issuance_of(c.member_id)] += c.points
-    source, params = sql.values([("key", "text"), ("amount", "int")], sorted(wanted.items()), 1)
-    taken = await sql.rows(
-        "UPDATE ledger_account SET balance = ledger_account.balance - v.amount"
+        moves[accounts.issuance_of(c.member_id)] -= c.points
+        if c.to_available:
+            moves[accounts.available(c.member_id)] += c.to_available
+        if c.to_pending:
+            moves[accounts.pending(c.member_id)] += c.to_pending
+    source, params = sql.values([("key", "text"), ("delta", "int")], sorted(moves.items()), 1)
+    moved = await sql.rows(
+        "UPDATE ledger_account SET balance = ledger_account.balance + v.delta"
         f" FROM ({source}) AS v WHERE ledger_account.key = v.key"
-        " AND ledger_account.balance >= v.amount RETURNING ledger_account.key",
+        " AND (v.delta >= 0 OR ledger_account.balance >= -v.delta)"
+        " RETURNING ledger_account.key",
         params,
     )
-    short = set(wanted) - {r["key"] for r in taken}
+    done = {r["key"] for r in moved}
+    missing = [(k, d) for k, d in moves.items() if d > 0 and k not in done]
+    if missing:  # a member from before accounts were made at enrolment: make them now
+        for member_id in {c.member_id for c in credits}:
+            await member_state.create(member_id)
+        for key, delta in missing:
+            await accounts.add(key, delta)
     sources = [accounts.issuance_of(c.member_id) for c in credits]
     for n, c in enumerate(credits):
-        if sources[n] in short:
+        if sources[n] not in done:
             sources[n] = await _draw_elsewhere(c.points)
     return sources
 
@@ -217,21 +237,6 @@ async def _draw_elsewhere(points: int) -> str:
             raise BudgetExhausted("the issuance budget does not cover these points")
 
 
-async def _move_member_balances(credits: list[Credit]) -> None:
-    moves: dict[str, int] = defaultdict(int)
-    for c in credits:
-        if c.to_available:
-            moves[accounts.available(c.member_id)] += c.to_available
-        if c.to_pending:
-            moves[accounts.pending(c.member_id)] += c.to_pending
-    source, params = sql.values([("key", "text"), ("delta", "int")], sorted(moves.items()), 1)
-    await sql.execute(
-        "UPDATE ledger_account SET balance = ledger_account.balance + v.delta"
-        f" FROM ({source}) AS v WHERE ledger_account.key = v.key",
-        params,
-    )
-
-
 POSTING_COLUMNS = [
     ("debit_account_id", "text"),
     ("credit_account_id", "text"),
@@ -250,7 +255,7 @@ POSTING_COLUMNS = [
 _NAMES = ", ".join(name for name, _ in POSTING_COLUMNS)
 
 
-async def _insert_postings(credits: list[Credit], sources: list[str]) -> None:
+def _postings(credits: list[Credit], sources: list[str]) -> sql.Statement:
     rows = []
     for c, source_account in zip(credits, sources, strict=True):
         # A credit into both accounts (a debt repaid, the rest pending) is two postings.
@@ -278,19 +283,11 @@ async def _insert_postings(credits: list[Credit], sources: list[str]) -> None:
                 )
             )
     source, params = sql.values(POSTING_COLUMNS, rows, 1)
-    statement = (
+    return (
         f"INSERT INTO ledger_posting ({_NAMES}, earned_at, internal)"
-        f" SELECT {_NAMES}, created_at, FALSE FROM ({source}) AS v"
+        f" SELECT {_NAMES}, created_at, FALSE FROM ({source}) AS v",
+        params,
     )
-    if not any(c.ref for c in credits):
-        await sql.execute(statement, params)
-        return
-    # A caller that needs its posting's id (adjustPoints) tells it apart by a unique ref.
-    inserted = await sql.rows(statement + " RETURNING id, ref", params)
-    by_ref = {r["ref"]: int(r["id"]) for r in inserted if r["ref"]}
-    for c in credits:
-        if c.ref:
-            c.posting_id = by_ref.get(c.ref)
 
 
 LOT_COLUMNS = [
@@ -306,7 +303,7 @@ LOT_COLUMNS = [
 _LOT_NAMES = ", ".join(name for name, _ in LOT_COLUMNS)
 
 
-async def _insert_lots(credits: list[Credit]) -> None:
+def _lots(credits: list[Credit]) -> list[sql.Statement]:
     rows = []
     for c in credits:
         if c.available_lot:
@@ -336,13 +333,15 @@ async def _insert_lots(credits: list[Credit]) -> None:
                 )
             )
     if not rows:
-        return
+        return []
     source, params = sql.values(LOT_COLUMNS, rows, 1)
-    await sql.execute(
-        f"INSERT INTO ledger_lot ({_LOT_NAMES}, remaining, expired)"
-        f" SELECT {_LOT_NAMES}, points, 0 FROM ({source}) AS v",
-        params,
-    )
+    return [
+        (
+            f"INSERT INTO ledger_lot ({_LOT_NAMES}, remaining, expired)"
+            f" SELECT {_LOT_NAMES}, points, 0 FROM ({source}) AS v",
+            params,
+        )
+    ]
 
 
 async def consume_lots(
@@ -503,6 +502,18 @@ async def balances(member_ids: list[int]) -> dict[int, Balances]:
     ):
         found[row["member_id"]]["expiring_soon"] = int(row["total"] or 0)
     return {m: Balances(**values) for m, values in found.items()}
+
+
+async def expiring_soon(member_ids: list[int]) -> dict[int, int]:
+    """Points of each member expiring within EXPIRING_SOON (one query)."""
+    horizon = clock.now() + EXPIRING_SOON
+    rows = (
+        await Lot.filter(member_id__in=member_ids, remaining__gt=0, expires_at__lte=horizon)
+        .annotate(total=Sum("remaining"))
+        .group_by("member_id")
+        .values("member_id", "total")
+    )
+    return {int(r["member_id"]): int(r["total"] or 0) for r in rows}
 
 
 async def balance_of(member_id: int) -> Balances:

@@ -157,3 +157,25 @@ async def test_concurrent_orders_of_a_referred_member_and_the_referrer_all_land(
     referral = sum(r["referralPointsAwarded"] for r in results[:12])
     assert a["pointsBalance"] == 12 * 50 + referral - spent
     await assert_books_balance()
+
+
+async def test_the_audit_is_never_falsely_unbalanced_while_orders_commit(api: Api) -> None:
+    # given members recording orders as fast as they can
+    members = [await factories.member(external_id=f"busy-{n}") for n in range(8)]
+
+    async def orders(member: str) -> None:
+        for n in range(15):
+            assert (await record(api, f"{member}-{n}", member, 120_000))["errors"] == []
+
+    async def audits() -> list[bool]:
+        seen = []
+        for _ in range(30):
+            found = await api.admin("{ ledgerAudit { balanced } }")
+            seen.append(found["ledgerAudit"]["balanced"])
+        return seen
+
+    # when admins audit the ledger meanwhile
+    *_, seen = await asyncio.gather(*(orders(m.external_id) for m in members), audits())
+    # then every audit read one consistent state of the books: always balanced
+    assert seen == [True] * 30
+    await assert_books_balance()
