@@ -49,6 +49,7 @@ class Snapshot:
 
 
 _current: Snapshot | None = None
+_checked_at = 0.0  # when a read outside a write last confirmed the snapshot's version
 _stale = True
 _lock = asyncio.Lock()
 _listener: asyncio.Task[None] | None = None
@@ -93,10 +94,24 @@ async def get() -> Snapshot:
             unit.cache["definitions"] = snapshot
             return snapshot
         return await _at(unit.defs_version)
+    global _checked_at
     current = _current
-    if current is None or _stale or time.monotonic() - current.loaded_at > MAX_AGE:
-        return await _at(await read_version())
+    now = time.monotonic()
+    if current is None or _stale or now - _checked_at > MAX_AGE:
+        snapshot = await _at(await read_version())
+        _checked_at = now
+        return snapshot
     return current
+
+
+async def hint() -> Snapshot:
+    """The definitions as this process last loaded them, without asking the database: for
+    what a write prepares BEFORE its first statement (which reads the version and makes it
+    re-check), never for applying a rule."""
+    current = _current
+    if current is not None and not _stale:
+        return current
+    return await _at(await read_version())
 
 
 async def _at(version: int) -> Snapshot:

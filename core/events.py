@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -58,7 +58,7 @@ class Buffer:
 
     order: ClassVar[int] = 100
 
-    async def flush(self) -> list[sql.Statement] | None:
+    async def flush(self) -> Sequence[sql.Statement | sql.Checked] | None:
         raise NotImplementedError
 
 
@@ -146,9 +146,9 @@ def buffer(kind: type[B]) -> B:
     return found  # type: ignore[return-value]
 
 
-async def _drain(unit: Unit) -> list[sql.Statement]:
+async def _drain(unit: Unit) -> list[sql.Statement | sql.Checked]:
     """Flush every buffer; the statements they leave for the unit to send."""
-    pending: list[sql.Statement] = []
+    pending: list[sql.Statement | sql.Checked] = []
     # A buffer's flush may fill a later one (the ledger raises events, grants badges ...).
     while unit.buffers:
         kind = min(unit.buffers, key=lambda k: k.order)
@@ -166,7 +166,7 @@ async def flush() -> None:
 async def _finish(unit: Unit) -> outbox.Entry | None:
     """The unit's end: before-commit reactions (which may buffer more), every buffer, and the
     outbox row, the buffers' last statements and the row sent together."""
-    pending: list[sql.Statement] = []
+    pending: list[sql.Statement | sql.Checked] = []
     while True:
         fresh = unit.events[unit.reacted :]
         unit.reacted = len(unit.events)

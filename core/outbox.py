@@ -41,7 +41,7 @@ SWEEP_BATCH = 200
 
 Handler = Callable[[Any], Awaitable[None]]
 Collect = Callable[[list[Any]], Any]
-Apply = Callable[[int, Any, Any], None]
+Apply = Callable[[int, Any, "redis.Scripts"], None]
 
 _parts: dict[str, tuple[Collect, Apply]] = {}
 _handlers: dict[type, list[Handler]] = defaultdict(list)
@@ -184,7 +184,7 @@ async def write(events: list[Any]) -> Entry | None:
 
 
 async def _apply_redis(entries: list[Entry]) -> None:
-    pipe = redis.client().pipeline(transaction=False)
+    pipe = redis.scripts()
     for entry in entries:
         for name, value in entry.payload.items():
             if name in _parts:

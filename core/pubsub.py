@@ -5,7 +5,9 @@ Redis subscription connection (the Hub) and fans messages out to local listeners
 thousand sockets watching one member cost one Redis channel subscription, not a thousand.
 
 `MemberEvent`s raised by a write are published on `member:{id}` after it commits, as the
-outbox part "live": exactly once per outbox row (a marker key guards the PUBLISHes).
+outbox part "live": exactly once per outbox row (a marker key guards the PUBLISHes), ONE
+message per member and write, a JSON list of that write's events (an action that moves 50
+missions is one message, not 50). `messages(raw)` reads either form.
 """
 
 from __future__ import annotations
@@ -55,20 +57,30 @@ return 0
 """
 
 
+def messages(raw: str | bytes) -> list[dict[str, Any]]:
+    """The messages of one published payload: a JSON object, or a list of them."""
+    try:
+        decoded = json.loads(raw)
+    except ValueError:
+        return []
+    found = decoded if isinstance(decoded, list) else [decoded]
+    return [m for m in found if isinstance(m, dict)]
+
+
 def _collect_live(events: list[Any]) -> list[list[Any]] | None:
-    found = [
-        [e.member_id, json.dumps(e.message(), default=str)]
-        for e in events
-        if isinstance(e, MemberEvent)
-    ]
+    by_member: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for e in events:
+        if isinstance(e, MemberEvent):
+            by_member[e.member_id].append(e.message())
+    found = [[member_id, json.dumps(batch, default=str)] for member_id, batch in by_member.items()]
     return found or None
 
 
-def _apply_live(row_id: int, messages: list[list[Any]], pipe: Any) -> None:
+def _apply_live(row_id: int, published: list[list[Any]], pipe: redis.Scripts) -> None:
     args: list[Any] = [outbox.MARKER_TTL]
-    for member_id, payload in messages:
+    for member_id, payload in published:
         args += [redis.key("ch", f"member:{member_id}"), payload]
-    pipe.eval(_PUBLISH_ONCE, 1, outbox.marker("live", row_id), *args)
+    pipe.script(_PUBLISH_ONCE, [outbox.marker("live", row_id)], args)
 
 
 def register_live_part() -> None:
@@ -149,4 +161,5 @@ async def subscribe(channel: str) -> AsyncIterator[dict[str, Any]]:
     """Yield each message published on `channel` from now on, decoded."""
     async with hub.listen(channel) as queue:
         while True:
-            yield json.loads(await queue.get())
+            for message in messages(await queue.get()):
+                yield message

@@ -5,6 +5,8 @@ Every key and channel goes through `key()`, which prefixes it with LOYALTY_REDIS
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import logging
 import os
 import shutil
@@ -15,6 +17,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
+from redis.exceptions import NoScriptError
 
 from core.settings import Settings
 
@@ -110,6 +113,54 @@ def configure(settings: Settings) -> aioredis.Redis:
         retry=Retry(ExponentialBackoff(cap=0.2, base=0.05), retries=1),
     )
     return _client
+
+
+class Scripts:
+    """A pipeline that sends Lua scripts by their SHA (EVALSHA), not their whole text, and
+    loads a script the server does not know yet, then sends its calls again (scripts sent
+    this way must therefore be idempotent)."""
+
+    def __init__(self, pipe: Any) -> None:
+        self.pipe = pipe
+        self.calls: list[tuple[str, list[Any], list[Any]] | None] = []
+
+    def script(self, text: str, keys: list[Any], args: list[Any]) -> None:
+        self.pipe.evalsha(_sha(text), len(keys), *keys, *args)
+        self.calls.append((text, keys, args))
+
+    def __len__(self) -> int:
+        return len(self.pipe)
+
+    async def execute(self) -> list[Any]:
+        results: list[Any] = await self.pipe.execute(raise_on_error=False)
+        missing = [
+            call
+            for call, result in zip(self.calls, results, strict=False)
+            if call is not None and isinstance(result, NoScriptError)
+        ]
+        if missing:
+            again = client().pipeline(transaction=False)
+            for text in {text for text, _, _ in missing}:
+                again.script_load(text)
+            for text, keys, args in missing:
+                again.evalsha(_sha(text), len(keys), *keys, *args)
+            results += await again.execute()
+        errors = [
+            r for r in results if isinstance(r, Exception) and not isinstance(r, NoScriptError)
+        ]
+        if errors:
+            raise errors[0]
+        return results
+
+
+@functools.lru_cache(maxsize=64)
+def _sha(text: str) -> str:
+    return hashlib.sha1(text.encode()).hexdigest()
+
+
+def scripts() -> Scripts:
+    """A pipeline of scripts (one round trip) on the service's client."""
+    return Scripts(client().pipeline(transaction=False))
 
 
 def client() -> aioredis.Redis:

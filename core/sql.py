@@ -23,6 +23,7 @@ import logging
 import re
 from collections.abc import AsyncIterator, Coroutine, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import lru_cache
@@ -110,31 +111,61 @@ async def snapshot() -> AsyncIterator[None]:
 Statement = tuple[str, list[Any]]
 
 
+@dataclass(frozen=True)
+class Checked:
+    """A write that must return exactly `rows` rows (a conditional UPDATE ... RETURNING);
+    when it does not, execute_all raises `failure` and the caller's transaction rolls back."""
+
+    sql: str
+    params: list[Any]
+    rows: int
+    failure: Exception
+
+
 def _shift(statement: str, offset: int) -> str:
     return _PLACEHOLDER.sub(lambda m: f"${int(m.group(1)) + offset}", statement)
 
 
 async def execute_all(
-    statements: Sequence[Statement], last: Statement | None = None
+    statements: Sequence[Statement | Checked], last: Statement | None = None
 ) -> dict[str, Any] | None:
     """Run independent writes, then `last` (whose RETURNING row is returned).
 
     On PostgreSQL they go as ONE statement of data-modifying CTEs (one round trip): they
     must not depend on each other's effects, nor touch a row twice. On SQLite one by one.
     """
-    everything = [*statements, *([last] if last else [])]
+    everything: list[Statement | Checked] = [*statements, *([last] if last else [])]
     if not everything:
         return None
     if dialect() == "sqlite" or len(everything) == 1:
-        for sql_text, params in statements:
-            await execute(sql_text, params)
+        for each in statements:
+            if isinstance(each, Checked):
+                if len(await rows(each.sql, each.params)) != each.rows:
+                    raise each.failure
+            else:
+                await execute(*each)
         return await row(*last) if last else None
-    parts, params = [], []
-    for n, (sql_text, values_) in enumerate(everything):
+    parts: list[str] = []
+    params: list[Any] = []
+    counts: list[str] = []
+    checks: list[tuple[int, Checked]] = []
+    for n, each in enumerate(everything):
+        sql_text, values_ = (each.sql, each.params) if isinstance(each, Checked) else each
         parts.append(f"w{n} AS ({_shift(sql_text, len(params))})")
         params += values_
-    final = f"SELECT * FROM w{len(everything) - 1}" if last else "SELECT 1"
-    found = await row(f"WITH {', '.join(parts)} {final}", params)
+        if isinstance(each, Checked):
+            counts.append(f"(SELECT COUNT(*) FROM w{n}) AS c{n}")
+            checks.append((n, each))
+    picks = ", ".join([*(["w_last.*"] if last else []), *counts]) or "1"
+    tail = f" FROM w{len(everything) - 1} AS w_last" if last else ""
+    found = await row(f"WITH {', '.join(parts)} SELECT {picks}{tail}", params)
+    assert found is not None or not (last or checks)
+    for n, each in checks:
+        if found is None or int(found[f"c{n}"]) != each.rows:
+            raise each.failure
+    if found is not None:
+        for n, _ in checks:
+            found.pop(f"c{n}", None)
     return found if last else None
 
 
@@ -305,6 +336,10 @@ def spawn(work: Coroutine[Any, Any, T], name: str | None = None) -> asyncio.Task
     return asyncio.get_running_loop().create_task(run(), name=name)
 
 
+async def _keep_session(connection: Any) -> None:
+    return None
+
+
 @asynccontextmanager
 async def held() -> AsyncIterator[None]:
     """Run the block on ONE pooled connection (PostgreSQL): no release and reset between
@@ -318,6 +353,9 @@ async def held() -> AsyncIterator[None]:
         await base.create_connection(with_db=True)
     pool = base._pool
     assert pool is not None
+    # No session state is ever set on these connections (transactions only; the jobs lease
+    # has a connection of its own): giving one back needs no RESET ALL round trip.
+    pool._reset = _keep_session
     connection = await pool.acquire()
     holder = _Held(base, connection)
     token = get_connections().set(ALIAS, holder)

@@ -31,7 +31,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar
 
-from core import clock, sql, validation
+from core import clock, definitions, sql, validation
 from core.errors import Forbidden, IdempotencyConflict, InvalidInput
 from core.events import Buffer, buffer, emit, unit_of_work
 from game import action_types, stamp_cards
@@ -44,6 +44,7 @@ from rewards import earning
 from rewards.badges import BadgeAward
 from rewards.ledger import service as ledger
 from rewards.ledger.reasons import Reason
+from rewards.ledger.retry import retrying
 from rewards.member_state import Peek, State, lock
 
 # A phone's clock may run a little ahead of (or behind) ours; members report what happens now.
@@ -214,16 +215,34 @@ async def record(
     external_id: str | None = None,
     by_member: bool = False,
 ) -> TrackResult:
-    """Record a checked action in one unit of work (see the module docstring)."""
+    """Record a checked action in one unit of work (see the module docstring); run again
+    whole if PostgreSQL picked it as a deadlock victim or its draw on the budget fell short."""
+    return await retrying(lambda: _record(item, member_id, external_id, by_member))
+
+
+async def _record(
+    item: Report, member_id: int | None, external_id: str | None, by_member: bool
+) -> TrackResult:
     now = clock.now()
     at = occurred(item.occurred_at, now, by_member=by_member)
-    zone = (await get_program()).timezone
+    # What the action will read comes with the lock: its missions' progress and its stamp
+    # cards, as this process last saw the definitions (the lock reads their version; if it
+    # moved, the rules are reloaded and what the peeks missed is read again).
+    known = await definitions.hint()
+    zone = known["program"].timezone
+    prefetch = mission_progress.prefetch_for(item.action_type, known["missions"], at, zone)
+    card_ids = {c.id for c in known["stamp_cards"] if c.action_type == item.action_type}
     async with unit_of_work():
         day = clock.local(at, zone).date()
+        peeks = _peeks(item, day, member_id is not None and external_id is not None)
+        if prefetch is not None:
+            peeks.append(prefetch.peek())
+        if card_ids:
+            peeks.append(stamp_cards.peek(sorted(card_ids)))
         state = await lock(
             member_id,
             external_id=None if member_id is not None else external_id,
-            peeks=_peeks(item, day, member_id is not None and external_id is not None),
+            peeks=peeks,
             field_name="input.memberExternalId",
         )
         own = state.peeks.get("external_id", external_id)
@@ -244,7 +263,10 @@ async def record(
             day = clock.local(at, zone).date()
             state.peeks["earned_today"] = await _earned_on(state.member_id, kind.key, day)
         earned_before = int(state.peeks["earned_today"] or 0)
-        return await _apply(state, kind, item, fingerprint, at, now, zone, day, earned_before)
+        cards = (card_ids, state.peeks.get("cards")) if card_ids else None
+        return await _apply(
+            state, kind, item, fingerprint, at, now, zone, day, earned_before, prefetch, cards
+        )
 
 
 async def _earned_on(member_id: int, action_type: str, day: date) -> int:
@@ -294,6 +316,8 @@ async def _apply(
     zone: str,
     day: date,
     earned_before: int,
+    prefetch: mission_progress.Prefetch | None = None,
+    cards: tuple[set[int], Any] | None = None,
 ) -> TrackResult:
     """Inside the unit of work, member locked: points, missions, stamps, the action row."""
     result = TrackResult()
@@ -308,9 +332,9 @@ async def _apply(
                     state.member_id, result.points_awarded, Reason.ACTION, description=kind.name
                 )
     moved = await mission_progress.advance(
-        state, kind.key, item.value, item.attributes, occurred_at, zone
+        state, kind.key, item.value, item.attributes, occurred_at, zone, prefetch
     )
-    stamped = await stamp_cards.stamp(state.member_id, kind.key, day)
+    stamped = await stamp_cards.stamp(state.member_id, kind.key, day, cards)
     result.missions = moved.views
     result.badges = moved.badges + stamped.badges
     buffer(ActionWrites).rows.append(

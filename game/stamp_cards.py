@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from core import clock, definitions, sql, validation
 from core.errors import InvalidInput, NotFound
@@ -18,6 +18,7 @@ from game import action_types
 from game import rewards as game_rewards
 from game.models import MemberStampCard, StampCard
 from rewards.badges import BadgeAward
+from rewards.member_state import Peek
 
 MAX_SLOTS = 100
 
@@ -95,22 +96,52 @@ class Stamped:
     completed: list[StampCard] = field(default_factory=list)
 
 
-async def stamp(member_id: int, action_type: str, day: date) -> Stamped:
+_CARD_JSON = {
+    "postgres": (
+        "COALESCE(json_agg(json_build_array(card_id, stamps, completed_count,"
+        " last_stamp_day)), '[]')"
+    ),
+    "sqlite": (
+        "COALESCE(json_group_array(json_array(card_id, stamps, completed_count,"
+        " last_stamp_day)), '[]')"
+    ),
+}
+
+
+def peek(card_ids: list[int]) -> Peek:
+    """The member's cards among these, read with the member's lock (the "cards" peek)."""
+    where, params = sql.id_list(card_ids, 1)
+    return Peek(
+        "cards",
+        f"SELECT {_CARD_JSON[sql.dialect()]} FROM member_stamp_card"
+        f" WHERE member_id = $m AND card_id {where}",
+        params,
+    )
+
+
+async def stamp(
+    member_id: int, action_type: str, day: date, peeked: tuple[set[int], Any] | None = None
+) -> Stamped:
     """Stamp the member's cards for one action (inside its unit of work, member locked):
-    one read of the member's cards for the type, one upsert at the unit's end."""
+    the member's cards of the type come from the lock's peek (`peeked`: the card ids it
+    covered and its value) or one read; one upsert at the unit's end."""
     result = Stamped()
     cards = [c for c in await all_cards() if c.action_type == action_type]
     if not cards:
         return result
-    where, params = sql.id_list([c.id for c in cards], 2)
-    held = {
-        int(r["card_id"]): r
-        for r in await sql.rows(
+    if peeked is not None and {c.id for c in cards} <= peeked[0]:
+        found = [
+            {"card_id": r[0], "stamps": r[1], "completed_count": r[2], "last_stamp_day": r[3]}
+            for r in sql.decode_json(peeked[1]) or []
+        ]
+    else:
+        where, params = sql.id_list([c.id for c in cards], 2)
+        found = await sql.rows(
             "SELECT card_id, stamps, completed_count, last_stamp_day FROM member_stamp_card"
             f" WHERE member_id = $1 AND card_id {where}",
             [member_id, *params],
         )
-    }
+    held = {int(r["card_id"]): r for r in found}
     now = clock.now()
     writes = buffer(CardWrites)
     for card in cards:

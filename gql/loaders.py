@@ -77,7 +77,7 @@ async def _badges(keys: list[str]) -> Iterable[tuple[str, badges.Badge]]:
     return (await badges.by_codes(keys)).items()
 
 
-async def _badge_awards(keys: list[int]) -> Iterable[tuple[int, list[badges.BadgeAward]]]:
+async def _badge_awards(keys: list[int]) -> Iterable[tuple[int, list[badges.Held]]]:
     return (await badges.awards_of(keys)).items()
 
 
@@ -121,7 +121,7 @@ class Loaders:
         default_factory=lambda: keyed(_spin_states)
     )
     badge: DataLoader[str, badges.Badge | None] = field(default_factory=lambda: keyed(_badges))
-    badge_awards: DataLoader[int, list[badges.BadgeAward] | None] = field(
+    badge_awards: DataLoader[int, list[badges.Held] | None] = field(
         default_factory=lambda: keyed(_badge_awards)
     )
     mission_completions: DataLoader[int, int | None] = field(

@@ -154,16 +154,29 @@ async def listed_for(member_id: int | None) -> list[Badge]:
     return [b for b in badges if not b.secret or b.id in held]
 
 
-async def awards_of(member_ids: list[int]) -> dict[int, list[BadgeAward]]:
-    """Each member's awards, oldest first, with their badge loaded (one query)."""
-    rows = (
-        await BadgeAward.filter(member_id__in=member_ids)
-        .select_related("badge")
-        .order_by("awarded_at", "id")
+@dataclass(frozen=True)
+class Held:
+    """A badge a member holds, as screens show it (the badge from the definitions)."""
+
+    badge: Badge
+    awarded_at: datetime
+
+
+async def awards_of(member_ids: list[int]) -> dict[int, list[Held]]:
+    """Each member's badges, oldest first (one query; the badges from memory)."""
+    where, params = sql.id_list(member_ids, 1)
+    rows = await sql.rows(
+        "SELECT member_id, badge_id, awarded_at FROM badge_award"
+        f" WHERE member_id {where} ORDER BY awarded_at, id",
+        params,
     )
-    found: dict[int, list[BadgeAward]] = {m: [] for m in member_ids}
+    by_id = {b.id: b for b in (await by_code()).values()}
+    found: dict[int, list[Held]] = {m: [] for m in member_ids}
     for row in rows:
-        found[row.member_id].append(row)
+        badge = by_id.get(int(row["badge_id"]))
+        awarded_at = sql.decode_datetime(row["awarded_at"])
+        if badge is not None and awarded_at is not None:
+            found[int(row["member_id"])].append(Held(badge, awarded_at))
     return found
 
 

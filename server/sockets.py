@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections.abc import Coroutine
 from typing import Any
@@ -45,11 +44,8 @@ async def _revocation(channel: str) -> str:
         try:
             async with pubsub.hub.listen(channel) as queue:
                 while True:
-                    try:
-                        message = json.loads(await queue.get())
-                    except ValueError:
-                        continue
-                    if isinstance(message, dict) and message.get("type") == "Revoked":
+                    published = pubsub.messages(await queue.get())
+                    if any(m.get("type") == "Revoked" for m in published):
                         return "credential revoked"
         except asyncio.CancelledError:
             raise

@@ -11,9 +11,12 @@ import pytest
 import pytest_asyncio
 from tortoise import Tortoise, connections
 
-from core import clock, ratelimit, redis
+from core import clock, definitions, ratelimit, redis
 from core.db import APP
+from core.events import unit_of_work
 from core.settings import Settings
+from members.program import get_program
+from rewards.ledger.accounts import ensure_system
 from server import app as server_app
 from server.cli import migrate
 from tests import backends
@@ -66,6 +69,16 @@ def _tables() -> list[str]:
     return [model._meta.db_table for model in Tortoise.apps[APP].values()]
 
 
+async def empty_program() -> None:
+    """An empty database as a freshly started service has it: no rows but the program's
+    settings (with the defaults) and its ledger accounts; the definitions reloaded."""
+    await _truncate(backends.ON_POSTGRES)
+    definitions.forget()
+    await get_program()
+    async with unit_of_work():
+        await ensure_system()
+
+
 async def _truncate(on_postgres: bool) -> None:
     conn = connections.get("default")
     tables = _tables()
@@ -85,16 +98,11 @@ async def clean(settings: Settings) -> AsyncIterator[None]:
     """Every test starts from an empty program with default settings and a clean Redis."""
     clock.unfreeze()
     ratelimit.forget_refusals()
-    await _truncate(backends.ON_POSTGRES)
     client = redis.client()
     keys = [k async for k in client.scan_iter(match=redis.key("*"), count=1000)]
     if keys:
         await client.delete(*keys)
-    from core import definitions
-    from members.program import get_program
-
-    definitions.forget()
-    await get_program()
+    await empty_program()
     yield
     clock.unfreeze()
 

@@ -246,9 +246,10 @@ def queue_update(pipe: Any, changes: Sequence[Change]) -> None:
         pipe.eval(UPDATE_LUA, 0, *update_args(changes))
 
 
-def queue_args(pipe: Any, marker: str, args: list[str]) -> None:
-    """Add one EVAL of prepared ARGV, applied once per marker (the outbox relay)."""
-    pipe.eval(UPDATE_LUA, 1, marker, *args)
+def queue_args(pipe: redis.Scripts, marker: str, args: list[str]) -> None:
+    """Add one call of the update script with prepared ARGV, applied once per marker (the
+    outbox relay)."""
+    pipe.script(UPDATE_LUA, [marker], args)
 
 
 async def apply(changes: Sequence[Change]) -> None:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from core import outbox
+from core import outbox, redis
 from game.actions import ActionTracked
 from game.leaderboards import scoring, store
 from game.leaderboards.store import Change
@@ -59,5 +59,5 @@ def collect(events: list[Any]) -> list[str] | None:
     return store.update_args(changes) if changes else None
 
 
-def apply(row_id: int, args: list[str], pipe: Any) -> None:
+def apply(row_id: int, args: list[str], pipe: redis.Scripts) -> None:
     store.queue_args(pipe, outbox.marker("lb", row_id), args)

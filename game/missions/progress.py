@@ -11,13 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from core import clock, sql
 from core.errors import AlreadyRedeemed, NotEligible
 from core.events import Buffer, buffer, emit, unit_of_work
 from game import rewards as game_rewards
-from game.missions.definitions import Measure, get, loaded
+from game.missions.definitions import Measure, Missions, get, loaded
 from game.missions.events import MissionCompleted, MissionProgressed
 from game.models import Mission, MissionProgress
 from game.windows import period_key
@@ -25,7 +25,7 @@ from members import segments
 from members.models import Member
 from rewards import tiers
 from rewards.badges import BadgeAward
-from rewards.member_state import State, lock
+from rewards.member_state import Peek, State, lock
 
 
 @dataclass
@@ -68,7 +68,37 @@ class ProgressView:
         )
 
 
-def view(mission: Mission, row: MissionProgress | None, key: str, today: date) -> ProgressView:
+class Row(Protocol):
+    """A progress row: the ORM's MissionProgress, or the hot path's lighter ProgressRow."""
+
+    mission_id: int
+    member_id: int
+    period_key: str
+    progress: Decimal
+    times_completed: int
+    times_claimed: int
+    completed_at: datetime | None
+    last_day: date | None
+    updated_at: datetime
+
+
+@dataclass(slots=True)
+class ProgressRow:
+    """A member's progress row as an action holds it: plain data, not an ORM object (an
+    action moves up to every live mission of its type)."""
+
+    mission_id: int
+    member_id: int
+    period_key: str
+    progress: Decimal
+    times_completed: int
+    times_claimed: int
+    completed_at: datetime | None
+    last_day: date | None
+    updated_at: datetime
+
+
+def view(mission: Mission, row: Row | None, key: str, today: date) -> ProgressView:
     progress = row.progress if row else Decimal(0)
     if (
         row is not None
@@ -91,7 +121,7 @@ def view(mission: Mission, row: MissionProgress | None, key: str, today: date) -
     )
 
 
-def _maxed(mission: Mission, row: MissionProgress) -> bool:
+def _maxed(mission: Mission, row: Row) -> bool:
     return mission.max_completions is not None and row.times_completed >= mission.max_completions
 
 
@@ -109,9 +139,7 @@ def in_dates(mission: Mission, at: datetime) -> bool:
     )
 
 
-def step(
-    mission: Mission, row: MissionProgress, value: Decimal, day: date, now: datetime
-) -> bool | None:
+def step(mission: Mission, row: Row, value: Decimal, day: date, now: datetime) -> bool | None:
     """Apply one matching action to `row`: None if it does not move, else whether it completed."""
     if _maxed(mission, row):
         return None
@@ -164,9 +192,9 @@ class ProgressWrites(Buffer):
     order: ClassVar[int] = 30
 
     def __init__(self) -> None:
-        self.rows: dict[tuple[int, int, str], MissionProgress] = {}
+        self.rows: dict[tuple[int, int, str], Row] = {}
 
-    def add(self, row: MissionProgress) -> None:
+    def add(self, row: Row) -> None:
         self.rows[(row.member_id, row.mission_id, row.period_key)] = row
 
     async def flush(self) -> list[sql.Statement] | None:
@@ -205,7 +233,7 @@ class ProgressWrites(Buffer):
 
 async def _rows(
     member_id: int, mission_ids: list[int], keys: list[str]
-) -> dict[tuple[int, str], MissionProgress]:
+) -> dict[tuple[int, str], Row]:
     """The member's progress rows for these missions and windows (one query)."""
     ids_sql, ids_params = sql.id_list(mission_ids, 2)
     keys_sql, keys_params = sql.id_list(keys, 3, "text")
@@ -216,7 +244,7 @@ async def _rows(
         [member_id, *ids_params, *keys_params],
     )
     return {
-        (int(r["mission_id"]), r["period_key"]): MissionProgress(
+        (int(r["mission_id"]), r["period_key"]): ProgressRow(
             mission_id=int(r["mission_id"]),
             member_id=member_id,
             period_key=r["period_key"],
@@ -225,7 +253,68 @@ async def _rows(
             times_claimed=int(r["times_claimed"]),
             completed_at=sql.decode_datetime(r["completed_at"]),
             last_day=sql.decode_date(r["last_day"]),
-            updated_at=sql.decode_datetime(r["updated_at"]),
+            updated_at=sql.decode_datetime(r["updated_at"]) or clock.now(),
+        )
+        for r in found
+    }
+
+
+_ROW_JSON = {
+    "postgres": (
+        "COALESCE(json_agg(json_build_array(mission_id, period_key, progress::text,"
+        " times_completed, times_claimed, completed_at, last_day, updated_at)), '[]')"
+    ),
+    "sqlite": (
+        "COALESCE(json_group_array(json_array(mission_id, period_key, CAST(progress AS TEXT),"
+        " times_completed, times_claimed, completed_at, last_day, updated_at)), '[]')"
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Prefetch:
+    """Progress rows read with the member's lock (a peek), for these missions and windows."""
+
+    mission_ids: frozenset[int]
+    keys: frozenset[str]
+
+    def peek(self) -> Peek:
+        ids_sql, ids_params = sql.id_list(sorted(self.mission_ids), 1)
+        keys_sql, keys_params = sql.id_list(sorted(self.keys), 2, "text")
+        return Peek(
+            "progress",
+            f"SELECT {_ROW_JSON[sql.dialect()]} FROM mission_progress WHERE member_id = $m"
+            f" AND mission_id {ids_sql} AND period_key {keys_sql}",
+            [*ids_params, *keys_params],
+        )
+
+    def covers(self, mission_ids: set[int], keys: set[str]) -> bool:
+        return mission_ids <= self.mission_ids and keys <= self.keys
+
+
+def prefetch_for(action_type: str, missions: Missions, at: datetime, zone: str) -> Prefetch | None:
+    """What to read with the lock for an action of this type (None: no live mission)."""
+    live = missions.active_by_action.get(action_type, ())
+    if not live:
+        return None
+    return Prefetch(
+        frozenset(m.id for m in live), frozenset(period_key(m.window, at, zone) for m in live)
+    )
+
+
+def _rows_of(member_id: int, peeked: Any) -> dict[tuple[int, str], Row]:
+    found = sql.decode_json(peeked) or []
+    return {
+        (int(r[0]), r[1]): ProgressRow(
+            mission_id=int(r[0]),
+            member_id=member_id,
+            period_key=r[1],
+            progress=Decimal(r[2]),
+            times_completed=int(r[3]),
+            times_claimed=int(r[4]),
+            completed_at=sql.decode_datetime(r[5]),
+            last_day=sql.decode_date(r[6]),
+            updated_at=sql.decode_datetime(r[7]) or clock.now(),
         )
         for r in found
     }
@@ -254,10 +343,12 @@ async def advance(
     attributes: dict[str, Any] | None,
     occurred_at: datetime,
     zone: str,
+    prefetched: Prefetch | None = None,
 ) -> Advanced:
     """Move the member's matching missions for one action (inside the action's unit of work).
 
-    The caller holds the member's lock, so no other write to these rows runs meanwhile.
+    The caller holds the member's lock, so no other write to these rows runs meanwhile. Their
+    rows come from the lock's "progress" peek when `prefetched` covers them, else one query.
     """
     result = Advanced()
     live = (await loaded()).active_by_action.get(action_type, ())
@@ -271,25 +362,20 @@ async def advance(
         return result
     member_id = state.member_id
     keys = {m.id: period_key(m.window, occurred_at, zone) for m in missions}
-    rows = await _rows(member_id, list(keys), sorted(set(keys.values())))
+    if prefetched is not None and prefetched.covers(set(keys), set(keys.values())):
+        rows = _rows_of(member_id, state.peeks.get("progress"))
+    else:
+        rows = await _rows(member_id, list(keys), sorted(set(keys.values())))
     now = clock.now()
     day = clock.local(occurred_at, zone).date()
     today = clock.local_today(zone)
     writes = buffer(ProgressWrites)
-    completed: list[tuple[Mission, MissionProgress]] = []
+    completed: list[tuple[Mission, Row]] = []
     for mission in missions:
         key = keys[mission.id]
         row = rows.get((mission.id, key))
         if row is None:
-            row = MissionProgress(
-                mission_id=mission.id,
-                member_id=member_id,
-                period_key=key,
-                progress=Decimal(0),
-                times_completed=0,
-                times_claimed=0,
-                updated_at=now,
-            )
+            row = ProgressRow(mission.id, member_id, key, Decimal(0), 0, 0, None, None, now)
         outcome = step(mission, row, value, day, now)
         if outcome is None:
             continue
@@ -338,14 +424,7 @@ async def my_missions(
     now = clock.now()
     today = clock.local_today(zone)
     keys = {m.id: period_key(m.window, now, zone) for m in missions}
-    rows = {
-        (r.mission_id, r.period_key): r
-        for r in await MissionProgress.filter(
-            member_id=member_id,
-            mission_id__in=list(keys),
-            period_key__in=sorted(set(keys.values())),
-        )
-    }
+    rows = await _rows(member_id, list(keys), sorted(set(keys.values())))
     views = [view(m, rows.get((m.id, keys[m.id])), keys[m.id], today) for m in missions]
     return [v for v in views if include_completed or not v.completed]
 

@@ -16,6 +16,7 @@ from members import service as members
 from rewards import badges
 from rewards.badges import Badge as BadgeModel
 from rewards.badges import BadgeAward as AwardModel
+from rewards.badges import Held
 
 
 @strawberry.type
@@ -43,7 +44,7 @@ class BadgeAward:
     awarded_at: datetime
 
     @classmethod
-    def of(cls, award: AwardModel) -> BadgeAward:
+    def of(cls, award: AwardModel | Held) -> BadgeAward:
         return cls(badge=Badge.of(award.badge), awarded_at=award.awarded_at)
 
 

@@ -13,6 +13,7 @@ may leave the balance negative. Both write at once (they are not the hot path).
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import ClassVar
@@ -29,6 +30,7 @@ from rewards.ledger import accounts
 from rewards.ledger.events import PointsChanged
 from rewards.ledger.models import Account, AccountKind, Lot, LotState, Posting
 from rewards.ledger.reasons import Reason
+from rewards.ledger.retry import ShardShort, optimistic
 
 EARNING = frozenset(
     {
@@ -166,9 +168,24 @@ class LedgerWrites(Buffer):
     def __init__(self) -> None:
         self.credits: list[Credit] = []
 
-    async def flush(self) -> list[sql.Statement] | None:
+    async def flush(self) -> Sequence[sql.Statement | sql.Checked] | None:
         if not self.credits:
             return None
+        if optimistic.get() and not any(c.ref for c in self.credits):
+            # One statement fewer: the draw goes with the unit's last writes; a short shard
+            # fails them all (ShardShort), and the write runs again carefully.
+            moves = _moves(self.credits)
+            source, params = sql.values(
+                [("key", "text"), ("delta", "int")], sorted(moves.items()), 1
+            )
+            draw = sql.Checked(
+                _MOVE.format(source=source) + " RETURNING ledger_account.key",
+                params,
+                len(moves),
+                ShardShort(),
+            )
+            sources = [accounts.issuance_of(c.member_id) for c in self.credits]
+            return [draw, _postings(self.credits, sources), *_lots(self.credits)]
         sources = await _move_balances(self.credits)
         postings = _postings(self.credits, sources)
         if any(c.ref for c in self.credits):
@@ -182,10 +199,8 @@ class LedgerWrites(Buffer):
         return [postings, *_lots(self.credits)]
 
 
-async def _move_balances(credits: list[Credit]) -> list[str]:
-    """ONE statement: credit the member accounts and take the points from each member's
-    issuance shard, a shard only if it covers them. A shard that ran short is helped by the
-    others. Returns each credit's source account."""
+def _moves(credits: list[Credit]) -> dict[str, int]:
+    """How each account moves: the member accounts up, each member's issuance shard down."""
     moves: dict[str, int] = defaultdict(int)
     for c in credits:
         moves[accounts.issuance_of(c.member_id)] -= c.points
@@ -193,14 +208,24 @@ async def _move_balances(credits: list[Credit]) -> list[str]:
             moves[accounts.available(c.member_id)] += c.to_available
         if c.to_pending:
             moves[accounts.pending(c.member_id)] += c.to_pending
+    return moves
+
+
+# Moves every account of `v` in one statement; a shard (negative delta) only if it covers it.
+_MOVE = (
+    "UPDATE ledger_account SET balance = ledger_account.balance + v.delta"
+    " FROM ({source}) AS v WHERE ledger_account.key = v.key"
+    " AND (v.delta >= 0 OR ledger_account.balance >= -v.delta)"
+)
+
+
+async def _move_balances(credits: list[Credit]) -> list[str]:
+    """ONE statement: credit the member accounts and take the points from each member's
+    issuance shard, a shard only if it covers them. A shard that ran short is helped by the
+    others. Returns each credit's source account."""
+    moves = _moves(credits)
     source, params = sql.values([("key", "text"), ("delta", "int")], sorted(moves.items()), 1)
-    moved = await sql.rows(
-        "UPDATE ledger_account SET balance = ledger_account.balance + v.delta"
-        f" FROM ({source}) AS v WHERE ledger_account.key = v.key"
-        " AND (v.delta >= 0 OR ledger_account.balance >= -v.delta)"
-        " RETURNING ledger_account.key",
-        params,
-    )
+    moved = await sql.rows(_MOVE.format(source=source) + " RETURNING ledger_account.key", params)
     done = {r["key"] for r in moved}
     missing = [(k, d) for k, d in moves.items() if d > 0 and k not in done]
     if missing:  # a member from before accounts were made at enrolment: make them now

@@ -50,10 +50,10 @@ async def test_erasure_removes_personal_data_and_keeps_the_books(
     # when an admin erases the member, listening on the member's channel
     async with pubsub.hub.listen(f"member:{m.id}") as heard:
         result = await erase(api, "care-1")
-        revoked = json.loads(await asyncio.wait_for(heard.get(), 5))
+        published = pubsub.messages(await asyncio.wait_for(heard.get(), 5))
     # then it is done, and every process is told to close the member's sockets
     assert result == {"erased": True, "errors": []}
-    assert revoked == {"type": "Revoked"}
+    assert {"type": "Revoked"} in published
     # and the personal data is gone
     row = await Member.get(id=m.id)
     assert row.erased_at is not None and row.external_id.startswith("erased:")

@@ -29,8 +29,8 @@ from members.program import ProgramChanges, update_program
 from rewards import orders
 from rewards.ledger import audit, jobs, service, spending
 from rewards.ledger.models import Lot, Posting
-from tests import backends, factories
-from tests.conftest import _truncate
+from tests import factories
+from tests.conftest import empty_program
 
 T = TypeVar("T")
 START = datetime(2026, 1, 1, 1, 0, tzinfo=UTC)
@@ -111,7 +111,7 @@ class LedgerMachine(RuleBasedStateMachine):
 
     async def _setup(self) -> None:
         clock.freeze(START)
-        await _truncate(backends.ON_POSTGRES)
+        await empty_program()
         await update_program(
             ProgramChanges(points_pending_days=self.pending_days, points_expiry_days=EXPIRY_DAYS)
         )

@@ -26,8 +26,7 @@ from core import clock
 from members.program import ProgramChanges, update_program
 from rewards import orders, tiers
 from rewards.member_state import MemberState
-from tests import backends
-from tests.conftest import _truncate
+from tests.conftest import empty_program
 from tests.rewards.tier_factories import enrol, standard_tiers
 
 T = TypeVar("T")
@@ -61,7 +60,7 @@ class TierMachine(RuleBasedStateMachine):
 
     async def _setup(self) -> None:
         clock.freeze(START)
-        await _truncate(backends.ON_POSTGRES)
+        await empty_program()
         await update_program(ProgramChanges(tier_grace_days=GRACE_DAYS))
         await standard_tiers()
         self.member = await enrol(external_id="tier-model")

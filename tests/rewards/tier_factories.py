@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import datetime
 from decimal import Decimal
@@ -87,7 +86,7 @@ async def member_messages(member: Member) -> AsyncIterator[Callable[[], Awaitabl
             got = []
             while True:
                 try:
-                    got.append(json.loads(await asyncio.wait_for(queue.get(), 0.3)))
+                    got += pubsub.messages(await asyncio.wait_for(queue.get(), 0.3))
                 except TimeoutError:
                     return got
 
