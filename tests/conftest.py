@@ -86,10 +86,7 @@ async def clean(settings: Settings) -> AsyncIterator[None]:
     clock.unfreeze()
     ratelimit.forget_refusals()
     await _truncate(backends.ON_POSTGRES)
-    client = redis.client()
-    keys = [k async for k in client.scan_iter(match=redis.key("*"), count=1000)]
-    if keys:
-        await client.delete(*keys)
+    await backends.delete_keys(redis.client(), redis.patterns())
     from core import definitions
     from members.program import get_program
 
