@@ -130,20 +130,24 @@ def connect(url: str, **options: Any) -> Client:
     return aioredis.Redis.from_url(url, **options)
 
 
+def options() -> dict[str, Any]:
+    """How this service's clients talk to Redis (the same for a cluster)."""
+    return {
+        "decode_responses": True,
+        "socket_timeout": 2.0,
+        "socket_connect_timeout": 2.0,
+        "health_check_interval": 30,
+        # One quick retry: writes already committed must not wait long on a dead Redis;
+        # what it missed is rebuilt from the database. The retried command may have run
+        # already: everything sent after a commit is idempotent (core/outbox.py).
+        "retry": Retry(ExponentialBackoff(cap=0.2, base=0.05), retries=1),
+    }
+
+
 def configure(settings: Settings) -> Client:
     global _client, _prefix
     _prefix = settings.redis_prefix
-    _client = connect(
-        resolve_url(settings),
-        decode_responses=True,
-        socket_timeout=2.0,
-        socket_connect_timeout=2.0,
-        health_check_interval=30,
-        # One quick retry: writes already committed must not wait long on a dead Redis;
-        # what it missed is rebuilt from the database. (The retried command may have run:
-        # everything sent after a commit is idempotent.)
-        retry=Retry(ExponentialBackoff(cap=0.2, base=0.05), retries=1),
-    )
+    _client = connect(resolve_url(settings), **options())
     return _client
 
 
