@@ -6,6 +6,13 @@ thousand sockets watching one member cost one Redis channel subscription, not a 
 
 `MemberEvent`s raised by a write are published on `member:{id}` after it commits, as the
 outbox part "live": exactly once per outbox row (a marker key guards the PUBLISHes).
+
+On a Redis Cluster (core/redis.py) this is classic pub/sub, not sharded: a cluster forwards
+every PUBLISH to every node, so the Hub's one subscription connection (redis-py's
+ClusterPubSub, opened on the node serving its first channel) hears every channel, and a
+PUBLISH may go to any node, from a script too. Sharded pub/sub (SSUBSCRIBE) would need one
+connection per shard for the Hub's many `member:{id}` channels, for no gain at this size.
+tests/core/test_redis_cluster.py checks channels served by three different nodes.
 """
 
 from __future__ import annotations

@@ -69,7 +69,7 @@ async def delete_keys(client: Any, patterns: list[str]) -> None:
     if keys:  # one UNLINK per key: a cluster refuses one of keys in different slots
         pipe = client.pipeline(transaction=False)
         for key in keys:
-            pipe.unlink(key)
+            pipe.execute_command("UNLINK", key)
         await pipe.execute()
 
 

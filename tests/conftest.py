@@ -17,6 +17,7 @@ from core.settings import Settings
 from server import app as server_app
 from server.cli import migrate
 from tests import backends
+from tests.cluster import cluster_url  # noqa: F401  (a fixture)
 
 ADMIN_KEY = "test-admin-key"
 INTEGRATION_KEY = "test-integration-key"

@@ -574,6 +574,32 @@ async def load_temp(
     return count
 
 
+# KEYS: per (board, window) its zset, hash, temporary zset and hash; then the defs mirror and
+# the built mark. ARGV: per (board, window) '1' if the rebuild filled it and its TTL ('' for
+# none); then the defs as field, value pairs; then the built mark's value. One script: atomic,
+# and on a cluster one slot (every key shares the tag) where MULTI's RENAME is not allowed.
+SWAP_LUA = """
+local pairs_n = (#KEYS - 2) / 4
+for i = 0, pairs_n - 1 do
+  local z, h, tz, th = KEYS[4 * i + 1], KEYS[4 * i + 2], KEYS[4 * i + 3], KEYS[4 * i + 4]
+  redis.call('UNLINK', z, h)
+  if ARGV[2 * i + 1] == '1' then
+    redis.call('RENAME', tz, z)
+    redis.call('RENAME', th, h)
+    if ARGV[2 * i + 2] ~= '' then
+      redis.call('EXPIRE', z, ARGV[2 * i + 2])
+      redis.call('EXPIRE', h, ARGV[2 * i + 2])
+    end
+  end
+end
+local defs, built = KEYS[#KEYS - 1], KEYS[#KEYS]
+redis.call('DEL', defs)
+for i = 2 * pairs_n + 1, #ARGV - 1, 2 do redis.call('HSET', defs, ARGV[i], ARGV[i + 1]) end
+redis.call('SET', built, ARGV[#ARGV])
+return 0
+"""
+
+
 async def swap_in(
     run: str,
     boards: Sequence[Board],
@@ -581,26 +607,25 @@ async def swap_in(
     filled: set[tuple[str, str]],
     every: Sequence[Board],
 ) -> None:
-    """Atomically replace each (board, window) with the rebuild's keys; mirror all defs.
-
-    One MULTI: every key shares the `{<prefix>:lb}` tag, so it runs on a cluster too."""
+    """Atomically replace each (board, window) with the rebuild's keys; mirror all defs."""
     now = clock.now()
-    pipe = redis.client().pipeline(transaction=True)
+    keys: list[str] = []
+    args: list[str] = []
     for board in boards:
         for w in windows:
-            live = (zkey(board.key, w.key), hkey(board.key, w.key))
-            # UNLINK frees a replaced board off the main thread: a big DEL would stall Redis.
-            pipe.unlink(*live)
-            if (board.key, w.key) in filled:
-                ttl = w.ttl(now)
-                for kind, key in zip(("z", "h"), live, strict=True):
-                    pipe.rename(temp_key(run, kind, board.key, w.key), key)
-                    if ttl is not None:
-                        pipe.expire(key, max(ttl, 1))
-    pipe.delete(meta("defs"))
-    pipe.hset(meta("defs"), mapping={b.key: b.spec for b in every})
-    pipe.set(meta("built"), clock.now().isoformat())
-    await pipe.execute()
+            keys += [zkey(board.key, w.key), hkey(board.key, w.key)]
+            keys += [temp_key(run, kind, board.key, w.key) for kind in ("z", "h")]
+            ttl = w.ttl(now)
+            args += [
+                "1" if (board.key, w.key) in filled else "",
+                "" if ttl is None else str(max(ttl, 1)),
+            ]
+    keys += [meta("defs"), meta("built")]
+    for b in every:
+        args += [b.key, b.spec]
+    args.append(now.isoformat())
+    # UNLINK frees a replaced board off the main thread: a big DEL would stall Redis.
+    await redis.client().eval(SWAP_LUA, len(keys), *keys, *args)
 
 
 async def drop_temp(run: str) -> None:
@@ -621,12 +646,15 @@ async def is_built() -> bool:
 
 async def mark_dirty(boards: Sequence[Board]) -> None:
     """Tell every process that these boards changed wholesale (after a rebuild)."""
-    client = redis.client()
-    pipe = client.pipeline(transaction=False)
-    for board in boards:
-        for period in Period:
-            pipe.publish(redis.key("ch", DIRTY_CHANNEL), f"{board.key}|{period.value}")
-    await pipe.execute()
+    names = [f"{board.key}|{period.value}" for board in boards for period in Period]
+    # A script, so a cluster client sends it like any other (its key only routes it).
+    await redis.client().eval(
+        "for i = 2, #ARGV do redis.call('PUBLISH', ARGV[1], ARGV[i]) end return 0",
+        1,
+        meta("defs"),
+        redis.key("ch", DIRTY_CHANNEL),
+        *names,
+    )
 
 
 async def try_lock(name: str, ms: int) -> bool:
