@@ -71,6 +71,9 @@ async def ensure_built() -> bool:
     if not await store.try_lock("rebuild", 60_000):
         return False  # another process is rebuilding right now
     await rebuild()
+    legacy = await store.drop_legacy()
+    if legacy:
+        log.info("leaderboards: deleted %d key(s) of the layout before hash tags", legacy)
     return True
 
 

@@ -21,17 +21,27 @@ in 11 hex digits (557 years; earlier times count as the epoch). Member ids are 3
 Why not one packed double as before (score * 2**31 + inverted seconds)? 53 bits cannot hold
 a 33-bit signed score and a 41-bit millisecond time: packing kept scores within
 +-4,194,303 and ties to the second. A millisecond tie-break with a score up to 2**31 leaves
-no room at all, hence the member string. Its cost, measured by bench/leaderboard_ties.py on
-one window of 1,000,000 members (Redis 7.0, this 2-core machine; the same script run on the
-packed encoding just before this change):
+no room at all, hence the member string. Its cost, measured by bench/leaderboard_ties.py
+on one window of 1,000,000 members (Redis 7.0 on the shared 2-core machine, load average
+about 3; the same script run twice on the packed encoding just before this change, and
+twice on this one, alternately):
 
-    memory:  102 bytes per member before, 190 now (zset 126 + hash 64)
-    updates: see the figures in the bench's docstring (each change touches 4 windows)
-    reads:   top 10 + me + around me (radius 2), one script call: p50/p99 alike
+                                              packed (before)   member string (now)
+    memory per member                         102 bytes         190
+    score changes/s (4 windows each, 100
+      per Lua call, pipelined)                28,000 / 21,600   20,300 / 19,300
+    read (top 10 + me + around me, one
+      script call), one at a time: p50        0.21 ms           0.22 ms
+    the same, 8 at once                       3,640 / 3,680/s   4,420 / 3,570/s
 
-A hash split into small listpack buckets (id // 128) would take about 141 bytes per member,
-at the price of thousands of keys per window to expire, rename on rebuild and scan; one hash
-per window keeps the store simple, and the memory is bounded by the members who scored.
+So reads cost the same (one HGET more inside the script), an update does a HGET, ZREM and
+HSET more per window (10-30% fewer per second, still far above the few hundred writes per
+second the write path sends on this machine), and memory nearly doubles: about 190 MB per
+million members per window, of which the hash is about 64 bytes a member. A throwaway
+measurement put a hash split into small listpack buckets (id // 128) at about 141 bytes a
+member in all, at the price of thousands of keys per window to expire, rename on rebuild
+and scan; one hash per window keeps the store simple, and only members who scored in a
+window take room in it.
 
 The Lua update script in store.py does the same arithmetic as `tie` / `unpack_tie`: it adds
 the delta to the current score and keeps the later of the stored and the new time, so the

@@ -640,6 +640,19 @@ async def mirror_definition(board: Board) -> None:
     await redis.client().hset(meta("defs"), board.key, board.spec)
 
 
+async def drop_legacy() -> int:
+    """Delete the keys of the layout before hash tags (`<prefix>:lbz:*`, `<prefix>:lbmeta:*`,
+    `<prefix>:ob:lb:*`), which nothing reads any more; how many."""
+    client = redis.client()
+    found = 0
+    for pattern in (redis.key("lbz", "*"), redis.key("lbmeta", "*"), redis.key("ob", "lb", "*")):
+        keys = [k async for k in client.scan_iter(match=pattern, count=1000)]
+        for key in keys:  # one by one: on a cluster they hash to many slots
+            await client.unlink(key)
+        found += len(keys)
+    return found
+
+
 async def is_built() -> bool:
     return bool(await redis.client().exists(meta("built")))
 

@@ -137,3 +137,22 @@ async def test_a_redis_stall_during_the_relay_never_doubles(
     await store.apply([Change("P", a.id, delta=5, at=clock.now())])
     await stall
     assert (await store.members_in("points", "all"))[a.id][0] == 20
+
+
+async def test_what_the_layout_before_hash_tags_left_is_ignored_then_deleted() -> None:
+    from game.leaderboards import rebuild
+
+    # given keys of the old layout, and an outbox row written by the old code
+    client = redis.client()
+    await client.zadd(redis.key("lbz", "points", "all"), {"5": 2**31})
+    await client.hset(redis.key("lbmeta", "defs"), "points", "POINTS_EARNED|")
+    await client.set(redis.key("ob", "lb", 3), "1")
+    old = [redis.key("lbz"), redis.key("lbmeta"), redis.key("ch", "lbdirty"), "250"]
+    old += ["2026-11-16", "2026-W47", "2026-11", "P", "5", "10", "0", "60", ""] + [""] * 6
+    # when the row is relayed, it changes nothing (its effect is in the rebuilt boards)
+    assert await outbox.relay(outbox.Entry(3, {"leaderboards": old}))
+    assert await store.members_in("points", "all") == {}
+    # when a process finds the boards missing, it rebuilds them and drops the old keys
+    assert await rebuild.ensure_built()
+    legacy = [redis.key("lbz", "*"), redis.key("lbmeta", "*"), redis.key("ob", "lb", "*")]
+    assert [k for p in legacy async for k in client.scan_iter(match=p)] == []
