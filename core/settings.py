@@ -82,7 +82,7 @@ class Settings(BaseSettings):
     redis_url: str = ""
     # Namespaces every Redis key and channel, so programs (or test runs) can share a server.
     # No braces: keys that must share a Redis Cluster slot are tagged `{<prefix>:...}`.
-    redis_prefix: str = Field(default="loyalty", min_length=1, pattern=r"^[^{}\s*?\[\]]+$")
+    redis_prefix: str = "loyalty"
     admin_key: str | None = None
     integration_key: str | None = None
     secret_key: str | None = None
@@ -104,6 +104,16 @@ class Settings(BaseSettings):
         if url and urlsplit(url).scheme not in REDIS_SCHEMES:
             raise ValueError(f"not a Redis URL; {REDIS_EXPECTED}")
         return url
+
+    @field_validator("redis_prefix")
+    @classmethod
+    def _redis_prefix(cls, prefix: str) -> str:
+        if not prefix or any(c in prefix for c in "{}*?[]\\") or any(c.isspace() for c in prefix):
+            raise ValueError(
+                "expected a non-empty name without braces, spaces or * ? [ ] \\ (keys are "
+                "hash-tagged `{<prefix>:...}` and scanned by `<prefix>:*`)"
+            )
+        return prefix
 
     @property
     def production(self) -> bool:
