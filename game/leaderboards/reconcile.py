@@ -39,6 +39,7 @@ from rewards import member_state
 log = logging.getLogger(__name__)
 
 MAX_RECHECKS = 5000
+MAX_MEMBER_ID = 2**31 - 1  # member ids are 32-bit signed in the database
 LOCK_MS = 15 * 60 * 1000
 
 Place = tuple[str, str]  # (board key, window key)
@@ -117,14 +118,18 @@ class _Round:
             for tie, raw in batch:
                 try:
                     member_id, _ = scoring.unpack_tie(tie)
-                    seen[member_id].append((tie, scoring.score_of(raw)))
+                    score = scoring.score_of(raw)
                 except ValueError:
-                    stray.append(tie)
+                    member_id = 0
+                if 0 < member_id <= MAX_MEMBER_ID:
+                    seen[member_id].append((tie, score))
+                else:
+                    stray.append(tie)  # no member's tie at all
         heads: dict[int, str] = {}
         bad_fields: list[str] = []
         for name, head in (await store.scan_heads(board.key, w.key)).items():
-            if name.isdigit() and len(head) == scoring.TIME_DIGITS:
-                heads[int(name)] = head
+            if name.isdigit() and 0 < int(name) <= MAX_MEMBER_ID:
+                heads[int(name)] = head  # a wrong head makes them a suspect
             else:
                 bad_fields.append(name)
         await store.remove_ties(board.key, w.key, stray)

@@ -74,7 +74,9 @@ async def test_a_corrupted_board_is_repaired_to_what_a_rebuild_gives(api: Api) -
     await client.zrem(store.zkey("points", DAY), tie_of(b.id, everyone))
     await client.zadd(store.zkey("points", WEEK), {scoring.tie(c.id, 1): 30})  # a stale tie
     await client.hdel(store.hkey("points", MONTH), str(d.id))
-    await client.zadd(store.zkey("points", ALL), {scoring.tie(999_999, 5): 70, "oops": 1})
+    stray = {scoring.tie(999_999, 5): 70, scoring.tie(4_000_000_000, 5): 1, "oops": 1}
+    await client.zadd(store.zkey("points", ALL), stray)
+    await client.hset(store.hkey("points", ALL), str(e.id), "not-a-time")
     await client.hset(store.hkey("orders", ALL), "not-a-member", "x")
     await client.zrem(store.zkey("orders", DAY), tie_of(e.id, everyone))
     assert await dump(("points", "orders")) != good
@@ -83,15 +85,17 @@ async def test_a_corrupted_board_is_repaired_to_what_a_rebuild_gives(api: Api) -
     report = await reconcile.reconcile()
     # then it reports each repair where it made it
     assert report.repaired == {
-        ("points", ALL): 3,  # a's score, the entry of a member who does not exist, "oops"
+        # a's score, e's hash entry, entries of a member who does not exist, of an id
+        # past 32 bits, and "oops"
+        ("points", ALL): 5,
         ("points", DAY): 1,  # b, missing
         ("points", WEEK): 1,  # c, under a stale tie besides the right one
         ("points", MONTH): 1,  # d, whose hash entry was gone
         ("orders", ALL): 1,  # a hash field that is no member id
         ("orders", DAY): 1,  # e, missing
     }
-    assert report.total == 8 and report.skipped == 0 and report.deferred == 0
-    assert "repaired 8 (orders/2026-11-16 1, orders/all 1, points/2026-11 1" in str(report)
+    assert report.total == 10 and report.skipped == 0 and report.deferred == 0
+    assert "repaired 10 (orders/2026-11-16 1, orders/all 1, points/2026-11 1" in str(report)
     # and the boards are what they were, which is what a rebuild from the database gives
     repaired = await dump(("points", "orders"))
     assert repaired == good
