@@ -140,7 +140,8 @@ async def database(tmp: Path, tag: str, server_url: str | None = None) -> AsyncI
 
 
 async def delete_redis_keys(redis_url: str, prefix: str) -> int:
-    """UNLINK every key under prefix on a Redis server (nothing else: it may be shared)."""
+    """UNLINK every key under prefix on a Redis server (nothing else: it may be shared),
+    hash-tagged ones included (`{prefix:...}...`, core.redis.tagged)."""
     if not redis_url:
         return 0  # the embedded Redis goes away with its temporary directory
     import redis.asyncio as aioredis
@@ -148,7 +149,11 @@ async def delete_redis_keys(redis_url: str, prefix: str) -> int:
     client = aioredis.Redis.from_url(redis_url)
     deleted = 0
     try:
-        keys = [k async for k in client.scan_iter(match=f"{prefix}:*", count=5000)]
+        keys = [
+            k
+            for pattern in (f"{prefix}:*", "{" + f"{prefix}:*")
+            async for k in client.scan_iter(match=pattern, count=5000)
+        ]
         for start in range(0, len(keys), 5000):
             deleted += await client.unlink(*keys[start : start + 5000])
     finally:

@@ -165,7 +165,8 @@ async def main(args: argparse.Namespace) -> None:
         print(f"  seeded {len(ids):,} members with postings in {seeded:.1f}s")
         report = await rebuild.rebuild()
         print(f"  rebuild from the database at {len(ids):,} members: {report}")
-        await common.delete_redis_keys(args.redis_url, f"{prefix}:lbz")
+        for kind in ("z", "h"):  # the rebuilt scores, not the defs or the built mark
+            await common.delete_redis_keys(args.redis_url, "{" + f"{prefix}:lb}}:{kind}")
         rate = await load(args.members, args.batch)
         print(
             f"  score updates through the module: {rate:,.0f}/s "

@@ -269,6 +269,12 @@ async def pending(member_id: int | None = None) -> int:
     return int(found["n"]) if found else 0
 
 
+async def pending_members() -> set[int]:
+    """Every member with a row not applied yet (one read of the `members` column)."""
+    found = await sql.rows("SELECT members FROM outbox WHERE members <> ''")
+    return {int(m) for r in found for m in str(r["members"]).split(",") if m}
+
+
 # ----------------------------------------------------------------------- deleting applied rows
 
 _done: list[int] = []

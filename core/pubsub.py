@@ -8,6 +8,13 @@ thousand sockets watching one member cost one Redis channel subscription, not a 
 outbox part "live": exactly once per outbox row (a marker key guards the PUBLISHes), ONE
 message per member and write, a JSON list of that write's events (an action that moves 50
 missions is one message, not 50). `messages(raw)` reads either form.
+
+On a Redis Cluster (core/redis.py) this is classic pub/sub, not sharded: a cluster forwards
+every PUBLISH to every node, so the Hub's one subscription connection (redis-py's
+ClusterPubSub, opened on the node serving its first channel) hears every channel, and a
+PUBLISH may go to any node, from a script too. Sharded pub/sub (SSUBSCRIBE) would need one
+connection per shard for the Hub's many `member:{id}` channels, for no gain at this size.
+tests/core/test_redis_cluster.py checks channels served by three different nodes.
 """
 
 from __future__ import annotations

@@ -26,9 +26,10 @@ DATABASE_EXPECTED = (
     "expected sqlite:///path/to/loyalty.sqlite3 or postgres://user:password@host:5432/dbname"
 )
 REDIS_EXPECTED = (
-    "expected redis://host:6379/0, rediss://host:6380/0 or unix:///path/to/redis.sock "
-    "(or nothing, for the embedded Redis)"
+    "expected redis://host:6379/0, rediss://host:6380/0, unix:///path/to/redis.sock, "
+    "redis+cluster://node:7000 for a Redis Cluster (or nothing, for the embedded Redis)"
 )
+REDIS_SCHEMES = ("redis", "rediss", "unix", "redis+cluster", "rediss+cluster")
 
 
 class ConfigError(RuntimeError):
@@ -80,6 +81,7 @@ class Settings(BaseSettings):
     database_url: str = ""
     redis_url: str = ""
     # Namespaces every Redis key and channel, so programs (or test runs) can share a server.
+    # No braces: keys that must share a Redis Cluster slot are tagged `{<prefix>:...}`.
     redis_prefix: str = "loyalty"
     admin_key: str | None = None
     integration_key: str | None = None
@@ -99,9 +101,19 @@ class Settings(BaseSettings):
     @field_validator("redis_url")
     @classmethod
     def _redis_url(cls, url: str) -> str:
-        if url and urlsplit(url).scheme not in ("redis", "rediss", "unix"):
+        if url and urlsplit(url).scheme not in REDIS_SCHEMES:
             raise ValueError(f"not a Redis URL; {REDIS_EXPECTED}")
         return url
+
+    @field_validator("redis_prefix")
+    @classmethod
+    def _redis_prefix(cls, prefix: str) -> str:
+        if not prefix or any(c in prefix for c in "{}*?[]\\") or any(c.isspace() for c in prefix):
+            raise ValueError(
+                "expected a non-empty name without braces, spaces or * ? [ ] \\ (keys are "
+                "hash-tagged `{<prefix>:...}` and scanned by `<prefix>:*`)"
+            )
+        return prefix
 
     @property
     def production(self) -> bool:

@@ -29,10 +29,11 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any, Literal, TypeVar
 
+import asyncpg
 from tortoise.backends.asyncpg.client import AsyncpgDBClient, TransactionWrapper
 from tortoise.backends.base.client import BaseDBAsyncClient, TransactionContext
 from tortoise.connection import get_connections
-from tortoise.exceptions import TransactionManagementError
+from tortoise.exceptions import IntegrityError, TransactionManagementError
 from tortoise.transactions import in_transaction
 
 Dialect = Literal["postgres", "sqlite"]
@@ -79,7 +80,20 @@ async def row(sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | None:
 
 async def execute(sql: str, params: Sequence[Any] = ()) -> int:
     """Run a statement without RETURNING; the number of rows it changed."""
-    changed, _ = await client().execute_query(text(sql), _params(params))
+    found = client()
+    if dialect() == "postgres":
+        # Tortoise reads the count of "INSERT 0 1" as its second word (the oid, 0): ask
+        # the connection itself and read the last word.
+        statement = text(sql)
+        found.log.debug("%s: %s", statement, params)
+        try:
+            async with found.acquire_connection() as connection:
+                status = await connection.execute(statement, *params)
+        except asyncpg.IntegrityConstraintViolationError as exc:
+            raise IntegrityError(exc) from exc
+        last = str(status).rsplit(" ", 1)[-1]
+        return int(last) if last.isdigit() else 0
+    changed, _ = await found.execute_query(text(sql), _params(params))
     return int(changed)
 
 

@@ -1,4 +1,4 @@
-"""Scalars: BigInt (a decimal string) and DateTime normalised to UTC.
+"""Scalars: BigInt (a decimal string), DateTime normalised to UTC, and whole-number Floats.
 
 Every DateTime that enters the API is converted to UTC (a naive one is taken as UTC), so
 stored instants compare correctly on every backend, SQLite's text columns included.
@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NewType
 
 import strawberry
+from graphql import GraphQLFloat, GraphQLLeafType
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 _INTEGER = re.compile("-?[0-9]{1,40}")
 
@@ -56,3 +58,22 @@ UTCDateTime: Any = strawberry.scalar(
     serialize=lambda v: v.isoformat(),
     parse_value=parse_datetime,
 )
+
+
+class WholeNumber(int):
+    """The value of a Float field that is always a whole number (a leaderboard score).
+
+    `WholeNumbers` sends it as a JSON integer, 3404 rather than 3404.0: still a valid Float
+    (JSON has one kind of number), read as an integer by clients that tell them apart, and
+    exact, since such fields stay within 2**53. Other Float values are sent as before.
+    """
+
+
+class WholeNumbers(StrawberryGraphQLCoreExecutionContext):
+    """The schema's executor: a Float field's WholeNumber leaves as a JSON integer."""
+
+    @staticmethod
+    def complete_leaf_value(return_type: GraphQLLeafType, result: Any) -> Any:
+        if isinstance(result, WholeNumber) and return_type is GraphQLFloat:
+            return int(result)
+        return StrawberryGraphQLCoreExecutionContext.complete_leaf_value(return_type, result)

@@ -1,5 +1,11 @@
-"""Leaderboards in the composition root: `loyalty rebuild-leaderboards`, the catch-up job and
-the startup check that rebuilds the boards when Redis came back empty."""
+"""Leaderboards in the composition root: `loyalty rebuild-leaderboards`, the catch-up job,
+the reconciliation job, and the startup check that rebuilds the boards when Redis came back
+empty.
+
+The reconciliation (game/leaderboards/reconcile.py) runs in the process holding the jobs
+lease: at once when it starts (its first round), then every RECONCILE_EVERY seconds across
+processes (a Redis key that expires says when it is due; a Redis lock keeps two processes
+from reconciling at once)."""
 
 from __future__ import annotations
 
@@ -8,7 +14,8 @@ import logging
 
 from core import redis
 from core.settings import Settings
-from game.leaderboards import definitions, rebuild, store
+from game.leaderboards import definitions, rebuild, reconcile, store
+from game.leaderboards.reconcile import ReconcileReport
 from server.cli import command
 from server.jobs import job
 from server.progress import Progress
@@ -60,3 +67,32 @@ async def catch_up() -> str | None:
         _redis_was_down = False
         return str(await rebuild.rebuild())
     return "boards were missing from Redis: rebuilt" if await rebuild.ensure_built() else None
+
+
+RECONCILE_EVERY = 300  # seconds
+_reconciled_here = False
+
+
+def _reconciled(result: ReconcileReport | str | None) -> str:
+    return "not due (every 5 min)" if result is None else str(result)
+
+
+@job("leaderboards-reconcile", _reconciled)
+async def reconcile_boards() -> ReconcileReport | str | None:
+    """Compare every board's current windows with the database and repair drift: first
+    when this process starts running jobs, then every RECONCILE_EVERY seconds."""
+    global _reconciled_here
+    try:
+        due = await store.due("reconcile", RECONCILE_EVERY)
+        if _reconciled_here and not due:
+            return None
+        if not await store.try_lock("reconcile", reconcile.LOCK_MS):
+            return "another process is reconciling the boards"
+        try:
+            report = await reconcile.reconcile()
+        finally:
+            await store.unlock("reconcile")
+    except store.REDIS_DOWN:
+        return "Redis does not answer; the boards are reconciled once it is back"
+    _reconciled_here = True
+    return report

@@ -106,8 +106,13 @@ async def check_database(settings: Settings) -> None:
 
 async def check_redis(settings: Settings, url: str) -> None:
     """PING Redis once; ConfigError naming LOYALTY_REDIS_URL if it does not answer."""
+    from core import redis as core_redis
+
+    # A cluster's node answers PING like any Redis; the cluster client is built later.
     client = aioredis.Redis.from_url(
-        url, socket_connect_timeout=CONNECT_TIMEOUT, socket_timeout=CONNECT_TIMEOUT
+        core_redis.node_url(url),
+        socket_connect_timeout=CONNECT_TIMEOUT,
+        socket_timeout=CONNECT_TIMEOUT,
     )
     try:
         await client.ping()

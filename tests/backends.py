@@ -13,6 +13,7 @@ import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -62,15 +63,23 @@ def redis_url(tmp: Path) -> str:
     return core_redis.start_embedded(tmp / "redis")
 
 
+async def delete_keys(client: Any, patterns: list[str]) -> None:
+    """Delete every key matching `patterns` (on a cluster: on every node, slot by slot)."""
+    keys = {k for p in patterns async for k in client.scan_iter(match=p, count=1000)}
+    if keys:  # one UNLINK per key: a cluster refuses one of keys in different slots
+        pipe = client.pipeline(transaction=False)
+        for key in keys:
+            pipe.execute_command("UNLINK", key)
+        await pipe.execute()
+
+
 async def drop_keys(url: str, prefix: str) -> None:
     """Delete a run's keys from a shared Redis (never FLUSHDB: other runs use it)."""
-    import redis.asyncio as aioredis
+    from core import redis as core_redis
 
-    client = aioredis.Redis.from_url(url)
+    client = core_redis.connect(url)
     try:
-        keys = [k async for k in client.scan_iter(match=f"{prefix}:*", count=1000)]
-        for start in range(0, len(keys), 500):
-            await client.unlink(*keys[start : start + 500])
+        await delete_keys(client, [f"{prefix}:*", "{" + f"{prefix}:*"])
     finally:
         await client.aclose()
 

@@ -20,6 +20,7 @@ from rewards.ledger.accounts import ensure_system
 from server import app as server_app
 from server.cli import migrate
 from tests import backends
+from tests.cluster import cluster_url  # noqa: F401  (a fixture)
 
 ADMIN_KEY = "test-admin-key"
 INTEGRATION_KEY = "test-integration-key"
@@ -98,10 +99,7 @@ async def clean(settings: Settings) -> AsyncIterator[None]:
     """Every test starts from an empty program with default settings and a clean Redis."""
     clock.unfreeze()
     ratelimit.forget_refusals()
-    client = redis.client()
-    keys = [k async for k in client.scan_iter(match=redis.key("*"), count=1000)]
-    if keys:
-        await client.delete(*keys)
+    await backends.delete_keys(redis.client(), redis.patterns())
     await empty_program()
     yield
     clock.unfreeze()

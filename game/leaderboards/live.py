@@ -25,7 +25,6 @@ from core import clock, pubsub
 from game.leaderboards import definitions, reading, store
 from game.leaderboards.reading import MAX_FIRST, PublicView, public_view
 from game.leaderboards.windows import Period, window
-from members.models import Member
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +47,7 @@ async def snapshot(board_key: str, period: Period) -> dict[str, Any]:
     w = window(period, clock.now(), await store.current_zone())
     part = await store.read(board.key, w.key, MAX_FIRST, None, -1)
     ids = [s.member_id for s in part.top]
-    members = {m.id: m for m in await Member.filter(id__in=ids)} if ids else {}
+    members = await reading.faces(ids) if ids else {}
     tiers = await tier_codes(ids) if ids else {}
     entries = []
     for s in part.top:

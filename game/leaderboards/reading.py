@@ -28,6 +28,12 @@ class PublicView:
     tier_code: str | None = None
 
 
+async def faces(member_ids: list[int]) -> dict[int, Member]:
+    """What a board shows of these members (id, name, whether they hide), in one query."""
+    found = await Member.filter(id__in=member_ids).only("id", "display_name", "leaderboard_hidden")
+    return {m.id: m for m in found}
+
+
 def public_view(member: Member | None, rank: int, tier_code: str | None) -> PublicView:
     if member is None or member.leaderboard_hidden:
         return PublicView(f"anonymous-{rank}", ANONYMOUS_NAME, None)
@@ -52,6 +58,8 @@ class BoardView:
     publics: dict[int, PublicView] = field(default_factory=dict)
     # The API's one in-flight load of public faces for this view, shared by its fields.
     loading: Any = None
+    # Whether the faces carry tier codes (the API loads them only when asked).
+    tier_codes: bool = True
 
     def around_me(self, radius: int) -> list[Standing]:
         if self.me is None:

@@ -1,9 +1,11 @@
 """Exact rebuild: every board's current windows recomputed from the database and swapped in.
 
 Scores go into temporary keys first and replace the live ones in one MULTI (RENAME), so a
-reader sees the old board or the new one, never a half-built one. Closed windows are left
-to expire: nothing reads them. Writes that commit while a rebuild runs may be missed by it
-if they land between its read and its swap; run it again (it is idempotent) when in doubt.
+reader sees the old board or the new one, never a half-built one (every key shares the
+leaderboards' hash tag, so the MULTI runs on Redis Cluster too). Closed windows are left to
+expire: nothing reads them. A write that commits while a rebuild runs may be missed by it
+(between its read and its swap), or counted twice (read here, then relayed on top); the
+reconciliation job (reconcile.py) repairs both once the write's outbox row is applied.
 """
 
 from __future__ import annotations
@@ -69,6 +71,9 @@ async def ensure_built() -> bool:
     if not await store.try_lock("rebuild", 60_000):
         return False  # another process is rebuilding right now
     await rebuild()
+    legacy = await store.drop_legacy()
+    if legacy:
+        log.info("leaderboards: deleted %d key(s) of the layout before hash tags", legacy)
     return True
 
 

@@ -1,16 +1,21 @@
 """Every Redis sorted-set command of the service lives here.
 
-Keys (all under core.redis.key, so a run's prefix namespaces them):
-    lbz:{board}:{windowKey}        ZSET member id -> packed score (scoring.py)
-    lbmeta:defs                    HASH board key -> 'METRIC|actionType' (mirror of the table)
-    lbmeta:built                   set by the last rebuild; missing = Redis came back empty
-    lbmeta:pending:{board}:{P}     short-lived: a dirty message for (board, period P) is out
-    lbmeta:lock:rebuild            held while a process rebuilds because Redis came back empty
-    lbtmp:{run}:{board}:{window}   a rebuild's sorted sets before they are swapped in
-    channel ch:lbdirty             "board|PERIOD" when a board's current window changed
+Keys: every one starts with the hash tag `{<prefix>:lb}` (core.redis.tagged), so all of them,
+and the outbox markers of the "leaderboards" part, live in ONE Redis Cluster slot: the update
+script, the read script and the rebuild's MULTI may touch any of them together.
+    {p:lb}:z:{board}:{windowKey}       ZSET tie -> score (scoring.py)
+    {p:lb}:h:{board}:{windowKey}       HASH member id -> inverted reached time (the tie's head)
+    {p:lb}:defs                        HASH board key -> 'METRIC|actionType' (table mirror)
+    {p:lb}:built                       set by the last rebuild; missing = Redis came back empty
+    {p:lb}:pending:{board}:{P}         short-lived: a dirty message for (board, period P) is out
+    {p:lb}:lock:{name}                 held while a process rebuilds or reconciles
+    {p:lb}:tmp:{run}:{z|h}:{board}:{w} a rebuild's keys before they are swapped in
+    {p:lb}:ob:{outbox row id}          the outbox part "leaderboards" applied that row
+    channel {p}:ch:lbdirty             "board|PERIOD" when a board's current window changed
 
-Writes: after a unit of work commits, `queue_update` (from updates.pipeline_step) adds ONE
-EVAL of UPDATE_LUA to the after-commit pipeline for all its events, boards and windows.
+Writes: after a unit of work commits, the outbox relay adds ONE EVAL of UPDATE_LUA to its
+pipeline for all the unit's events, boards and windows, guarded by the row's marker (SET NX
+in the same script), so a relay that is retried never counts twice.
 Reads go through a circuit breaker: when Redis fails, queries answer Unavailable at once
 for a few seconds instead of each waiting on a dead connection.
 """
@@ -21,7 +26,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -29,7 +34,7 @@ from typing import Any, TypeVar
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from core import clock, redis, sql
+from core import clock, outbox, redis, sql
 from game.leaderboards import scoring
 from game.leaderboards.definitions import Board
 from game.leaderboards.windows import Period, Window, window_of_day, windows_at
@@ -50,13 +55,29 @@ class Unavailable(Exception):
 
 # ----------------------------------------------------------------------------- keys
 
+TAG = "lb"
+
+
+def root() -> str:
+    """`{<prefix>:lb}`: the hash tag every leaderboard key starts with."""
+    return redis.tag(TAG)
+
 
 def zkey(board: str, window_key: str) -> str:
-    return redis.key("lbz", board, window_key)
+    return redis.tagged(TAG, "z", board, window_key)
+
+
+def hkey(board: str, window_key: str) -> str:
+    return redis.tagged(TAG, "h", board, window_key)
 
 
 def meta(*parts: object) -> str:
-    return redis.key("lbmeta", *parts)
+    return redis.tagged(TAG, *parts)
+
+
+def marker(row_id: int) -> str:
+    """The key the update script sets once it applied outbox row `row_id`."""
+    return redis.tagged(TAG, "ob", row_id)
 
 
 DIRTY_CHANNEL = "lbdirty"
@@ -101,19 +122,20 @@ async def refresh_zone() -> str:
 
 # ----------------------------------------------------------------------------- writes
 
-# Per event 12 fields: kind (P points earned, T tier points, A action, V visibility),
-# member, delta, delta2 (ACTION_VALUE), time, action type, then three (window key, TTL
+# KEYS[1] the defs mirror (read here, and what a cluster client routes by); KEYS[2], when
+# given, the outbox row's marker: the script does nothing if it is already set.
+# ARGV: root, dirty channel, pending ms, the current DAILY, WEEKLY, MONTHLY window keys, then
+# per change 12 fields: kind (P points earned, T tier points, A action, V visibility),
+# member, delta, delta2 (ACTION_VALUE), time (ms), action type, then three (window key, TTL
 # seconds) pairs for DAILY, WEEKLY, MONTHLY ('' = do not touch that window).
 UPDATE_LUA = """
-if KEYS[1] and not redis.call('SET', KEYS[1], '1', 'NX', 'EX', 604800) then return 0 end
-local B = 2147483648
-local SMAX, SMIN = 4194303, -4194304
-local zroot, metaroot, chan = ARGV[1], ARGV[2], ARGV[3]
-local pending_ms = ARGV[4]
-local current = {ALL_TIME = 'all', DAILY = ARGV[5], WEEKLY = ARGV[6], MONTHLY = ARGV[7]}
+if KEYS[2] and not redis.call('SET', KEYS[2], '1', 'NX', 'EX', MARKER_TTL) then return 0 end
+local TMAX, IDMAX, SMAX = TIME_MAX, ID_MAX, SCORE_MAX
+local root, chan, pending_ms = ARGV[1], ARGV[2], ARGV[3]
+local current = {ALL_TIME = 'all', DAILY = ARGV[4], WEEKLY = ARGV[5], MONTHLY = ARGV[6]}
 local PERIODS = {'DAILY', 'WEEKLY', 'MONTHLY'}
 local boards, has_points = {}, false
-local defs = redis.call('HGETALL', metaroot .. ':defs')
+local defs = redis.call('HGETALL', KEYS[1])
 for i = 1, #defs, 2 do
   local spec = defs[i + 1]
   local sep = string.find(spec, '|', 1, true)
@@ -126,24 +148,32 @@ local touched, ttls = {}, {}
 local function touch(board, period, wkey)
   if current[period] == wkey then touched[board .. '|' .. period] = true end
 end
+-- The member's tie is (inverted time)(inverted id); the hash keeps the time part.
 local function bump(board, period, wkey, ttl, member, delta, t)
-  local k = zroot .. ':' .. board .. ':' .. wkey
-  local cur = redis.call('ZSCORE', k, member)
+  local z = root .. ':z:' .. board .. ':' .. wkey
+  local h = root .. ':h:' .. board .. ':' .. wkey
+  local idpart = string.format('%08x', IDMAX - tonumber(member))
   local s = 0
-  if cur then
-    local p = tonumber(cur)
-    s = math.floor(p / B)
-    local t0 = (B - 1) - (p - s * B)
+  local old = redis.call('HGET', h, member)
+  if old then
+    local cur = redis.call('ZSCORE', z, old .. idpart)
+    if cur then
+      s = tonumber(cur)
+      redis.call('ZREM', z, old .. idpart)
+    end
+    local t0 = TMAX - tonumber(old, 16)
     if t0 > t then t = t0 end
   end
   s = s + delta
-  if s > SMAX then s = SMAX elseif s < SMIN then s = SMIN end
-  redis.call('ZADD', k, string.format('%.0f', s * B + (B - 1 - t)), member)
-  if ttl ~= '' then ttls[k] = ttl end
+  if s > SMAX then s = SMAX elseif s < -SMAX then s = -SMAX end
+  local head = string.format('%011x', TMAX - t)
+  redis.call('ZADD', z, string.format('%.0f', s), head .. idpart)
+  redis.call('HSET', h, member, head)
+  if ttl ~= '' then ttls[z] = ttl; ttls[h] = ttl end
   touch(board, period, wkey)
 end
 
-local i = 8
+local i = 7
 while i + 11 <= #ARGV do
   local kind, member = ARGV[i], ARGV[i + 1]
   local delta, delta2, t = tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3]), tonumber(ARGV[i + 4])
@@ -157,10 +187,10 @@ while i + 11 <= #ARGV do
       if metric == 'ACTION_COUNT' then d = delta elseif metric == 'ACTION_VALUE' then d = delta2 end
     end
     if kind == 'V' then
-      if redis.call('ZSCORE', zroot .. ':' .. key .. ':all', member) then
+      if redis.call('HEXISTS', root .. ':h:' .. key .. ':all', member) == 1 then
         touched[key .. '|ALL_TIME'] = true
         for _, period in ipairs(PERIODS) do
-          if redis.call('ZSCORE', zroot .. ':' .. key .. ':' .. current[period], member) then
+          if redis.call('HEXISTS', root .. ':h:' .. key .. ':' .. current[period], member) == 1 then
             touched[key .. '|' .. period] = true
           end
         end
@@ -178,7 +208,7 @@ end
 for k, ttl in pairs(ttls) do redis.call('EXPIRE', k, ttl) end
 for name, _ in pairs(touched) do
   local sep = string.find(name, '|', 1, true)
-  local pending = metaroot .. ':pending:' .. string.sub(name, 1, sep - 1) .. ':'
+  local pending = root .. ':pending:' .. string.sub(name, 1, sep - 1) .. ':'
     .. string.sub(name, sep + 1)
   if redis.call('SET', pending, '1', 'NX', 'PX', pending_ms) then
     redis.call('PUBLISH', chan, name)
@@ -186,6 +216,13 @@ for name, _ in pairs(touched) do
 end
 return 0
 """
+for _name, _value in (
+    ("MARKER_TTL", outbox.MARKER_TTL),
+    ("TIME_MAX", scoring.TIME_MAX),
+    ("ID_MAX", scoring.ID_MAX),
+    ("SCORE_MAX", scoring.SCORE_MAX),
+):
+    UPDATE_LUA = UPDATE_LUA.replace(_name, str(_value))
 
 
 @dataclass(frozen=True)
@@ -205,9 +242,9 @@ def _change_args(change: Change, zone_name: str, now: datetime) -> list[str]:
     args = [
         change.kind,
         str(change.member_id),
-        str(change.delta),
-        str(change.delta2),
-        str(scoring.seconds(at)),
+        str(scoring.clamp(change.delta)),
+        str(scoring.clamp(change.delta2)),
+        str(scoring.millis(at)),
         change.action_type,
     ]
     day = clock.local(at, zone_name).date()
@@ -227,8 +264,7 @@ def update_args(changes: Sequence[Change], zone_name: str | None = None) -> list
     now = clock.now()
     current = {w.period: w.key for w in windows_at(now, zone_name)}
     args = [
-        redis.key("lbz"),
-        redis.key("lbmeta"),
+        root(),
         redis.key("ch", DIRTY_CHANNEL),
         str(PENDING_MS),
         current[Period.DAILY],
@@ -241,45 +277,50 @@ def update_args(changes: Sequence[Change], zone_name: str | None = None) -> list
 
 
 def queue_update(pipe: Any, changes: Sequence[Change]) -> None:
-    """Add one EVAL applying `changes` to a pipeline (a bulk load)."""
+    """Add one EVAL applying `changes` to a pipeline (a bulk load: no marker)."""
     if changes:
-        pipe.eval(UPDATE_LUA, 0, *update_args(changes))
+        pipe.eval(UPDATE_LUA, 1, meta("defs"), *update_args(changes))
 
 
-def queue_args(pipe: redis.Scripts, marker: str, args: list[str]) -> None:
-    """Add one call of the update script with prepared ARGV, applied once per marker (the
-    outbox relay)."""
-    pipe.script(UPDATE_LUA, [marker], args)
+def queue_args(pipe: redis.Scripts, row_id: int, args: list[str]) -> None:
+    """Add one call of the update script with prepared ARGV (sent by SHA), applied once per
+    outbox row (its marker)."""
+    pipe.script(UPDATE_LUA, [meta("defs"), marker(row_id)], args)
 
 
 async def apply(changes: Sequence[Change]) -> None:
-    await redis.client().eval(UPDATE_LUA, 0, *update_args(changes))
+    await redis.client().eval(UPDATE_LUA, 1, meta("defs"), *update_args(changes))
 
 
 # ----------------------------------------------------------------------------- reads
 
+# KEYS: the window's zset and hash. ARGV: first, member id ('' for none), radius (-1: none).
 READ_LUA = """
-local k = KEYS[1]
-local n = redis.call('ZCARD', k)
+local z, h = KEYS[1], KEYS[2]
+local n = redis.call('ZCARD', z)
 local first = tonumber(ARGV[1])
 local top = {}
-if first > 0 then top = redis.call('ZREVRANGE', k, 0, first - 1, 'WITHSCORES') end
+if first > 0 then top = redis.call('ZREVRANGE', z, 0, first - 1, 'WITHSCORES') end
 local rank, score, around, lo = -1, '', {}, 0
 if ARGV[2] ~= '' then
-  local r = redis.call('ZREVRANK', k, ARGV[2])
-  if r then
-    rank = r
-    score = redis.call('ZSCORE', k, ARGV[2])
-    local radius = tonumber(ARGV[3])
-    if radius >= 0 then
-      lo = r - radius
-      if lo < 0 then lo = 0 end
-      around = redis.call('ZREVRANGE', k, lo, r + radius, 'WITHSCORES')
+  local head = redis.call('HGET', h, ARGV[2])
+  if head then
+    local tie = head .. string.format('%08x', ID_MAX - tonumber(ARGV[2]))
+    local r = redis.call('ZREVRANK', z, tie)
+    if r then
+      rank = r
+      score = redis.call('ZSCORE', z, tie)
+      local radius = tonumber(ARGV[3])
+      if radius >= 0 then
+        lo = r - radius
+        if lo < 0 then lo = 0 end
+        around = redis.call('ZREVRANGE', z, lo, r + radius, 'WITHSCORES')
+      end
     end
   end
 end
 return {n, top, rank, score, around, lo}
-"""
+""".replace("ID_MAX", str(scoring.ID_MAX))
 
 
 @dataclass(frozen=True)
@@ -325,32 +366,36 @@ def reset_breaker() -> None:
 def _standings(flat: Sequence[Any], first_rank: int) -> list[Standing]:
     out = []
     for n, i in enumerate(range(0, len(flat), 2)):
-        score, _ = scoring.unpack(flat[i + 1])
-        out.append(Standing(first_rank + n, score, int(flat[i])))
+        member_id, _ = scoring.unpack_tie(flat[i])
+        out.append(Standing(first_rank + n, scoring.score_of(flat[i + 1]), member_id))
     return out
 
 
 _read_script: Any = None
 
 
-async def read(
-    board: str, window_key: str, first: int, member_id: int | None, radius: int
-) -> Slice:
-    """Top `first`, the member's own standing and `radius` around it, in one round trip."""
+def _script() -> Any:
     global _read_script
     client = redis.client()
     if _read_script is None or _read_script.registered_client is not client:
         _read_script = client.register_script(READ_LUA)
-    script = _read_script
+    return _read_script
+
+
+async def read(
+    board: str, window_key: str, first: int, member_id: int | None, radius: int
+) -> Slice:
+    """Top `first`, the member's own standing and `radius` around it, in one round trip."""
+    script = _script()
     n, top, rank, score, around, lo = await guarded(
         lambda: script(
-            keys=[zkey(board, window_key)],
+            keys=[zkey(board, window_key), hkey(board, window_key)],
             args=[first, "" if member_id is None else str(member_id), radius],
         )
     )
     me = None
     if member_id is not None and int(rank) >= 0:
-        me = Standing(int(rank) + 1, scoring.unpack(score)[0], member_id)
+        me = Standing(int(rank) + 1, scoring.score_of(score), member_id)
     return Slice(
         participants=int(n),
         top=_standings(top, 1),
@@ -360,40 +405,200 @@ async def read(
 
 
 async def members_in(board: str, window_key: str) -> dict[int, tuple[int, int]]:
-    """member id -> (score, seconds reached) of a whole window (tests and checks)."""
+    """member id -> (score, reached ms) of a whole window (tests and checks)."""
     raw: list[Any] = await redis.client().zrange(zkey(board, window_key), 0, -1, withscores=True)
-    return {int(m): scoring.unpack(s) for m, s in raw}
+    out = {}
+    for member, score in raw:
+        member_id, reached = scoring.unpack_tie(member)
+        out[member_id] = (scoring.score_of(score), reached)
+    return out
+
+
+async def scan_window(
+    board: str, window_key: str, count: int = 2000
+) -> AsyncIterator[list[tuple[str, float]]]:
+    """The window's sorted-set entries (tie, score) in batches, without blocking Redis: ZSCAN
+    returns every entry present for the whole scan at least once (a changed one maybe twice,
+    or under its old tie too)."""
+    client = redis.client()
+    key = zkey(board, window_key)
+    cursor = 0
+    while True:
+        cursor, found = await client.zscan(key, cursor, count=count)
+        if found:
+            yield [(str(tie), float(score)) for tie, score in found]
+        if not cursor:
+            return
+
+
+async def scan_heads(board: str, window_key: str, count: int = 2000) -> dict[str, str]:
+    """The window's hash: member id -> head of their tie (HSCAN: never blocks Redis)."""
+    client = redis.client()
+    key = hkey(board, window_key)
+    heads: dict[str, str] = {}
+    cursor = 0
+    while True:
+        cursor, found = await client.hscan(key, cursor, count=count)
+        assert isinstance(found, dict)  # HSCAN without NOVALUES
+        heads.update({str(k): str(v) for k, v in found.items()})
+        if not cursor:
+            return heads
+
+
+# KEYS: zset, hash. ARGV: member id, then the ties seen for them elsewhere (maybe stale).
+# Returns the member's entries: {tie, score, ...} for the hash's tie and every tie given
+# that is still in the zset; and the hash's head ('' when none).
+STANDING_LUA = """
+local z, h, member = KEYS[1], KEYS[2], ARGV[1]
+local out, seen = {}, {}
+local head = redis.call('HGET', h, member) or ''
+local ties = {}
+if head ~= '' then ties[1] = head .. string.format('%08x', ID_MAX - tonumber(member)) end
+for i = 2, #ARGV do ties[#ties + 1] = ARGV[i] end
+for _, tie in ipairs(ties) do
+  if not seen[tie] then
+    seen[tie] = true
+    local score = redis.call('ZSCORE', z, tie)
+    if score then out[#out + 1] = tie; out[#out + 1] = score end
+  end
+end
+return {head, out}
+""".replace("ID_MAX", str(scoring.ID_MAX))
+
+
+# KEYS: zset, hash. ARGV: member id, score ('' = not on the board), reached ms, TTL seconds
+# ('' = none), then ties to remove. Sets the member's standing to exactly that: idempotent.
+SET_LUA = """
+local z, h, member = KEYS[1], KEYS[2], ARGV[1]
+local idpart = string.format('%08x', ID_MAX - tonumber(member))
+local head = redis.call('HGET', h, member)
+if head then redis.call('ZREM', z, head .. idpart) end
+for i = 5, #ARGV do redis.call('ZREM', z, ARGV[i]) end
+if ARGV[2] == '' then
+  redis.call('HDEL', h, member)
+else
+  head = string.format('%011x', TIME_MAX - tonumber(ARGV[3]))
+  redis.call('ZADD', z, ARGV[2], head .. idpart)
+  redis.call('HSET', h, member, head)
+  if ARGV[4] ~= '' then
+    redis.call('EXPIRE', z, ARGV[4])
+    redis.call('EXPIRE', h, ARGV[4])
+  end
+end
+return 0
+""".replace("ID_MAX", str(scoring.ID_MAX)).replace("TIME_MAX", str(scoring.TIME_MAX))
+
+
+@dataclass(frozen=True)
+class Entry:
+    """What Redis holds for one member in one window."""
+
+    head: str  # the hash's tie head ('' when the hash has none)
+    ties: tuple[tuple[str, int], ...]  # (tie, score) of every zset entry found for them
+
+
+async def standing(board: str, window_key: str, member_id: int, ties: Iterable[str]) -> Entry:
+    head, flat = await redis.client().eval(
+        STANDING_LUA, 2, zkey(board, window_key), hkey(board, window_key), member_id, *ties
+    )
+    pairs = tuple((flat[i], scoring.score_of(flat[i + 1])) for i in range(0, len(flat), 2))
+    return Entry(head, pairs)
+
+
+async def set_standing(
+    board: str,
+    w: Window,
+    member_id: int,
+    value: tuple[int, int] | None,
+    stale: Iterable[str] = (),
+) -> None:
+    """Make the member's standing in window `w` exactly `value` (score, reached ms), or
+    take them off it (None); `stale` ties are removed too."""
+    ttl = w.ttl(clock.now())
+    score, reached = value if value is not None else (None, 0)
+    await redis.client().eval(
+        SET_LUA,
+        2,
+        zkey(board, w.key),
+        hkey(board, w.key),
+        member_id,
+        "" if score is None else str(score),
+        str(reached),
+        "" if ttl is None else str(max(ttl, 1)),
+        *stale,
+    )
+
+
+async def remove_ties(board: str, window_key: str, ties: Sequence[str]) -> None:
+    """Remove sorted-set members that are no leaderboard tie at all (written by hand)."""
+    if ties:
+        await redis.client().zrem(zkey(board, window_key), *ties)
+
+
+async def remove_fields(board: str, window_key: str, fields: Sequence[str]) -> None:
+    if fields:
+        await redis.client().hdel(hkey(board, window_key), *fields)
 
 
 # ----------------------------------------------------------------------------- rebuild
 
 
-def temp_key(run: str, board: str, window_key: str) -> str:
-    return redis.key("lbtmp", run, board, window_key)
+def temp_key(run: str, kind: str, board: str, window_key: str) -> str:
+    return redis.tagged(TAG, "tmp", run, kind, board, window_key)
 
 
 async def load_temp(
     run: str, board: str, window_key: str, rows: Iterable[tuple[int, int, int]], chunk: int = 5000
 ) -> int:
-    """ZADD (member, score, seconds) rows into a rebuild's temporary key; returns how many."""
+    """Write (member, score, reached ms) rows into a rebuild's temporary keys; how many."""
     client = redis.client()
-    key = temp_key(run, board, window_key)
+    zset, heads = temp_key(run, "z", board, window_key), temp_key(run, "h", board, window_key)
     count = 0
-    batch: dict[str, int] = {}
+    ties: dict[str, int] = {}
+    fields: dict[str, str] = {}
     pipe = client.pipeline(transaction=False)
-    for member_id, score, seconds in rows:
-        batch[str(member_id)] = scoring.pack(score, seconds)
+    for member_id, score, reached in rows:
+        ties[scoring.tie(member_id, reached)] = scoring.clamp(score)
+        fields[str(member_id)] = scoring.time_part(reached)
         count += 1
-        if len(batch) >= chunk:
-            pipe.zadd(key, batch)  # type: ignore[arg-type]
-            batch = {}
+        if len(ties) >= chunk:
+            pipe.zadd(zset, ties)  # type: ignore[arg-type]
+            pipe.hset(heads, mapping=fields)  # type: ignore[arg-type]
+            ties, fields = {}, {}
             if len(pipe) >= 20:
                 await pipe.execute()
-    if batch:
-        pipe.zadd(key, batch)  # type: ignore[arg-type]
+    if ties:
+        pipe.zadd(zset, ties)  # type: ignore[arg-type]
+        pipe.hset(heads, mapping=fields)  # type: ignore[arg-type]
     if len(pipe):
         await pipe.execute()
     return count
+
+
+# KEYS: per (board, window) its zset, hash, temporary zset and hash; then the defs mirror and
+# the built mark. ARGV: per (board, window) '1' if the rebuild filled it and its TTL ('' for
+# none); then the defs as field, value pairs; then the built mark's value. One script: atomic,
+# and on a cluster one slot (every key shares the tag) where MULTI's RENAME is not allowed.
+SWAP_LUA = """
+local pairs_n = (#KEYS - 2) / 4
+for i = 0, pairs_n - 1 do
+  local z, h, tz, th = KEYS[4 * i + 1], KEYS[4 * i + 2], KEYS[4 * i + 3], KEYS[4 * i + 4]
+  redis.call('UNLINK', z, h)
+  if ARGV[2 * i + 1] == '1' then
+    redis.call('RENAME', tz, z)
+    redis.call('RENAME', th, h)
+    if ARGV[2 * i + 2] ~= '' then
+      redis.call('EXPIRE', z, ARGV[2 * i + 2])
+      redis.call('EXPIRE', h, ARGV[2 * i + 2])
+    end
+  end
+end
+local defs, built = KEYS[#KEYS - 1], KEYS[#KEYS]
+redis.call('DEL', defs)
+for i = 2 * pairs_n + 1, #ARGV - 1, 2 do redis.call('HSET', defs, ARGV[i], ARGV[i + 1]) end
+redis.call('SET', built, ARGV[#ARGV])
+return 0
+"""
 
 
 async def swap_in(
@@ -405,26 +610,29 @@ async def swap_in(
 ) -> None:
     """Atomically replace each (board, window) with the rebuild's keys; mirror all defs."""
     now = clock.now()
-    pipe = redis.client().pipeline(transaction=True)
+    keys: list[str] = []
+    args: list[str] = []
     for board in boards:
         for w in windows:
-            live = zkey(board.key, w.key)
-            # UNLINK frees a replaced board off the main thread: a big DEL would stall Redis.
-            pipe.unlink(live)
-            if (board.key, w.key) in filled:
-                pipe.rename(temp_key(run, board.key, w.key), live)
-                ttl = w.ttl(now)
-                if ttl is not None:
-                    pipe.expire(live, max(ttl, 1))
-    pipe.delete(meta("defs"))
-    pipe.hset(meta("defs"), mapping={b.key: b.spec for b in every})
-    pipe.set(meta("built"), clock.now().isoformat())
-    await pipe.execute()
+            keys += [zkey(board.key, w.key), hkey(board.key, w.key)]
+            keys += [temp_key(run, kind, board.key, w.key) for kind in ("z", "h")]
+            ttl = w.ttl(now)
+            args += [
+                "1" if (board.key, w.key) in filled else "",
+                "" if ttl is None else str(max(ttl, 1)),
+            ]
+    keys += [meta("defs"), meta("built")]
+    for b in every:
+        args += [b.key, b.spec]
+    args.append(now.isoformat())
+    # UNLINK frees a replaced board off the main thread: a big DEL would stall Redis.
+    await redis.client().eval(SWAP_LUA, len(keys), *keys, *args)
 
 
 async def drop_temp(run: str) -> None:
     client = redis.client()
-    keys = [k async for k in client.scan_iter(match=redis.key("lbtmp", run, "*"), count=1000)]
+    pattern = redis.tagged(TAG, "tmp", run, "*")
+    keys = [k async for k in client.scan_iter(match=pattern, count=1000)]
     if keys:
         await client.unlink(*keys)
 
@@ -433,19 +641,44 @@ async def mirror_definition(board: Board) -> None:
     await redis.client().hset(meta("defs"), board.key, board.spec)
 
 
+async def drop_legacy() -> int:
+    """Delete the keys of the layout before hash tags (`<prefix>:lbz:*`, `<prefix>:lbmeta:*`,
+    `<prefix>:ob:lb:*`), which nothing reads any more; how many."""
+    client = redis.client()
+    found = 0
+    for pattern in (redis.key("lbz", "*"), redis.key("lbmeta", "*"), redis.key("ob", "lb", "*")):
+        keys = [k async for k in client.scan_iter(match=pattern, count=1000)]
+        for key in keys:  # one by one: on a cluster they hash to many slots
+            await client.unlink(key)
+        found += len(keys)
+    return found
+
+
 async def is_built() -> bool:
     return bool(await redis.client().exists(meta("built")))
 
 
 async def mark_dirty(boards: Sequence[Board]) -> None:
     """Tell every process that these boards changed wholesale (after a rebuild)."""
-    client = redis.client()
-    pipe = client.pipeline(transaction=False)
-    for board in boards:
-        for period in Period:
-            pipe.publish(redis.key("ch", DIRTY_CHANNEL), f"{board.key}|{period.value}")
-    await pipe.execute()
+    names = [f"{board.key}|{period.value}" for board in boards for period in Period]
+    # A script, so a cluster client sends it like any other (its key only routes it).
+    await redis.client().eval(
+        "for i = 2, #ARGV do redis.call('PUBLISH', ARGV[1], ARGV[i]) end return 0",
+        1,
+        meta("defs"),
+        redis.key("ch", DIRTY_CHANNEL),
+        *names,
+    )
 
 
 async def try_lock(name: str, ms: int) -> bool:
     return bool(await redis.client().set(meta("lock", name), "1", nx=True, px=ms))
+
+
+async def unlock(name: str) -> None:
+    await redis.client().delete(meta("lock", name))
+
+
+async def due(name: str, seconds: int) -> bool:
+    """True at most once per `seconds` across processes (a key that expires)."""
+    return bool(await redis.client().set(meta("due", name), "1", nx=True, ex=seconds))

@@ -2,8 +2,8 @@
 
 server/wiring.py registers `collect` and `apply` with core.outbox: at the end of each unit
 of work `collect` turns its events into the ARGV of ONE Lua call (stored in the outbox row),
-and after commit `apply` queues that call, guarded by the row's marker so a retried relay
-never counts twice.
+and after commit `apply` queues that call, guarded by the row's marker (store.marker, inside
+the leaderboards' hash tag, set NX by the same script) so a retried relay never counts twice.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from core import outbox, redis
+from core import redis
 from game.actions import ActionTracked
 from game.leaderboards import scoring, store
 from game.leaderboards.store import Change
@@ -60,4 +60,8 @@ def collect(events: list[Any]) -> list[str] | None:
 
 
 def apply(row_id: int, args: list[str], pipe: redis.Scripts) -> None:
-    store.queue_args(pipe, outbox.marker("lb", row_id), args)
+    if args and not args[0].startswith("{"):
+        # Written before the keys were hash-tagged (ARGV[1] was '<prefix>:lbz'): the boards
+        # were rebuilt from the database since (their `built` mark is new), which counts it.
+        return
+    store.queue_args(pipe, row_id, args)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncGenerator, Iterator
+from collections.abc import AsyncGenerator, Iterable, Iterator
 from typing import Any
 
 import strawberry
@@ -20,8 +20,11 @@ from game.leaderboards.store import Standing
 from game.leaderboards.windows import Period
 from gql.context import Info
 from gql.errors import UserError, payload_errors
+from gql.loaders import keyed
 from gql.permissions import IsAdmin, IsMember, IsSignedIn
+from gql.scalars import WholeNumber
 from gql.schema.members import MemberPayload, PublicMember, member_type
+from members.models import Member
 
 strawberry.enum(Period, name="LeaderboardPeriod")
 strawberry.enum(Metric, name="LeaderboardMetric")
@@ -49,9 +52,9 @@ def _public(view: PublicView) -> PublicMember:
 
 SCORE = (
     "Always a whole number: points, tier points, actions counted, or action values rounded "
-    "half up per action. Typed Float, as the contract has it, because GraphQL's Int stops at "
-    "2^31 - 1 while a score is exact up to 2^53; so a JSON client may see 3404.0 for 3404, "
-    "the same number."
+    "half up per action, exact up to 2^53 - 1. Typed Float, as the contract has it, because "
+    "GraphQL's Int stops at 2^31 - 1 while a score (an ACTION_VALUE board of VND amounts) "
+    "goes past it; sent as a JSON integer (3404, not 3404.0), which is a valid Float."
 )
 
 
@@ -66,21 +69,28 @@ class LeaderboardEntry:
         return _public(self.face)
 
 
+async def _faces(ids: list[int]) -> Iterable[tuple[int, Member]]:
+    return (await reading.faces(ids)).items()
+
+
 async def _load_faces(missing: list[Standing], view: BoardView, info: Info) -> None:
     loaders = info.context.loaders
     ids = [s.member_id for s in missing]
-    members = await loaders.member.load_many(ids)
-    statuses = await loaders.tier_status.load_many(ids)
-    for s, found, status in zip(missing, members, statuses, strict=True):
-        tier_code = status.tier.code if status and status.tier else None
-        view.publics[s.rank] = public_view(found, s.rank, tier_code)
+    faces = loaders.extra.setdefault("leaderboard_faces", keyed(_faces))
+    members = await faces.load_many(ids)
+    codes: list[str | None] = [None] * len(ids)
+    if view.tier_codes:  # only when the query asks for tierCode
+        statuses = await loaders.tier_status.load_many(ids)
+        codes = [s.tier.code if s and s.tier else None for s in statuses]
+    for s, found, code in zip(missing, members, codes, strict=True):
+        view.publics[s.rank] = public_view(found, s.rank, code)
 
 
 async def _entries(
     standings: list[Standing], view: BoardView, info: Info
 ) -> list[LeaderboardEntry]:
-    """Entries with their public faces, loaded for the whole view at once: two batched
-    loads per request, whatever the number of entries."""
+    """Entries with their public faces, loaded for the whole view at once: one query per
+    request (two when tierCode is asked), whatever the number of entries."""
     while view.loading is not None:  # entries, me and aroundMe share one load
         await view.loading
     wanted = [*standings, *view.entries, *([view.me] if view.me else []), *view.around]
@@ -92,7 +102,7 @@ async def _entries(
         finally:
             view.loading = None
     return [
-        LeaderboardEntry(rank=s.rank, score=float(s.score), face=view.publics[s.rank])
+        LeaderboardEntry(rank=s.rank, score=WholeNumber(s.score), face=view.publics[s.rank])
         for s in standings
     ]
 
@@ -160,6 +170,21 @@ def _wanted_radius(info: Info) -> int:
     return wanted
 
 
+def _wants_tier_codes(info: Info) -> bool:
+    """Whether any entry's member is asked for its tierCode (loading tiers costs a query)."""
+
+    def visit(selections: list[Any]) -> bool:
+        for node in selections:
+            if isinstance(node, SelectedField):
+                if node.name == "tierCode" or visit(node.selections):
+                    return True
+            elif isinstance(node, (FragmentSpread, InlineFragment)) and visit(node.selections):
+                return True
+        return False
+
+    return any(visit(field.selections) for field in info.selected_fields)
+
+
 @strawberry.type
 class LeaderboardDefinition:
     key: str
@@ -202,6 +227,7 @@ class Query:
             )
         view.member_id = member_id
         view.me_loaded = radius > -2
+        view.tier_codes = _wants_tier_codes(info)
         return leaderboard_type(view)
 
     @strawberry.field(permission_classes=[IsAdmin])
@@ -239,6 +265,9 @@ class Subscription:
         self, info: Info, key: str, period: Period = Period.ALL_TIME, first: int = 10
     ) -> AsyncGenerator[Leaderboard, None]:
         member_id = info.context.viewer.member_id
+        tier_codes = _wants_tier_codes(info)
         with _redis_errors():
             async for snap in live.updates(key, period, first):
-                yield leaderboard_type(view_of(snap, first, member_id))
+                view = view_of(snap, first, member_id)
+                view.tier_codes = tier_codes
+                yield leaderboard_type(view)

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-import redis.asyncio as aioredis
 
+from core import redis as core_redis
 from tests import backends
 from tests.acceptance.conftest import (
     ROOT,
@@ -170,21 +170,19 @@ async def test_a_burst_of_changes_is_coalesced_into_a_few_snapshots(server: Serv
 
 
 async def _board_keys(url: str, prefix: str) -> list[str]:
-    client = aioredis.Redis.from_url(url, decode_responses=True)
+    """Every leaderboard key of the prefix (they all start with its hash tag)."""
+    client = core_redis.connect(url, decode_responses=True)
     try:
-        keys = []
-        for pattern in (f"{prefix}:lbz:*", f"{prefix}:lbmeta:*"):
-            keys += [k async for k in client.scan_iter(match=pattern, count=1000)]
-        return keys
+        return [k async for k in client.scan_iter(match="{" + f"{prefix}:lb}}:*", count=1000)]
     finally:
         await client.aclose()
 
 
 async def _delete(url: str, keys: list[str]) -> None:
-    client = aioredis.Redis.from_url(url, decode_responses=True)
+    client = core_redis.connect(url, decode_responses=True)
     try:
         if keys:
-            await client.delete(*keys)
+            await client.delete(*keys)  # one hash slot: one DEL, on a cluster too
     finally:
         await client.aclose()
 

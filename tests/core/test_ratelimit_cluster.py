@@ -1,102 +1,22 @@
 """The rate-limit script runs on Redis Cluster: both buckets of a caller share a hash tag,
-so the one script touching both lands on one slot (no CROSSSLOT). A three-node cluster is
-started on free local ports for this test and stopped by process id."""
+so the one script touching both lands on one slot (no CROSSSLOT). The cluster is the one
+the suite was given, or a three-node one started for it (tests/cluster.py)."""
 
 from __future__ import annotations
 
-import asyncio
-import random
-import shutil
-import socket
-import subprocess
-import time
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 
-import pytest
+import pytest_asyncio
 from redis.asyncio.cluster import RedisCluster
 
 from core import ratelimit
-
-pytestmark = pytest.mark.skipif(
-    not (shutil.which("redis-server") and shutil.which("redis-cli")),
-    reason="needs redis-server and redis-cli to start a cluster",
-)
+from core import redis as core_redis
 
 
-def _free(port: int) -> bool:
-    with socket.socket() as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-def cluster_port() -> int:
-    """A free port whose cluster bus port (port + 10000) is free and valid too."""
-    while True:
-        port = random.randint(20000, 50000)
-        if _free(port) and _free(port + 10000):
-            return port
-
-
-@pytest.fixture
-def cluster_ports(tmp_path: Path) -> Iterator[list[int]]:
-    ports = [cluster_port() for _ in range(3)]
-    processes = []
-    for port in ports:
-        folder = tmp_path / str(port)
-        folder.mkdir()
-        processes.append(
-            subprocess.Popen(
-                [
-                    "redis-server",
-                    "--port", str(port),
-                    "--bind", "127.0.0.1",
-                    "--cluster-enabled", "yes",
-                    "--cluster-config-file", str(folder / "nodes.conf"),
-                    "--save", "",
-                    "--appendonly", "no",
-                    "--dir", str(folder),
-                ],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-        )  # fmt: skip
-    try:
-        for port in ports:
-            for _ in range(100):
-                ping = subprocess.run(
-                    ["redis-cli", "-p", str(port), "ping"], capture_output=True, text=True
-                )
-                if ping.stdout.strip() == "PONG":
-                    break
-                time.sleep(0.05)
-        created = subprocess.run(
-            ["redis-cli", "--cluster", "create", *(f"127.0.0.1:{p}" for p in ports),
-             "--cluster-replicas", "0", "--cluster-yes"],
-            capture_output=True, text=True, timeout=60,
-        )  # fmt: skip
-        assert created.returncode == 0, created.stdout + created.stderr
-        yield ports
-    finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            process.wait(timeout=10)
-
-
-@pytest.fixture
-async def cluster(cluster_ports: list[int]) -> AsyncIterator[RedisCluster]:
-    client = RedisCluster(host="127.0.0.1", port=cluster_ports[0], decode_responses=True)
-    for _ in range(100):  # the slots are assigned once the nodes agree
-        try:
-            if (await client.cluster_info()).get("cluster_state") == "ok":
-                break
-        except Exception:
-            pass
-        await asyncio.sleep(0.1)
+@pytest_asyncio.fixture
+async def cluster(cluster_url: str) -> AsyncIterator[RedisCluster]:
+    client = core_redis.connect(cluster_url, decode_responses=True)
+    assert isinstance(client, RedisCluster)
     try:
         yield client
     finally:

@@ -36,6 +36,16 @@ def test_production_names_every_missing_secret(tmp_path: Path) -> None:
     assert not list(tmp_path.iterdir())  # nothing invented in production
 
 
+def test_a_redis_cluster_is_a_redis_cluster_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    from core import redis
+
+    monkeypatch.setenv("LOYALTY_REDIS_URL", "redis+cluster://:s3cret@n1:7000")
+    url = Settings().redis_url
+    assert redis.is_cluster(url) and redis.node_url(url) == "redis://:s3cret@n1:7000"
+    assert not redis.is_cluster("redis://n1:6379/0")
+    assert redis.node_url("rediss+cluster://n1:7000") == "rediss://n1:7000"
+
+
 def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LOYALTY_PORT", "9100")
     monkeypatch.setenv("LOYALTY_DATA_DIR", "/srv/loyalty")
@@ -54,6 +64,8 @@ def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> 
         ("LOYALTY_DATABASE_URL", "postgres://shop:s3cret@db", "shop:***@db", "names no database"),
         ("LOYALTY_REDIS_URL", "garbage", "'garbage'", "expected redis://"),
         ("LOYALTY_REDIS_URL", "localhost:6379", "'localhost:6379'", "expected redis://"),
+        ("LOYALTY_REDIS_URL", "cluster://n1:7000", "'cluster://n1:7000'", "redis+cluster://"),
+        ("LOYALTY_REDIS_PREFIX", "shop{1}", "'shop{1}'", "expected"),
         ("LOYALTY_PORT", "eighty", "'eighty'", "expected a whole number"),
         ("LOYALTY_PORT", "70000", "'70000'", "expected at most 65535"),
         ("LOYALTY_WORKERS", "0", "'0'", "expected at least 1"),

@@ -40,23 +40,42 @@ async def _wipe_boards() -> None:
         await client.delete(*keys)
 
 
-def test_packed_scores_order_by_score_then_earliest_time() -> None:
-    # given scores reached at various times, including the bounds of the budget
-    cases = [
-        (5, 100),
-        (5, 99),
-        (7, 0),
-        (-3, 10),
-        (scoring.SCORE_MAX, 0),
-        (scoring.SCORE_MIN, scoring.TIME_MAX),
+async def test_ties_order_by_score_then_earliest_millisecond_then_lower_id() -> None:
+    # given standings at the bounds of the budget: scores past 2**31 and up to 2**53 - 1,
+    # times 1 ms apart and equal, ids from 1 to 2**31 - 1
+    cases = [  # (score, reached ms, member id)
+        (5, 100, 7),
+        (5, 99, 8),
+        (5, 99, 3),
+        (5, 100, 2**31 - 1),
+        (7, 0, 1),
+        (-3, 10, 4),
+        (2**31, 5, 9),
+        (2**31 + 1, 5, 10),
+        (-(2**31), 5, 11),
+        (scoring.SCORE_MAX, 0, 12),
+        (scoring.SCORE_MAX, scoring.TIME_MAX, 13),
+        (scoring.SCORE_MIN, scoring.TIME_MAX, 14),
     ]
-    # when packed
-    packed = [scoring.pack(s, t) for s, t in cases]
-    # then they unpack exactly, stay within exact doubles, and order by (score desc, time asc)
-    assert [scoring.unpack(float(p)) for p in packed] == cases
-    assert all(abs(p) <= 2**53 for p in packed)
-    by_packed = [c for _, c in sorted(zip(packed, cases, strict=True), reverse=True)]
-    assert by_packed == sorted(cases, key=lambda c: (-c[0], c[1]))
+    client = redis.client()
+    key = store.zkey("order-test", "all")
+    # when they are stored in a sorted set as the service stores them
+    await client.zadd(key, {scoring.tie(m, t): s for s, t, m in cases})
+    # then Redis reads them back exactly, best first: score desc, reached asc, id asc
+    read = await client.zrevrange(key, 0, -1, withscores=True)
+    assert [(scoring.score_of(s), *reversed(scoring.unpack_tie(tie))) for tie, s in read] == [
+        (s, t, m) for s, t, m in sorted(cases, key=lambda c: (-c[0], c[1], c[2]))
+    ]
+
+
+def test_reached_times_are_whole_milliseconds_from_the_same_instant() -> None:
+    from datetime import datetime, timedelta
+
+    base = scoring.EPOCH + timedelta(days=700, microseconds=999)
+    assert scoring.millis(base) == 700 * 86_400_000
+    assert scoring.millis(base + timedelta(microseconds=1)) == 700 * 86_400_000 + 1
+    assert scoring.millis(datetime(2020, 1, 1, tzinfo=scoring.EPOCH.tzinfo)) == 0
+    assert scoring.time_part(0) == "fffffffffff" and scoring.tie(1, 0).endswith("fffffffe")
 
 
 async def test_thirty_members_rank_by_score_then_who_reached_it_first(
@@ -109,6 +128,64 @@ async def test_thirty_members_rank_by_score_then_who_reached_it_first(
     # then every answer is identical: ranking, scores and tie order
     for period, before in answers.items():
         assert await board(api, period=period, first=30) == before
+
+
+async def test_ties_within_a_second_go_to_the_first_then_the_lower_id(api: Api) -> None:
+    # given four members who reach 10 points within the same second: the member with the
+    # highest id first, then one a millisecond later, then two in the same millisecond
+    freeze()
+    a, b, c, d = await members(4, "ms")
+    tick(0.0004)  # 05:00:00.0004: every order below lands inside second 05:00:00
+    await earn(api, d.external_id, 10)
+    tick(0.001)
+    await earn(api, a.external_id, 10)
+    tick(0.0005)
+    await earn(api, c.external_id, 10)
+    await earn(api, b.external_id, 10)
+    # when the board is read
+    top = await board(api)
+    # then the first to reach it ranks first, to the millisecond, then the lower id
+    assert ranking(top["entries"]) == [
+        (1, 10.0, str(d.id)),
+        (2, 10.0, str(a.id)),
+        (3, 10.0, str(b.id)),
+        (4, 10.0, str(c.id)),
+    ]
+    # and a rebuild from the database stores exactly the same standings, times included
+    windows = ("all", "2026-11-16", "2026-W47", "2026-11")
+    before = {w: await store.members_in("points", w) for w in windows}
+    assert before["all"][d.id][1] + 1 == before["all"][a.id][1] == before["all"][b.id][1]
+    await _wipe_boards()
+    await rebuild.rebuild()
+    assert {w: await store.members_in("points", w) for w in windows} == before
+    assert await board(api) == top
+
+
+async def test_action_value_boards_of_vnd_amounts_hold_billions_exactly(api: Api) -> None:
+    # given a board of order amounts (the built-in `order` action) and orders of billions
+    freeze()
+    a, b = await members(2, "vnd")
+    made = await api.admin(
+        UPSERT,
+        {"i": {"key": "sales", "name": "Sales", "metric": "ACTION_VALUE", "actionType": "order"}},
+    )
+    assert made["upsertLeaderboard"]["errors"] == []
+    for _ in range(3):
+        await earn(api, a.external_id, 75_000)  # 1,500,000,000 VND each
+        tick(0.25)
+    await earn(api, b.external_id, 5)  # 100,000 VND
+    # then the scores are exact far past 2**31 (and past the old bound of 4,194,303)
+    top = await board(api, "sales")
+    assert [(e["member"]["id"], e["score"]) for e in top["entries"]] == [
+        (str(a.id), 4_500_000_000),
+        (str(b.id), 100_000),
+    ]
+    # and a rebuild agrees to the unit and the millisecond
+    before = await store.members_in("sales", "all")
+    await _wipe_boards()
+    await rebuild.rebuild()
+    assert await store.members_in("sales", "all") == before
+    assert await board(api, "sales") == top
 
 
 async def test_spending_leaves_points_board_and_refund_lowers_it(api: Api) -> None:

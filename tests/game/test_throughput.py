@@ -84,9 +84,7 @@ async def test_sql_per_action_does_not_grow_with_the_number_of_missions(
     assert fifty == one <= (2 if backends.ON_POSTGRES else 9)
 
 
-async def test_an_order_is_two_statements_on_postgresql(
-    api: Api, statements: _Statements
-) -> None:
+async def test_an_order_is_two_statements_on_postgresql(api: Api, statements: _Statements) -> None:
     # given a member (no mission counts orders)
     member = await factories.member()
     record = """mutation($i: RecordOrderInput!) { recordOrder(input: $i) {

@@ -88,12 +88,22 @@ def serve(env: dict[str, str], cwd: Path, name: str) -> Process:
 class OwnRedis:
     """A redis-server of this test's own on a free port, stopped by its process id."""
 
-    def __init__(self) -> None:
+    def __init__(self, *options: str) -> None:
+        """`options`: more redis-server arguments, e.g. "--enable-debug-command", "yes"."""
         if shutil.which("redis-server") is None:
             raise AssertionError("redis-server is not installed (apt-get install redis-server)")
         self.port = free_port()
         self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--save", "", "--appendonly", "no"],
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                *options,
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
