@@ -11,7 +11,7 @@ come only from these settings, never from the API, and are never printed.
     LOYALTY_SMS_API_KEY, _SECRET_KEY, _SENDER ({apiKey} {secretKey} {sender}); Zalo also
     LOYALTY_ZALO_ACCESS_TOKEN ({accessToken})
     LOYALTY_SMS_TEMPLATE_IDS / ..._TEMPLATE_IDS  {"birthday": "<provider template id>"}
-    LOYALTY_SMS_TIMEOUT_SECONDS, _CONCURRENCY, _ATTEMPTS
+    LOYALTY_SMS_TIMEOUT_SECONDS, _CONCURRENCY, _ATTEMPTS, _BACKOFF_SECONDS (retries in a call)
     LOYALTY_SMTP_HOST, _PORT, _USERNAME, _PASSWORD, _FROM, _STARTTLS, _TLS, _TIMEOUT_SECONDS
     LOYALTY_PUBLIC_URL            where this server is reached from outside (tracked links)
     LOYALTY_LINK_TARGET_URL       where a tracked link leads: a URL with {deepLink} in it
@@ -50,6 +50,7 @@ class ChannelSettings(BaseSettings):
     sms_timeout_seconds: float = Field(default=10.0, gt=0)
     sms_concurrency: int = Field(default=20, ge=1, le=500)
     sms_attempts: int = Field(default=3, ge=1, le=10)
+    sms_backoff_seconds: float = Field(default=0.5, ge=0, le=60)
 
     zalo_url: str | None = None
     zalo_body: str = DEFAULT_BODY
@@ -63,6 +64,7 @@ class ChannelSettings(BaseSettings):
     zalo_timeout_seconds: float = Field(default=10.0, gt=0)
     zalo_concurrency: int = Field(default=20, ge=1, le=500)
     zalo_attempts: int = Field(default=3, ge=1, le=10)
+    zalo_backoff_seconds: float = Field(default=0.5, ge=0, le=60)
 
     smtp_host: str | None = None
     smtp_port: int = Field(default=587, ge=1, le=65535)
@@ -143,6 +145,7 @@ def provider(s: ChannelSettings, channel: Channel) -> providers.ProviderConfig |
         timeout=float(get("timeout_seconds")),
         concurrency=int(get("concurrency")),
         attempts=int(get("attempts")),
+        backoff=float(get("backoff_seconds")),
     )
 
 

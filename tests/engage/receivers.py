@@ -11,7 +11,7 @@ import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from email import message_from_bytes
+from email import message_from_bytes, policy
 from email.message import Message
 from typing import Any
 
@@ -109,14 +109,16 @@ class _Handler:
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, options: Any
-    ) -> str:  # noqa: N802
+    ) -> str:
         if address in self.box.refuse:
             return "550 5.1.1 no such mailbox"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
-        self.box.mails.append(message_from_bytes(envelope.original_content or envelope.content))
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.box.mails.append(
+            message_from_bytes(envelope.original_content or envelope.content, policy=policy.default)
+        )
         self.box.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
         return "250 Message accepted for delivery"
 
