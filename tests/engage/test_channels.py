@@ -20,7 +20,6 @@ from engage.notifications import Draft, notify
 from members import consents
 from members.consents import Channel
 from members.models import Member
-from tests.conftest import Api
 from tests.engage import factories as f
 from tests.engage.receivers import http_receiver, smtp_receiver
 
