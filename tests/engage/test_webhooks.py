@@ -24,7 +24,8 @@ from tests.engage.receivers import HttpReceiver, http_receiver
 from tests.game import helpers as game
 from tests.rewards import voucher_factories
 
-CREATE = """mutation($url: String!, $events: [String!]!) { createWebhook(url: $url, events: $events) {
+CREATE = """mutation($url: String!, $events: [String!]!) {
+  createWebhook(url: $url, events: $events) {
   webhook { id url events active createdAt } secret errors { code message field } } }"""
 DELIVERIES = """query($id: ID!) { webhookDeliveries(webhookId: $id) {
   id event eventId status attempts lastStatusCode lastError nextAttemptAt deliveredAt } }"""
