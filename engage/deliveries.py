@@ -298,15 +298,15 @@ async def cancel_for(member_id: int) -> int:
     )
 
 
+async def forget_words(member_id: int) -> int:
+    """Blank what a member's messages said (erasure): their counts and times stay."""
+    return await sql.execute(
+        "UPDATE message_delivery SET title = NULL, body = '', data = NULL WHERE member_id = $1",
+        [member_id],
+    )
+
+
 # ----------------------------------------------------------------------- reading
-
-
-@dataclass(frozen=True)
-class Counts:
-    pending: int = 0
-    sent: int = 0
-    failed: int = 0
-    cancelled: int = 0
 
 
 async def of_member(member_id: int, limit: int = 100) -> list[dict[str, Any]]:
