@@ -378,11 +378,12 @@ async def record(event: WebhookEvent) -> None:
         return
     now = clock.now()
     source, params = sql.values([("webhook_id", "int")], [(t,) for t in targets], 6)
-    made = await sql.execute(
+    # RETURNING counts the rows written (an INSERT's status on PostgreSQL holds an oid first).
+    made = await sql.rows(
         "INSERT INTO webhook_delivery (webhook_id, event_id, event, payload, status, attempts,"
         " due_at, created_at) SELECT v.webhook_id, $1, $2, $3, 'PENDING', 0, $4, $5"
         f" FROM ({source}) AS v JOIN webhook w ON w.id = v.webhook_id"
-        " ON CONFLICT (webhook_id, event_id) DO NOTHING",
+        " ON CONFLICT (webhook_id, event_id) DO NOTHING RETURNING id",
         [event.event_id, event.name, event.body, now, event.at, *params],
     )
     if made:
