@@ -24,12 +24,12 @@ from bench import common
 
 async def main(args: argparse.Namespace) -> None:
     from core import clock
-    from engage import background, campaigns, push
-    from engage.models import Notification, NotificationCampaign
+    from engage import background, campaigns, deliveries
+    from engage.models import MessageDelivery, NotificationCampaign
     from members.models import Member
     from members.program import ProgramChanges, update_program
 
-    logging.getLogger("loyalty.push").setLevel(logging.WARNING)
+    logging.getLogger("loyalty.messages").setLevel(logging.WARNING)
     common.print_machine()
     async with common.services("campaigns") as settings:
         now = clock.now()
@@ -62,8 +62,8 @@ async def main(args: argparse.Namespace) -> None:
         )
         # The delivery kicks the push outbox after each batch; finish what is left.
         started = time.perf_counter()
-        await push.flush(limit=10 * args.members)
-        pushed = await Notification.filter(pushed_at__isnull=False).count()
+        await deliveries.flush(limit=10 * args.members)
+        pushed = await MessageDelivery.filter(channel="PUSH", status="SENT").count()
         print(
             f"push: {pushed} handed to the log sender (during delivery, plus a final flush "
             f"of {time.perf_counter() - started:.2f} s)"

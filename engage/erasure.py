@@ -3,9 +3,10 @@
 What goes, in one transaction: name (a pseudonym replaces it), email, phone, birthday,
 gender, city, tags, card code, the externalId (a random pseudonym, so the same externalId
 may enrol again as a new member), the referral code (a fresh one, unlinked from any code
-the person shared), NPS comments, the old and new values of profile changes, the
-attributes of tracked actions, and every consent (all channels refused; pushes still
-owed are cancelled).
+the person shared), NPS comments, the words of the messages sent to them (written with
+their name), the old and new values of profile changes, the attributes of tracked
+actions, and every consent (all channels refused; messages still owed on any channel are
+cancelled).
 
 What stays, under the pseudonym: the member row and id, postings and balances (so
 ledgerAudit stays balanced), orders and refunds, tiers, vouchers, missions, badges and
@@ -30,6 +31,7 @@ from typing import Any
 from core import clock, definitions
 from core.errors import NotFound
 from core.events import MemberEvent, emit, unit_of_work
+from engage import deliveries
 from engage.models import Notification, NpsResponse
 from game.leaderboards.updates import LeaderboardVisibilityChanged
 from game.models import Action
@@ -48,6 +50,8 @@ class MemberErased:
 
     member_id: int
     at: datetime
+    # The externalId the member had (webhooks tell a CRM whom to erase).
+    external_id: str | None = None
 
 
 async def erase(external_id: str, actor: str, field: str = "memberExternalId") -> Member:
@@ -75,14 +79,15 @@ async def erase(external_id: str, actor: str, field: str = "memberExternalId") -
         await ProfileChange.filter(member_id=member.id).update(diff=None)
         await NpsResponse.filter(member_id=member.id, comment__isnull=False).update(comment=None)
         await Action.filter(member_id=member.id, attributes__isnull=False).update(attributes=None)
-        await Notification.filter(member_id=member.id, push_due_at__isnull=False).update(
-            push_due_at=None
-        )
+        await deliveries.cancel_for(member.id)
+        # Messages were written with the member's name: their words go, the counts stay.
+        await deliveries.forget_words(member.id)
+        await Notification.filter(member_id=member.id).update(title="", body="")
         await consents.withdraw_all(member.id, actor)
         # Every process refuses the member's tokens once it sees the new definitions.
         await definitions.changed()
         emit(LeaderboardVisibilityChanged(member.id))
-        emit(MemberErased(member.id, now))
+        emit(MemberErased(member.id, now, locked.external_id))
         emit(Revoked(member.id))  # closes their sockets on every process, through the outbox
     await member.refresh_from_db()
     return member

@@ -2,9 +2,10 @@
 
 Sections: profile, consents (now, and every change), profile changes, points (balances and
 every ledger entry), tier (now, and every change), orders with their refunds, vouchers,
-missions, badges, stamp cards, spins, tracked actions, messages (the inbox) and NPS
-answers. Other members' personal data is left out: referrals are counted, not named.
-Values are JSON-safe: amounts as decimal strings, instants as ISO 8601 in UTC.
+missions, badges, stamp cards, spins, tracked actions, messages (the inbox, and each
+channel's deliveries) and NPS answers. Other members' personal data is left out:
+referrals are counted, not named. Values are JSON-safe: amounts as decimal strings,
+instants as ISO 8601 in UTC.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from core import clock
-from engage.models import Notification, NpsResponse
+from engage.models import MessageDelivery, Notification, NpsResponse
 from game.models import Action, MemberStampCard, MissionProgress
 from members import consents, service
 from members.models import ConsentChange, Member, ProfileChange, TierChange
@@ -219,6 +220,11 @@ async def export(member: Member) -> dict[str, Any]:
             await Notification.filter(member_id=m)
             .order_by("created_at", "id")
             .values("kind", "title", "body", "deep_link", "created_at", "read_at")
+        ),
+        "deliveries": _rows(
+            await MessageDelivery.filter(member_id=m)
+            .order_by("id")
+            .values("channel", "template_key", "title", "body", "status", "created_at", "sent_at")
         ),
         "nps": _rows(
             await NpsResponse.filter(member_id=m)

@@ -1,10 +1,12 @@
-"""Tables owned by engage/: RFM scores, notification campaigns, the inbox, NPS answers."""
+"""Tables owned by engage/: RFM scores, notification campaigns, the inbox, message templates,
+message deliveries (every channel's outbox and record), webhooks and their deliveries, NPS
+answers."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 from enum import Enum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tortoise import fields
 from tortoise.models import Model
@@ -60,7 +62,14 @@ class NotificationCampaign(Model):
     targeted = fields.IntField(default=0)
     delivered = fields.IntField(default=0)
     suppressed_by_cap = fields.IntField(default=0)
+    suppressed_by_consent = fields.IntField(default=0)
     deferred_by_quiet_hours = fields.IntField(default=0)
+    # PUSH, SMS, EMAIL or ZALO (members.consents.Channel).
+    channel = fields.CharField(max_length=8, default="PUSH")
+    # The stored template its title and body were taken from (None: written for it).
+    template_key = fields.CharField(max_length=64, null=True)
+    # An order within this many days after a member's message was sent is a conversion.
+    conversion_window_days = fields.IntField(default=7)
 
     class Meta:
         table = "notification_campaign"
@@ -69,6 +78,8 @@ class NotificationCampaign(Model):
 
 class NotificationKind(Enum):
     CAMPAIGN = "CAMPAIGN"
+    WELCOME = "WELCOME"
+    BIRTHDAY = "BIRTHDAY"
     TIER_UP = "TIER_UP"
     MISSION_COMPLETED = "MISSION_COMPLETED"
     VOUCHER_EXPIRING = "VOUCHER_EXPIRING"
@@ -77,7 +88,7 @@ class NotificationKind(Enum):
 
 
 class Notification(Model):
-    """One message in a member inbox, and its push (an outbox row while push_due_at is set)."""
+    """One message in a member inbox; how it was carried (push, SMS ...) is in MessageDelivery."""
 
     id = fields.BigIntField(primary_key=True)
     member: fields.ForeignKeyRelation[Member] = fields.ForeignKeyField(
@@ -93,15 +104,110 @@ class Notification(Model):
     deep_link = fields.CharField(max_length=500, null=True)
     created_at = fields.DatetimeField()
     read_at = fields.DatetimeField(null=True)
-    # The push is owed from push_due_at on (null: pushed, given up, or never owed).
-    push_due_at = fields.DatetimeField(null=True, db_index=True)
-    pushed_at = fields.DatetimeField(null=True)
-    push_attempts = fields.SmallIntField(default=0)
 
     class Meta:
         table = "notification"
         unique_together = (("member_id", "key"),)
-        indexes = (("member_id", "created_at"),)
+        indexes = (("member_id", "created_at"), ("campaign_id", "member_id"))
+
+
+class MessageTemplate(Model):
+    """An admin's text for one message key on one channel (built-in defaults are not rows)."""
+
+    id = fields.IntField(primary_key=True)
+    # A transactional key (welcome, tier.up, ...) or a campaign's own key.
+    key = fields.CharField(max_length=64)
+    channel = fields.CharField(max_length=8)
+    title = fields.CharField(max_length=100, null=True)
+    body = fields.CharField(max_length=1000)
+    updated_at = fields.DatetimeField()
+
+    class Meta:
+        table = "message_template"
+        unique_together = (("key", "channel"),)
+
+
+class DeliveryStatus(Enum):
+    PENDING = "PENDING"  # owed from due_at on
+    SENT = "SENT"  # the channel's provider accepted it
+    FAILED = "FAILED"  # refused, or given up after MAX_ATTEMPTS
+    CANCELLED = "CANCELLED"  # the member was erased before it went
+
+
+class MessageDelivery(Model):
+    """One message on one channel to one member: the channel's outbox row while due_at is
+    set, then the record of what happened to it."""
+
+    id = fields.BigIntField(primary_key=True)
+    member: fields.ForeignKeyRelation[Member] = fields.ForeignKeyField(
+        "loyalty.Member", related_name=False, on_delete=fields.CASCADE
+    )
+    member_id: int
+    channel = fields.CharField(max_length=8)
+    # The template key it was written from: tier.up, welcome, a campaign's key ...
+    template_key = fields.CharField(max_length=64)
+    campaign_id = fields.IntField(null=True)
+    notification_id = fields.BigIntField(null=True)
+    title = fields.CharField(max_length=100, null=True)
+    body = fields.CharField(max_length=1000)
+    deep_link = fields.CharField(max_length=500, null=True)
+    # The placeholder values it was written with (provider body templates use them too).
+    data: Any = fields.JSONField(null=True)
+    status = fields.CharField(max_length=12, default=DeliveryStatus.PENDING.value)
+    attempts = fields.SmallIntField(default=0)
+    last_error = fields.CharField(max_length=500, null=True)
+    # Owed from due_at on; null once sent, failed or cancelled. A claim moves it forward.
+    due_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField()
+    sent_at = fields.DatetimeField(null=True)
+    # The member followed the message's tracked link ({link}).
+    opened_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "message_delivery"
+        indexes = (("channel", "due_at"), ("campaign_id", "member_id"), ("member_id", "id"))
+
+
+class Webhook(Model):
+    """A receiver of business events (a CRM, a data warehouse). The secret signs every
+    delivery; it is kept as given (it must be readable to sign) and shown only once."""
+
+    id = fields.IntField(primary_key=True)
+    url = fields.CharField(max_length=500)
+    events: Any = fields.JSONField()
+    secret = fields.CharField(max_length=100)
+    active = fields.BooleanField(default=True)
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "webhook"
+
+
+class WebhookDelivery(Model):
+    """One business event owed to one webhook: the body as first written (so every retry
+    sends, and signs, the same bytes), attempts and the receiver's last answer."""
+
+    id = fields.BigIntField(primary_key=True)
+    webhook: fields.ForeignKeyRelation[Webhook] = fields.ForeignKeyField(
+        "loyalty.Webhook", related_name=False, on_delete=fields.CASCADE
+    )
+    webhook_id: int
+    event_id = fields.CharField(max_length=40)
+    event = fields.CharField(max_length=40)
+    payload = fields.TextField()
+    status = fields.CharField(max_length=12, default="PENDING")
+    attempts = fields.SmallIntField(default=0)
+    last_status_code = fields.IntField(null=True)
+    last_error = fields.CharField(max_length=500, null=True)
+    # Owed from due_at on (null once delivered or failed for good).
+    due_at = fields.DatetimeField(null=True, db_index=True)
+    created_at = fields.DatetimeField()
+    delivered_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "webhook_delivery"
+        unique_together = (("webhook_id", "event_id"),)
+        indexes = (("webhook_id", "id"),)
 
 
 class NpsResponse(Model):

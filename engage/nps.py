@@ -18,13 +18,23 @@ from tortoise.functions import Count
 
 from core import clock, validation
 from core.errors import InvalidInput, LimitReached
-from core.events import unit_of_work
+from core.events import emit, unit_of_work
 from engage.models import NpsResponse
 from game import action_types, actions
 from rewards import member_state
 
 WINDOW = timedelta(days=90)
 SURVEY_ACTION = "survey.completed"
+
+
+@dataclass
+class NpsSubmitted:
+    """A member answered the NPS question (webhooks: nps.submitted)."""
+
+    member_id: int
+    score: int
+    comment: str | None
+    at: datetime
 
 
 async def submit(member_id: int, score: int, comment: str | None) -> int:
@@ -42,6 +52,7 @@ async def submit(member_id: int, score: int, comment: str | None) -> int:
         answer = await NpsResponse.create(
             member_id=member_id, score=score, comment=text or None, created_at=now
         )
+        emit(NpsSubmitted(member_id, score, text or None, now))
         if not await action_types.known(SURVEY_ACTION):
             return 0
         tracked = await actions.track(

@@ -33,11 +33,13 @@ def draft(member_id: int, standing: tier_status.TierStanding, program: Program) 
         member_id=member_id,
         kind=NotificationKind.TIER_AT_RISK,
         key=f"tier-at-risk:{tier.code}:{standing.review_at.isoformat()}",
-        title=f"Giữ hạng {tier.name}",
-        body=(
-            f"Tích thêm {standing.points_to_keep} điểm hạng (mua sắm khoảng "
-            f"{wording.money(spend)}) trước ngày {by} để giữ hạng {tier.name}."
-        ),
+        template="tier.at_risk",
+        values={
+            "tierName": tier.name,
+            "points": wording.points(standing.points_to_keep),
+            "amount": wording.money(spend),
+            "expiresOn": by,
+        },
         deep_link="tier",
     )
 

@@ -49,7 +49,14 @@ from tortoise import fields as orm
 from core import ids
 from core.errors import DomainError, Forbidden, InvalidInput
 from core.models import ApiKey, AuditEntry
-from engage.models import MemberRfm, Notification, NotificationCampaign, NpsResponse
+from engage.models import (
+    MemberRfm,
+    MessageTemplate,
+    Notification,
+    NotificationCampaign,
+    NpsResponse,
+    Webhook,
+)
 from game.leaderboards.models import LeaderboardDefinition
 from game.models import Action, ActionType, Mission, StampCard
 from gql.errors import user_error
@@ -97,6 +104,9 @@ COLUMNS: dict[str, orm.Field] = {
     "AdjustPointsInput.reason": _f(Posting, "description"),
     "RefundOrderInput.amount": _f(Refund, "requested_amount"),
     "SpinSegmentInput.label": _f(SpinSegment, "label"),
+    "Mutation.createWebhook.url": _f(Webhook, "url"),
+    "Mutation.deleteWebhook.id": _f(Webhook, "id"),
+    "Query.webhookDeliveries.webhookId": _f(Webhook, "id"),
 }
 
 # Input type -> the model it writes; its fields map to columns of the same (snake) name.
@@ -118,6 +128,7 @@ INPUT_MODELS: dict[str, Any] = {
     "LeaderboardInput": LeaderboardDefinition,
     "SegmentInput": Segment,
     "NotificationCampaignInput": NotificationCampaign,
+    "MessageTemplateInput": MessageTemplate,
 }
 
 # Argument and input field names with one meaning everywhere in the API.

@@ -19,6 +19,10 @@ from tortoise.models import Model
 DEFAULT_ISSUANCE_BUDGET = 10_000_000_000
 
 
+def default_quiet_windows() -> list[dict[str, str]]:
+    return [{"start": "21:00", "end": "08:00"}]
+
+
 class Program(Model):
     """The one loyalty program this service runs (row id 1)."""
 
@@ -41,6 +45,9 @@ class Program(Model):
     points_expiry_days = fields.IntField(null=True, default=365)
     quiet_hours_start = fields.CharField(max_length=5, null=True, default="21:00")
     quiet_hours_end = fields.CharField(max_length=5, null=True, default="08:00")
+    # Every quiet window, [{"start": "21:00", "end": "08:00"}, ...]; the first one is also
+    # quiet_hours_start/end (members.program keeps them the same).
+    quiet_windows: Any = fields.JSONField(default=default_quiet_windows)
     max_notifications_per_week = fields.IntField(null=True, default=3)
     updated_at = fields.DatetimeField(null=True)
 

@@ -21,6 +21,7 @@ AMOUNT_STEP = Decimal("0.0001")
 # A hundred years: further and dates computed from "now" leave the calendar.
 MAX_DAYS = 36_500
 DAYS = {"referral_window_days", "tier_grace_days", "points_pending_days", "points_expiry_days"}
+MAX_QUIET_WINDOWS = 10
 
 
 async def get_program() -> Program:
@@ -63,6 +64,10 @@ class ProgramChanges:
     quiet_hours_start: str | None = None
     quiet_hours_end: str | None = None
     max_notifications_per_week: int | None = None
+    # Every quiet window as (start, end) "HH:MM" pairs; [] for none. The first is also
+    # quiet_hours_start/end: setting either side changes the first window, clearing either
+    # removes it.
+    quiet_windows: list[tuple[str, str]] | None = None
     clear: tuple[str, ...] = ()
 
 
@@ -110,6 +115,8 @@ def validate(changes: ProgramChanges) -> dict[str, Any]:
                 raise InvalidInput("tierWindow must be LIFETIME or ROLLING_YEAR", where)
         elif f.name in ("quiet_hours_start", "quiet_hours_end"):
             validation.hhmm(value, where)
+        elif f.name == "quiet_windows":
+            value = _windows(value, where)
         elif f.name == "points_expiry_days":
             validation.positive(value, where)
         elif f.name == "max_notifications_per_week" or isinstance(value, int):
@@ -122,6 +129,50 @@ def validate(changes: ProgramChanges) -> dict[str, Any]:
             raise InvalidInput(f"{name} cannot be cleared", _field(name))
         values[name] = None
     return values
+
+
+def _windows(windows: list[tuple[str, str]], where: str) -> list[dict[str, str]]:
+    validation.capped_list(windows, where, MAX_QUIET_WINDOWS)
+    checked: list[dict[str, str]] = []
+    for n, (start, end) in enumerate(windows):
+        validation.hhmm(start, f"{where}.{n}.start")
+        validation.hhmm(end, f"{where}.{n}.end")
+        if start == end:
+            raise InvalidInput("a quiet window must not start when it ends", f"{where}.{n}.end")
+        window = {"start": start, "end": end}
+        if window in checked:
+            raise InvalidInput("each quiet window may be given once", f"{where}.{n}")
+        checked.append(window)
+    return checked
+
+
+def _quiet(program: Program, values: dict[str, Any]) -> None:
+    """Keep the quiet windows and quiet_hours_start/end (the first window) the same, in
+    whichever form the change came: `values` gets both."""
+    if "quiet_windows" in values:
+        windows = values["quiet_windows"]
+    else:
+        names = ("quiet_hours_start", "quiet_hours_end")
+        if not any(name in values for name in names):
+            return
+        windows = list(program.quiet_windows or [])
+        if values.get("quiet_hours_start", "") is None or values.get("quiet_hours_end", "") is None:
+            windows = windows[1:]
+        else:
+            first = dict(windows[0]) if windows else {}
+            start = values.get("quiet_hours_start", first.get("start"))
+            end = values.get("quiet_hours_end", first.get("end"))
+            if start is None or end is None:
+                missing = "quiet_hours_end" if end is None else "quiet_hours_start"
+                raise InvalidInput("a quiet window needs both a start and an end", _field(missing))
+            if start == end:
+                raise InvalidInput(
+                    "a quiet window must not start when it ends", _field("quiet_hours_end")
+                )
+            windows = [{"start": start, "end": end}, *windows[1:]]
+    values["quiet_windows"] = windows
+    values["quiet_hours_start"] = windows[0]["start"] if windows else None
+    values["quiet_hours_end"] = windows[0]["end"] if windows else None
 
 
 def _finite(value: Decimal, where: str) -> None:
@@ -148,6 +199,7 @@ async def update_program(changes: ProgramChanges) -> Program:
     values = validate(changes)
     async with unit_of_work():
         program = await load_definitions()
+        _quiet(program, values)
         if values:
             values["updated_at"] = clock.now()
             await Program.filter(id=program.id).update(**values)

@@ -19,7 +19,7 @@ from tortoise.exceptions import IntegrityError
 
 from core import clock, sql, validation
 from core.errors import IdempotencyConflict, InvalidInput, NotFound
-from core.events import Buffer, buffer, flush, raise_event, unit_of_work
+from core.events import Buffer, buffer, emit, flush, raise_event, unit_of_work
 from members import service as members
 from members.program import get_program
 from rewards import earning, member_state, referrals, tiers
@@ -32,6 +32,7 @@ from rewards.member_state import Peek
 __all__ = [
     "Order",
     "OrderCompleted",
+    "OrderRefunded",
     "OrderResult",
     "OrderStatus",
     "RefundResult",
@@ -54,6 +55,20 @@ class OrderCompleted:
     amount: Decimal
     channel: str | None
     occurred_at: datetime
+
+
+@dataclass
+class OrderRefunded:
+    """Part or all of an order was refunded (webhooks: order.refunded)."""
+
+    member_id: int
+    order_id: str
+    refund_id: str
+    amount: Decimal
+    refunded_total: Decimal
+    points_reversed: int
+    fully_refunded: bool
+    at: datetime
 
 
 @dataclass
@@ -336,5 +351,17 @@ async def _refund(order_id: str, refund_id: str, requested: Decimal | None) -> R
                 "tier_points_reversed",
                 "status",
             ]
+        )
+        emit(
+            OrderRefunded(
+                order.member_id,
+                order_id,
+                refund_id,
+                refund_amount,
+                refunded,
+                points,
+                refunded >= total,
+                now,
+            )
         )
         return RefundResult(order=order, points_reversed=refund.points_reversed, duplicate=False)

@@ -11,7 +11,13 @@ from typing import Any
 from graphql import GraphQLError
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import (
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+)
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
@@ -30,6 +36,7 @@ from core.events import unit_of_work
 from core.ratelimit import RateLimited
 from core.security import authenticate
 from core.settings import Settings, get_settings
+from engage import links
 from game.leaderboards import live as leaderboard_live
 from gql.context import Context
 from gql.schema import build_schema
@@ -207,6 +214,16 @@ async def health(request: Request) -> JSONResponse:
     )
 
 
+async def follow_link(request: Request) -> Response:
+    """A tracked link of a message (engage/links.py): count the open, then go on."""
+    known, target = await links.follow(str(request.path_params["token"]))
+    if not known:
+        return PlainTextResponse("not found", status_code=404)
+    if target:
+        return RedirectResponse(target, status_code=302)
+    return HTMLResponse("<!doctype html><meta charset=utf-8><title>OK</title><p>Cảm ơn bạn!</p>")
+
+
 async def start(settings: Settings) -> None:
     """Open the database and Redis, wire events: what every process does first.
 
@@ -297,6 +314,7 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = True) -> St
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
             Route("/health", health),
+            Route("/l/{token}", follow_link, methods=["GET"]),
             graphiql.assets(),
         ],
         lifespan=lifespan,

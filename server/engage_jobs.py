@@ -1,4 +1,5 @@
-"""Jobs and commands of the engage area: campaigns, the push outbox, reminders, RFM."""
+"""Jobs and commands of the engage area: campaigns, the message outbox of every channel,
+webhooks, reminders, birthday greetings, RFM."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from datetime import datetime, timedelta
 
 from core import clock
 from core.settings import Settings
-from engage import background, campaigns, push, rfm, transactional
+from engage import background, campaigns, channel_settings, deliveries, rfm, transactional, webhooks
 from server.cli import command
 from server.jobs import counted, job
 from server.progress import Progress
@@ -16,8 +17,9 @@ REMIND_EVERY = timedelta(minutes=10)
 
 
 def configure(settings: Settings) -> None:
-    """Pick the push sender: the webhook when LOYALTY_PUSH_WEBHOOK_URL is set, else the log."""
-    push.configure(settings)
+    """Pick every channel's sender from configuration (engage/channel_settings.py): the
+    push webhook, the SMS and Zalo providers, SMTP; a channel without one logs."""
+    channel_settings.configure(settings)
 
 
 async def shutdown() -> None:
@@ -33,9 +35,14 @@ async def deliver_campaigns() -> int:
     return await campaigns.deliver_due()
 
 
-@job("engage.push", counted("push sent", "pushes sent", "no push due"))
-async def flush_push() -> int:
-    return await push.flush()
+@job("engage.messages", counted("message sent", "messages sent", "no message due"))
+async def flush_messages() -> int:
+    return await deliveries.flush()
+
+
+@job("engage.webhooks", counted("webhook delivered", "webhooks delivered", "no webhook due"))
+async def flush_webhooks() -> int:
+    return await webhooks.flush()
 
 
 _last_reminders: datetime | None = None
@@ -58,6 +65,22 @@ async def expiry_reminders() -> dict[str, int] | None:
         return None
     _last_reminders = now
     return await transactional.remind_expiring()
+
+
+_last_birthdays: datetime | None = None
+
+
+@job(
+    "engage.birthdays", counted("birthday greeting sent", "birthday greetings sent", "no birthday")
+)
+async def birthday_greetings() -> int | None:
+    # Keyed per member and year: more runs add nothing but queries.
+    global _last_birthdays
+    now = clock.now()
+    if _last_birthdays is not None and timedelta(0) <= now - _last_birthdays < REMIND_EVERY:
+        return None
+    _last_birthdays = now
+    return await transactional.greet_birthdays()
 
 
 @job("engage.rfm", counted("member scored", "members scored", "no member with orders"))

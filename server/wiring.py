@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from core import definitions, events, outbox, pubsub
-from engage import segment_rules, transactional
+from engage import segment_rules, templates, transactional, webhooks
 from game import action_types, stamp_cards
 from game import actions as game_actions
 from game.leaderboards import definitions as boards
@@ -13,6 +13,7 @@ from game.missions.events import MissionCompleted
 from members import program
 from members import service as member_service
 from rewards import badges, promotions, tier_history, tiers
+from rewards.enrolment import MemberEnrolled
 from rewards.orders import OrderCompleted
 from rewards.tiers import TierChanged
 
@@ -30,6 +31,8 @@ def wire() -> None:
         ("stamp_cards", stamp_cards.load_definitions),
         ("boards", boards.load_definitions),
         ("erased_members", member_service.erased_ids),
+        ("message_templates", templates.load_definitions),
+        ("webhooks", webhooks.load_definitions),
     ):
         definitions.loader(name, load)
     # After commit, through the outbox: live messages, then leaderboard scores, each
@@ -44,3 +47,7 @@ def wire() -> None:
     events.before_commit(TierChanged, tier_history.on_tier_changed)
     events.before_commit(TierChanged, transactional.on_tier_changed)
     events.before_commit(MissionCompleted, transactional.on_mission_completed)
+    events.before_commit(MemberEnrolled, transactional.on_member_enrolled)
+    # Business events to webhooks: turned into WebhookEvents before commit, kept in the
+    # outbox row, written as deliveries after commit.
+    webhooks.register()

@@ -18,33 +18,7 @@ pytestmark = pytest.mark.skipif(
     not CHECKER.exists(), reason="shared/contract is not beside this checkout"
 )
 
-PENDING: set[str] = {
-    # channels (contract of 2026-11-29; issue 14)
-    "CampaignStats.converted",
-    "CampaignStats.opened",
-    "CampaignStats.revenue",
-    "CampaignStats.suppressedByConsent",
-    "MessageTemplate",
-    "MessageTemplateInput",
-    "MessageTemplatePayload",
-    "Mutation.createWebhook",
-    "Mutation.deleteWebhook",
-    "Mutation.upsertMessageTemplate",
-    "NotificationCampaign.channel",
-    "NotificationCampaignInput.channel",
-    "NotificationCampaignInput.conversionWindowDays",
-    "NotificationCampaignInput.templateKey",
-    "Program.quietWindows",
-    "ProgramInput.quietWindows",
-    "Query.messageTemplates",
-    "Query.webhookDeliveries",
-    "Query.webhooks",
-    "TimeWindow",
-    "TimeWindowInput",
-    "Webhook",
-    "WebhookDelivery",
-    "WebhookPayload",
-}
+PENDING: set[str] = set()
 
 
 def _checker():  # type: ignore[no-untyped-def]

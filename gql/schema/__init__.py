@@ -35,6 +35,7 @@ from gql.schema import (
     audit,
     badges,
     care,
+    channels,
     engage,
     events,
     leaderboards,
@@ -63,6 +64,7 @@ AREAS: list[Any] = [
     leaderboards,
     engage,
     care,
+    channels,
     audit,
 ]
 

@@ -8,19 +8,22 @@ from typing import Annotated, Any
 
 import strawberry
 
-from engage import analytics, campaigns, notifications, nps
+from engage import analytics, campaign_results, campaigns, notifications, nps
 from engage.models import CampaignStatus
 from engage.models import Notification as NotificationModel
 from engage.models import NotificationCampaign as CampaignModel
 from gql.context import Info
 from gql.errors import UserError, payload_errors
+from gql.loaders import keyed
 from gql.permissions import IsAdmin, IsMember
 from gql.scalars import BigInt
+from gql.schema import care_member  # noqa: F401  (registers the Channel enum)
 from gql.schema.members import MemberConnection, member_connection
 from gql.schema.tiers import Tier, tier_type
 from gql.subscriptions import member_event
 from gql.validation import INT64_MAX, parse_id
 from members import segments
+from members.consents import Channel
 from members.segment_models import Segment as SegmentModel
 
 strawberry.enum(CampaignStatus, name="CampaignStatus")
@@ -102,9 +105,47 @@ class SegmentPayload:
 @strawberry.type
 class CampaignStats:
     targeted: int
-    delivered: int
+    delivered: int = strawberry.field(
+        description="Messages made: in the inbox and queued on the campaign's channel."
+    )
     suppressed_by_cap: int = strawberry.field(description="Held back by the weekly cap.")
     deferred_by_quiet_hours: int = strawberry.field(description="Delivery moved past quiet hours.")
+    suppressed_by_consent: int = strawberry.field(
+        description="Targeted members who had not consented to the campaign's channel."
+    )
+    model: strawberry.Private[CampaignModel]
+
+    async def _results(self, info: Info) -> campaign_results.Results:
+        loader = info.context.loaders.extra.get("campaign_results")
+        if loader is None:
+            loader = info.context.loaders.extra["campaign_results"] = keyed(_campaign_results)
+        return await loader.load(self.model.id) or campaign_results.Results()
+
+    @strawberry.field(description="Members who read or tapped the message.")
+    async def opened(self, info: Info) -> int:
+        return (await self._results(info)).opened
+
+    @strawberry.field(description="Members who ordered within the conversion window.")
+    async def converted(self, info: Info) -> int:
+        return (await self._results(info)).converted
+
+    @strawberry.field(
+        description="Sum of the converting orders' amounts (less what was refunded of them)."
+    )
+    async def revenue(self, info: Info) -> Decimal:
+        return (await self._results(info)).revenue
+
+    @strawberry.field(description="Messages the channel's provider accepted.")
+    async def sent(self, info: Info) -> int:
+        return (await self._results(info)).sent
+
+    @strawberry.field(description="Messages refused by the provider, or given up after retries.")
+    async def failed(self, info: Info) -> int:
+        return (await self._results(info)).failed
+
+
+async def _campaign_results(keys: list[int]) -> Any:
+    return (await campaign_results.of(keys)).items()
 
 
 @strawberry.type
@@ -144,6 +185,18 @@ class NotificationCampaign:
         return CampaignStatus(self.model.status)
 
     @strawberry.field
+    def channel(self) -> Channel:
+        return Channel(self.model.channel)
+
+    @strawberry.field(description="The stored template its title and body came from.")
+    def template_key(self) -> str | None:
+        return self.model.template_key
+
+    @strawberry.field(description="An order within this many days after delivery converts.")
+    def conversion_window_days(self) -> int:
+        return self.model.conversion_window_days
+
+    @strawberry.field
     def stats(self) -> CampaignStats:
         c = self.model
         return CampaignStats(
@@ -151,13 +204,23 @@ class NotificationCampaign:
             delivered=c.delivered,
             suppressed_by_cap=c.suppressed_by_cap,
             deferred_by_quiet_hours=c.deferred_by_quiet_hours,
+            suppressed_by_consent=c.suppressed_by_consent,
+            model=c,
         )
 
 
 @strawberry.input
 class NotificationCampaignInput:
-    title: str
-    body: str
+    title: str | None = strawberry.field(
+        default=None, description="Required unless templateKey is given (which replaces it)."
+    )
+    body: str | None = strawberry.field(
+        default=None,
+        description=(
+            "Required unless templateKey is given (which replaces it). Placeholders such as"
+            " {displayName} are filled per member."
+        ),
+    )
     deep_link: str | None = strawberry.field(
         default=None,
         description="App route opened on tap, e.g. 'voucher-offer/<id>' or 'mission/<id>'.",
@@ -165,6 +228,21 @@ class NotificationCampaignInput:
     segment_id: strawberry.ID | None = None
     send_at: datetime | None = strawberry.field(
         default=None, description="Null = now (still subject to quiet hours)."
+    )
+    channel: Channel | None = strawberry.field(
+        default=None,
+        description=(
+            "Default PUSH. Members without consent for the channel are skipped and counted."
+        ),
+    )
+    template_key: str | None = strawberry.field(
+        default=None, description="A stored template instead of title and body."
+    )
+    conversion_window_days: int | None = strawberry.field(
+        default=None,
+        description=(
+            "An order within this many days after delivery counts as a conversion; default 7."
+        ),
     )
 
     def to_data(self) -> campaigns.CampaignData:
@@ -177,6 +255,9 @@ class NotificationCampaignInput:
             deep_link=self.deep_link,
             segment_id=segment_id,
             send_at=self.send_at,
+            channel=self.channel or Channel.PUSH,
+            template_key=self.template_key,
+            conversion_window_days=self.conversion_window_days,
         )
 
 

@@ -23,6 +23,20 @@ class TierWindow(Enum):
 
 
 @strawberry.type
+class TimeWindow:
+    start: str = strawberry.field(
+        description="HH:MM in the program's zone; a window may span midnight."
+    )
+    end: str
+
+
+@strawberry.input
+class TimeWindowInput:
+    start: str
+    end: str
+
+
+@strawberry.type
 class Program:
     name: str
     currency: str
@@ -43,6 +57,9 @@ class Program:
     quiet_hours_start: str | None
     quiet_hours_end: str | None
     max_notifications_per_week: int | None
+    quiet_windows: list[TimeWindow] = strawberry.field(
+        description="Every window in which no message is sent (quietHoursStart/End is the first)."
+    )
     model: strawberry.Private[ProgramModel]
 
     @strawberry.field(description="Points the program may still issue.")
@@ -71,6 +88,7 @@ class Program:
             quiet_hours_start=p.quiet_hours_start,
             quiet_hours_end=p.quiet_hours_end,
             max_notifications_per_week=p.max_notifications_per_week,
+            quiet_windows=[TimeWindow(start=w["start"], end=w["end"]) for w in p.quiet_windows],
             model=p,
         )
 
@@ -100,19 +118,30 @@ class ProgramInput:
     quiet_hours_start: str | None = strawberry.UNSET
     quiet_hours_end: str | None = strawberry.UNSET
     max_notifications_per_week: int | None = strawberry.UNSET
+    quiet_windows: list[TimeWindowInput] | None = strawberry.field(
+        default=None,
+        description=(
+            "Replaces every quiet window ([] for none); the first is quietHoursStart/End."
+        ),
+    )
 
     def to_changes(self) -> program_service.ProgramChanges:
         """Explicit null clears a nullable setting; an omitted field leaves it alone."""
         values = {
             name: getattr(self, name)
             for name in program_service.ProgramChanges.__dataclass_fields__
-            if name != "clear" and hasattr(self, name)
+            if name not in ("clear", "quiet_windows") and hasattr(self, name)
         }
         clear = tuple(n for n in program_service.NULLABLE if values.get(n, 0) is None)
         values = {k: (None if v is strawberry.UNSET else v) for k, v in values.items()}
         if isinstance(values.get("tier_window"), Enum):
             values["tier_window"] = values["tier_window"].value
-        return program_service.ProgramChanges(**values, clear=clear)
+        windows = (
+            [(w.start, w.end) for w in self.quiet_windows]
+            if self.quiet_windows is not None
+            else None
+        )
+        return program_service.ProgramChanges(**values, quiet_windows=windows, clear=clear)
 
 
 @strawberry.type

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from tortoise.exceptions import IntegrityError
 
-from core import validation
+from core import clock, validation
 from core.errors import InvalidInput
-from core.events import flush, unit_of_work
+from core.events import emit, flush, unit_of_work
 from members import service as members
 from members.models import Member
 from members.program import get_program
@@ -26,6 +27,17 @@ CENTS = Decimal("0.01")
 class Redemption:
     discount: Decimal
     member: Member
+
+
+@dataclass
+class PointsRedeemed:
+    """Points turned into a discount on an order (webhooks: points.redeemed)."""
+
+    member_id: int
+    points: int
+    order_id: str
+    discount: Decimal
+    at: datetime
 
 
 @dataclass
@@ -65,6 +77,7 @@ async def redeem_points(
             )
             discount = (Decimal(points) * Decimal(program.point_value)).quantize(CENTS)
             await idempotency.store(record, {"discount": str(discount)})
+            emit(PointsRedeemed(member.id, points, order_id, discount, clock.now()))
             return Redemption(discount=discount, member=member)
 
     try:

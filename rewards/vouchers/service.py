@@ -29,7 +29,7 @@ from core.errors import (
     NotFound,
     OutOfStock,
 )
-from core.events import unit_of_work
+from core.events import emit, unit_of_work
 from members import segments
 from members.models import Member
 from rewards import tiers
@@ -77,6 +77,35 @@ class Redemption:
     voucher: Voucher
     discount: Decimal
     duplicate: bool = False
+
+
+@dataclass
+class VoucherClaimed:
+    """A member got a voucher: claimed with points, or granted as a reward (webhooks:
+    voucher.claimed)."""
+
+    member_id: int
+    voucher_id: int
+    code: str
+    offer_id: int
+    offer_name: str
+    source: str
+    points_spent: int
+    expires_at: datetime
+    at: datetime
+
+
+@dataclass
+class VoucherRedeemed:
+    """A voucher was used on an order (webhooks: voucher.redeemed)."""
+
+    member_id: int
+    voucher_id: int
+    code: str
+    order_id: str
+    order_amount: Decimal
+    discount: Decimal
+    at: datetime
 
 
 @dataclass
@@ -291,7 +320,7 @@ async def _issue(
     )
     if not taken:
         raise OutOfStock("this offer is out of stock", "offerId")
-    return await Voucher.create(
+    voucher = await Voucher.create(
         code=await _fresh_code(),
         offer_id=offer.id,
         member_id=member_id,
@@ -301,6 +330,20 @@ async def _issue(
         claimed_at=now,
         expires_at=now + timedelta(days=offer.voucher_valid_days),
     )
+    emit(
+        VoucherClaimed(
+            member_id,
+            voucher.id,
+            voucher.code,
+            offer.id,
+            offer.name,
+            source,
+            points,
+            voucher.expires_at,
+            now,
+        )
+    )
+    return voucher
 
 
 async def _fresh_code() -> str:
@@ -382,6 +425,11 @@ async def redeem(code: str, order_id: str, order_amount: Decimal) -> Redemption:
         if not used:  # a concurrent redemption committed first
             return _repeat(await Voucher.get(id=voucher.id), order_id, order_amount)
         await voucher.refresh_from_db()
+        emit(
+            VoucherRedeemed(
+                voucher.member_id, voucher.id, voucher.code, order_id, order_amount, discount, now
+            )
+        )
         return Redemption(voucher, discount)
 
 

@@ -1,4 +1,5 @@
-"""Engage tests: background work (campaign kicks, push flushes) ends with its test."""
+"""Engage tests: background work (campaign kicks, message flushes) ends with its test, and
+every channel logs again afterwards."""
 
 from __future__ import annotations
 
@@ -6,11 +7,11 @@ from collections.abc import AsyncIterator
 
 import pytest_asyncio
 
-from engage import background, push
+from engage import background, senders
 
 
 @pytest_asyncio.fixture(autouse=True)
 async def settle_background() -> AsyncIterator[None]:
     yield
     await background.drain()
-    push.use(push.LogSender())
+    senders.reset()

@@ -224,12 +224,12 @@ async def test_a_crash_mid_campaign_and_a_rerun_deliver_once_to_each_member(
     real_received = campaigns.received
     calls = 0
 
-    def dying(n: Notification) -> object:
+    def dying(row: dict[str, object], created: object) -> object:
         nonlocal calls
         calls += 1
         if calls == 5:
             raise RuntimeError("process died")
-        return real_received(n)
+        return real_received(row, created)  # type: ignore[arg-type]
 
     monkeypatch.setattr(campaigns, "received", dying)
     row = await campaigns.create_campaign(campaigns.CampaignData("Sale", "Now"))

@@ -43,7 +43,7 @@ async def test_the_history_tells_the_whole_relationship_newest_first(
         ("NPS", at(9), f"Chấm điểm NPS 9/10: “{NPS_COMMENT}”"),
         ("POINTS", at(8), "+10 điểm: thưởng nhiệm vụ, hết hạn 20/11/2027"),
         ("MISSION", at(8), "Hoàn thành nhiệm vụ “Viết một đánh giá”"),
-        ("MESSAGE", at(8), "Đã gửi tin “Mission complete”"),
+        ("MESSAGE", at(8), "Đã gửi tin “Hoàn thành nhiệm vụ”"),
         ("BADGE", at(8), "Nhận huy hiệu “Người đánh giá”"),
         ("VOUCHER", at(7), f"Dùng voucher {code} cho đơn HD-1003, giảm 50.000 ₫"),
         (
@@ -55,7 +55,7 @@ async def test_the_history_tells_the_whole_relationship_newest_first(
         ("TIER_CHANGED", at(5), "Lên hạng Gold (từ Member)"),
         ("POINTS", at(5), "+300 điểm: tích điểm đơn hàng HD-1002, hết hạn 20/11/2027"),
         ("ORDER", at(5), "Đơn hàng HD-1002: 6.000.000 ₫, +300 điểm"),
-        ("MESSAGE", at(5), "Đã gửi tin “Welcome to Gold”"),
+        ("MESSAGE", at(5), "Đã gửi tin “Chúc mừng bạn lên hạng Gold”"),
         ("REFUND", at(4), "Hoàn tiền đơn HD-1001: 100.000 ₫, -5 điểm"),
         ("POINTS", at(4), "-5 điểm: trừ điểm do hoàn tiền HD-1001"),
         ("CONSENT", at(3), "Đồng ý nhận tin qua SMS (bởi thành viên)"),
@@ -67,6 +67,7 @@ async def test_the_history_tells_the_whole_relationship_newest_first(
         ("POINTS", at(1), "+17 điểm: tích điểm đơn hàng HD-1001, hết hạn 20/11/2027"),
         ("ORDER", at(1), "Đơn hàng HD-1001: 345.000 ₫, +17 điểm (đã hoàn 100.000 ₫)"),
         ("POINTS", at(0), "+50 điểm: điểm chào mừng, hết hạn 20/11/2027"),
+        ("MESSAGE", at(0), f"Đã gửi tin “Chào mừng {story.member.display_name}!”"),
         ("ENROLLED", at(0), "Tham gia chương trình thành viên"),
     ]
     # and each carries its facts as JSON
@@ -95,7 +96,7 @@ async def test_pages_follow_the_cursor_without_gaps_or_repeats(
         if not page["pageInfo"]["hasNextPage"]:
             break
         after = page["pageInfo"]["endCursor"]
-    assert walked == whole and len(whole) == 20
+    assert walked == whole and len(whole) == 21
 
 
 async def test_kinds_filter_the_feed(api: Api, settings: Settings) -> None:
@@ -118,7 +119,7 @@ async def test_a_page_is_one_statement_whatever_its_size(
         caplog.clear()
         with caplog.at_level(logging.DEBUG, logger="tortoise.db_client"):
             page = await history(api, "care-1", first=first)
-        assert len(page["edges"]) == min(first, 20)
+        assert len(page["edges"]) == min(first, 21)
         return len([r for r in caplog.records if r.name == "tortoise.db_client"])
 
     assert 0 < await statements(2) == await statements(20) == await statements(100)

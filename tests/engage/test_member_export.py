@@ -61,7 +61,7 @@ async def test_a_member_exports_everything_held_about_them(api: Api, settings: S
     assert data["vouchers"][0]["offerName"] == "Giảm 50.000 ₫"
     assert data["missions"][0]["missionTitle"] == "Viết một đánh giá"
     assert data["badges"][0]["badgeCode"] == "reviewer"
-    assert {m["kind"] for m in data["messages"]} == {"TIER_UP", "MISSION_COMPLETED"}
+    assert {m["kind"] for m in data["messages"]} == {"WELCOME", "TIER_UP", "MISSION_COMPLETED"}
     assert data["nps"] == [
         {"score": 9, "comment": NPS_COMMENT, "createdAt": data["nps"][0]["createdAt"]}
     ]

@@ -1,23 +1,20 @@
-"""Push delivery: the outbox, the webhook sender against a real HTTP socket, quiet hours."""
+"""Push: the message outbox on the PUSH channel, the webhook sender against a real HTTP
+socket, retries with backoff, giving up, quiet windows."""
 
 from __future__ import annotations
 
-import asyncio
-import json
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from datetime import timedelta
-
-import pytest
 
 from core import clock
 from core.settings import Settings
-from engage import background, push
-from engage.models import Notification, NotificationKind
+from engage import background, channel_settings, deliveries, push, senders
+from engage.models import MessageDelivery, NotificationKind
 from engage.notifications import Draft, notify
-from server import engage_jobs
+from members.consents import Channel
 from tests.conftest import Api
 from tests.engage import factories as f
+from tests.engage.receivers import http_receiver
 
 LATE_EVENING = f.at(2026, 6, 10, 15, 0)  # 22:00 in Ho Chi Minh City
 QUIET_END = f.at(2026, 6, 11, 1, 0)  # 08:00 the next morning
@@ -26,104 +23,91 @@ QUIET_END = f.at(2026, 6, 11, 1, 0)  # 08:00 the next morning
 class Recorder:
     """Stands in for the phone platforms: records what it was handed."""
 
-    def __init__(self, fail: bool = False) -> None:
-        self.batches: list[list[push.PushMessage]] = []
+    def __init__(self, fail: str | None = None) -> None:
+        self.batches: list[list[senders.Message]] = []
         self.fail = fail
 
-    async def send(self, messages: list[push.PushMessage]) -> None:
+    async def send(self, messages: Sequence[senders.Message]) -> list[senders.Outcome]:
         if self.fail:
-            raise push.PushFailed("platform down")
-        self.batches.append(messages)
+            return [senders.Outcome(self.fail) for _ in messages]
+        self.batches.append(list(messages))
+        return [senders.SENT for _ in messages]
 
     @property
-    def titles(self) -> list[str]:
+    def titles(self) -> list[str | None]:
         return [m.title for batch in self.batches for m in batch]
-
-
-@asynccontextmanager
-async def webhook(statuses: list[int]) -> AsyncIterator[tuple[str, list[dict[str, object]]]]:
-    """A real HTTP server on a local port answering with `statuses` in turn (then 200)."""
-    received: list[dict[str, object]] = []
-
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        head = await reader.readuntil(b"\r\n\r\n")
-        length = next(
-            int(line.split(b":")[1])
-            for line in head.split(b"\r\n")
-            if line.lower().startswith(b"content-length")
-        )
-        received.append(json.loads(await reader.readexactly(length)))
-        status = statuses.pop(0) if statuses else 200
-        writer.write(
-            f"HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n".encode()
-        )
-        await writer.drain()
-        writer.close()
-
-    server = await asyncio.start_server(handle, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}/push", received
-    finally:
-        server.close()
-        await server.wait_closed()
 
 
 async def test_campaign_pushes_go_out_once_through_the_outbox(api: Api) -> None:
     clock.freeze(f.NOON_LOCAL)
     recorder = Recorder()
-    push.use(recorder)
+    senders.use(Channel.PUSH, recorder)
     for _ in range(3):
         await f.member()
     await f.campaign(api, title="Sale")
     await background.drain()
-    await push.flush()
+    await deliveries.flush()
     assert recorder.titles == ["Sale"] * 3
-    assert await Notification.filter(push_due_at__isnull=False).count() == 0
-    assert await Notification.filter(pushed_at__isnull=True).count() == 0
+    rows = await MessageDelivery.all()
+    assert {(r.channel, r.status, r.attempts) for r in rows} == {("PUSH", "SENT", 1)}
+    assert all(r.sent_at == f.NOON_LOCAL and r.due_at is None for r in rows)
 
 
 async def test_webhook_sender_retries_with_backoff_then_delivers() -> None:
     clock.freeze(f.NOON_LOCAL)
     m = await f.member()
-    async with webhook([503, 502]) as (url, received):
-        push.use(push.WebhookSender(url, attempts=4, backoff=0.01))
+    async with http_receiver([503, 502]) as receiver:
+        senders.use(Channel.PUSH, push.WebhookSender(receiver.url, attempts=4, backoff=0.01))
         await notify(Draft(m.id, NotificationKind.TIER_UP, "tier:x", "Gold!", "Welcome"))
         await background.drain()
-        await push.flush()
-    # two refusals, then accepted: the same batch three times, and it is marked pushed
-    assert len(received) == 3
-    (note,) = received[-1]["notifications"]  # type: ignore[misc]
+        await deliveries.flush()
+    # two refusals, then accepted: the same batch three times, and it is marked sent
+    assert len(receiver.bodies) == 3
+    (note,) = receiver.bodies[-1]["notifications"]
     assert note["title"] == "Gold!" and note["member_id"] == m.id and note["kind"] == "TIER_UP"
-    row = await Notification.get(member_id=m.id)
-    assert row.pushed_at is not None and row.push_due_at is None
+    row = await MessageDelivery.get(member_id=m.id)
+    assert note["delivery_id"] == row.id and note["notification_id"] == row.notification_id
+    assert (row.status, row.sent_at, row.due_at) == ("SENT", f.NOON_LOCAL, None)
 
 
 async def test_a_refused_push_is_retried_later_and_given_up_after_max_attempts() -> None:
     clock.freeze(f.NOON_LOCAL)
     m = await f.member()
-    push.use(Recorder(fail=True))
+    senders.use(Channel.PUSH, Recorder(fail="platform down"))
     await notify(Draft(m.id, NotificationKind.TIER_UP, "tier:y", "Gold!", "Welcome"))
     await background.drain()
-    for _ in range(push.MAX_ATTEMPTS):
-        await push.flush()
-        row = await Notification.get(member_id=m.id)
-        assert row.pushed_at is None
-        clock.advance(push.RETRY_AFTER)
-    row = await Notification.get(member_id=m.id)
-    assert (row.push_attempts, row.push_due_at) == (push.MAX_ATTEMPTS, None)
+    waits = []
+    for attempt in range(1, deliveries.MAX_ATTEMPTS + 1):
+        assert await deliveries.flush() == 0
+        row = await MessageDelivery.get(member_id=m.id)
+        assert (row.attempts, row.last_error, row.sent_at) == (attempt, "platform down", None)
+        if row.due_at is not None:
+            waits.append(row.due_at - clock.now())
+            # not due again before its backoff
+            assert await deliveries.flush() == 0
+            clock.freeze(row.due_at)
+    # backoff doubles: 1, 2, 4, 8 minutes; then it is given up
+    assert waits == [timedelta(minutes=n) for n in (1, 2, 4, 8)]
+    row = await MessageDelivery.get(member_id=m.id)
+    assert (row.status, row.due_at) == ("FAILED", None)
     recorder = Recorder()
-    push.use(recorder)
-    await push.flush()
+    senders.use(Channel.PUSH, recorder)
+    await deliveries.flush()
     assert recorder.batches == []
 
 
-async def test_webhook_that_refuses_a_batch_raises_without_endless_retries() -> None:
-    async with webhook([400]) as (url, received):
-        sender = push.WebhookSender(url, attempts=4, backoff=0.01)
-        with pytest.raises(push.PushFailed):
-            await sender.send([push.PushMessage(1, 1, "CAMPAIGN", "t", "b", None, "now")])
-    assert len(received) == 1
+async def test_webhook_that_refuses_a_batch_fails_it_without_endless_retries() -> None:
+    clock.freeze(f.NOON_LOCAL)
+    m = await f.member()
+    async with http_receiver([400]) as receiver:
+        senders.use(Channel.PUSH, push.WebhookSender(receiver.url, attempts=4, backoff=0.01))
+        await notify(Draft(m.id, NotificationKind.TIER_UP, "tier:z", "Gold!", "Welcome"))
+        await background.drain()
+        await deliveries.flush()
+    assert len(receiver.bodies) == 1
+    row = await MessageDelivery.get(member_id=m.id)
+    assert (row.status, row.attempts) == ("FAILED", 1)
+    assert row.last_error == "push gateway answered HTTP 400"
 
 
 async def test_transactional_push_waits_for_quiet_hours_but_the_inbox_does_not(
@@ -132,7 +116,7 @@ async def test_transactional_push_waits_for_quiet_hours_but_the_inbox_does_not(
     # given 22:00 local, inside quiet hours
     clock.freeze(LATE_EVENING)
     recorder = Recorder()
-    push.use(recorder)
+    senders.use(Channel.PUSH, recorder)
     m = await f.member()
     # when a transactional notification is made
     await notify(Draft(m.id, NotificationKind.MISSION_COMPLETED, "mission:1", "Done", "Well done"))
@@ -142,17 +126,28 @@ async def test_transactional_push_waits_for_quiet_hours_but_the_inbox_does_not(
 
     inbox = (await api(f.INBOX, token=token_for(m, settings)))["myNotifications"]
     assert [n["title"] for n in inbox] == ["Done"]
-    await push.flush()
+    await deliveries.flush()
     clock.freeze(QUIET_END - timedelta(minutes=1))
-    await push.flush()
+    await deliveries.flush()
     assert recorder.titles == []
     clock.freeze(QUIET_END)
-    await push.flush()
+    await deliveries.flush()
     assert recorder.titles == ["Done"]
 
 
+async def test_a_member_who_refused_push_gets_the_inbox_entry_but_no_push(api: Api) -> None:
+    from members import consents
+
+    clock.freeze(f.NOON_LOCAL)
+    m = await f.member()
+    await consents.set_consents(m.id, [(Channel.PUSH, False)], "MEMBER")
+    await notify(Draft(m.id, NotificationKind.TIER_UP, "tier:q", "Gold!", "Welcome"))
+    assert await MessageDelivery.filter(member_id=m.id).count() == 0
+
+
 def test_the_webhook_sender_is_chosen_when_its_url_is_set() -> None:
-    engage_jobs.configure(Settings(push_webhook_url="http://push.example/hook"))
-    assert isinstance(push.sender(), push.WebhookSender)
-    engage_jobs.configure(Settings(push_webhook_url=None))
-    assert isinstance(push.sender(), push.LogSender)
+    nothing = channel_settings.ChannelSettings.model_construct()
+    channel_settings.configure(Settings(push_webhook_url="http://push.example/hook"), nothing)
+    assert isinstance(senders.sender(Channel.PUSH), push.WebhookSender)
+    channel_settings.configure(Settings(push_webhook_url=None), nothing)
+    assert isinstance(senders.sender(Channel.PUSH), senders.LogSender)

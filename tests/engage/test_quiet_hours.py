@@ -36,3 +36,26 @@ def test_no_window_when_unset_or_empty() -> None:
     assert ends_at(at, "08:00", "08:00", ZONE) is None
     assert release_time(at, None, None, ZONE) == at
     assert release_time(at, "21:00", "08:00", ZONE) == utc(11, 1)
+
+
+def test_several_windows_hold_a_moment_until_the_quiet_is_over() -> None:
+    from engage.quiet_hours import quiet_until, release
+
+    windows = [("11:30", "13:30"), ("21:00", "08:00")]
+    # 12:00 local (05:00 UTC) is lunch: held until 13:30 local (06:30 UTC)
+    assert quiet_until(utc(10, 5), windows, ZONE) == utc(10, 6, 30)
+    # 22:00 local is night: held until 08:00 local the next day
+    assert quiet_until(utc(10, 15), windows, ZONE) == utc(11, 1)
+    # 10:00 local is between them
+    assert quiet_until(utc(10, 3), windows, ZONE) is None
+    assert release(utc(10, 3), windows, ZONE) == utc(10, 3)
+
+
+def test_windows_that_touch_or_overlap_are_one_stretch() -> None:
+    from engage.quiet_hours import quiet_until
+
+    # 21:00..23:00 and 22:30..08:00: a moment at 21:30 waits until 08:00
+    windows = [("21:00", "23:00"), ("22:30", "08:00")]
+    assert quiet_until(utc(10, 14, 30), windows, ZONE) == utc(11, 1)
+    # 12:00..13:00 then 13:00..14:00: 12:15 waits until 14:00
+    assert quiet_until(utc(10, 5, 15), [("12:00", "13:00"), ("13:00", "14:00")], ZONE) == utc(10, 7)

@@ -41,8 +41,8 @@ async def test_members_at_risk_hear_what_keeps_their_tier_once_per_review(
     assert await tier_at_risk.notify_at_risk() == 1
     # then only the member at risk has the notice: how much, by when, the spend it takes
     long_token = factories.token_for(risky, settings, timedelta(days=60))
-    notice, tier_up = (await api(INBOX, token=long_token))["myNotifications"]
-    assert tier_up["title"] == "Welcome to Gold"
+    notice, tier_up, *_ = (await api(INBOX, token=long_token))["myNotifications"]
+    assert tier_up["title"] == "Chúc mừng bạn lên hạng Gold"
     assert notice["title"] == "Giữ hạng Gold"
     assert notice["body"] == (
         "Tích thêm 250 điểm hạng (mua sắm khoảng 5.000.000 ₫) trước ngày 10/01/2027 "

@@ -183,3 +183,96 @@ async def test_only_admins_update_the_program(api: Api) -> None:
 async def test_program_needs_a_credential(api: Api) -> None:
     body = await api.raw("{ program { name } }")
     assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+WINDOWS = """mutation($input: ProgramInput!) { updateProgram(input: $input) {
+  program { quietHoursStart quietHoursEnd quietWindows { start end } }
+  errors { code field } } }"""
+
+
+async def test_quiet_windows_and_quiet_hours_stay_the_same_both_ways(api: Api) -> None:
+    # given the default program: one window, 21:00..08:00
+    data = await api.admin(
+        "{ program { quietHoursStart quietHoursEnd quietWindows { start end } } }"
+    )
+    assert data["program"] == {
+        "quietHoursStart": "21:00",
+        "quietHoursEnd": "08:00",
+        "quietWindows": [{"start": "21:00", "end": "08:00"}],
+    }
+    # when an admin sets two windows, the first becomes quietHoursStart/End
+    lunch_and_night = [{"start": "11:30", "end": "13:30"}, {"start": "21:00", "end": "08:00"}]
+    done = (await api.admin(WINDOWS, {"input": {"quietWindows": lunch_and_night}}))["updateProgram"]
+    assert done == {
+        "program": {
+            "quietHoursStart": "11:30",
+            "quietHoursEnd": "13:30",
+            "quietWindows": lunch_and_night,
+        },
+        "errors": [],
+    }
+    # when quietHoursEnd alone moves, the first window moves with it, the second stays
+    done = (await api.admin(WINDOWS, {"input": {"quietHoursEnd": "14:00"}}))["updateProgram"]
+    assert done["program"]["quietWindows"] == [
+        {"start": "11:30", "end": "14:00"},
+        {"start": "21:00", "end": "08:00"},
+    ]
+    # when quiet hours are cleared, the first window goes and the next one is first
+    cleared = {"quietHoursStart": None, "quietHoursEnd": None}
+    done = (await api.admin(WINDOWS, {"input": cleared}))["updateProgram"]
+    assert done["program"] == {
+        "quietHoursStart": "21:00",
+        "quietHoursEnd": "08:00",
+        "quietWindows": [{"start": "21:00", "end": "08:00"}],
+    }
+    # and an empty list leaves no window at all
+    done = (await api.admin(WINDOWS, {"input": {"quietWindows": []}}))["updateProgram"]
+    assert done["program"] == {"quietHoursStart": None, "quietHoursEnd": None, "quietWindows": []}
+    # from none, quietHoursStart and End make the first window again
+    both = {"quietHoursStart": "22:00", "quietHoursEnd": "07:00"}
+    done = (await api.admin(WINDOWS, {"input": both}))["updateProgram"]
+    assert done["program"]["quietWindows"] == [{"start": "22:00", "end": "07:00"}]
+
+
+@pytest.mark.parametrize(
+    ("given", "field"),
+    [
+        (
+            {"quietWindows": [{"start": "25:00", "end": "08:00"}]},
+            ["input", "quietWindows", "0", "start"],
+        ),
+        (
+            {
+                "quietWindows": [
+                    {"start": "21:00", "end": "08:00"},
+                    {"start": "12:00", "end": "12:00"},
+                ]
+            },
+            ["input", "quietWindows", "1", "end"],
+        ),
+        (
+            {
+                "quietWindows": [
+                    {"start": "21:00", "end": "08:00"},
+                    {"start": "21:00", "end": "08:00"},
+                ]
+            },
+            ["input", "quietWindows", "1"],
+        ),
+        ({"quietWindows": [{"start": "01:00", "end": "02:00"}] * 11}, ["input", "quietWindows"]),
+    ],
+)
+async def test_bad_quiet_windows_name_the_field_and_write_nothing(
+    api: Api, given: dict[str, Any], field: list[str]
+) -> None:
+    before = await program_row()
+    done = (await api.admin(WINDOWS, {"input": given}))["updateProgram"]
+    assert done["program"] is None
+    assert [(e["code"], e["field"]) for e in done["errors"]] == [("INVALID_INPUT", field)]
+    assert await program_row() == before
+
+
+async def test_a_half_window_is_refused(api: Api) -> None:
+    await api.admin(WINDOWS, {"input": {"quietWindows": []}})
+    done = (await api.admin(WINDOWS, {"input": {"quietHoursStart": "22:00"}}))["updateProgram"]
+    assert done["errors"] == [{"code": "INVALID_INPUT", "field": ["input", "quietHoursEnd"]}]
