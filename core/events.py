@@ -72,6 +72,7 @@ class Unit:
     buffers: dict[type[Buffer], Buffer] = field(default_factory=dict)
     defs_version: int | None = None
     reacted: int = 0  # events whose before-commit reactions have run
+    pending: list[sql.Statement | sql.Checked] = field(default_factory=list)  # flushed, unsent
     after_commit: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
 
@@ -148,12 +149,22 @@ def buffer(kind: type[B]) -> B:
 
 async def _drain(unit: Unit) -> list[sql.Statement | sql.Checked]:
     """Flush every buffer; the statements they leave for the unit to send."""
-    pending: list[sql.Statement | sql.Checked] = []
     # A buffer's flush may fill a later one (the ledger raises events, grants badges ...).
     while unit.buffers:
         kind = min(unit.buffers, key=lambda k: k.order)
-        pending += await unit.buffers.pop(kind).flush() or []
+        left = await unit.buffers.pop(kind).flush() or []
+        unit.pending.extend(left)  # after the flush: it may have settled the earlier ones
+    pending, unit.pending = unit.pending, []
     return pending
+
+
+async def settle() -> None:
+    """Send the statements earlier buffers left unsent, for a later buffer's flush that reads
+    what they write (a message quoting the balance a credit of this unit changed)."""
+    unit = _unit.get()
+    if unit is not None and unit.pending:
+        pending, unit.pending = unit.pending, []
+        await sql.execute_all(pending)
 
 
 async def flush() -> None:

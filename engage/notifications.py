@@ -26,6 +26,7 @@ from core.events import (
     current,
     emit,
     flush,
+    settle,
     unit_of_work,
 )
 from engage import deliveries, quiet_hours, recipients, templates
@@ -210,6 +211,8 @@ async def _words(drafts: list[Draft]) -> list[_Written]:
                 inbox[key] = (found.title or "", found.body)
     used += [text for d in drafts if d.template not in inbox for text in (d.title, d.body)]
     asks = any(templates.names_in(text) & templates.MEMBER_PLACEHOLDERS for text in used)
+    if asks:
+        await settle()  # the balance and tier this unit's earlier buffers wrote
     people = await recipients.of(d.member_id for d in drafts) if asks else {}
     tier_names = await recipients.tier_names() if asks else {}
     written = []

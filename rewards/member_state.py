@@ -250,7 +250,7 @@ async def recount(member_id: int, since: datetime | None) -> tuple[int, datetime
 class StateWrites(Buffer):
     """Every state row a unit changed, written back in one statement."""
 
-    order: ClassVar[int] = 90
+    order: ClassVar[int] = 78  # before messages, which quote the tier
 
     def __init__(self) -> None:
         self.states: list[State] = []
