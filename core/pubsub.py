@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 from collections import defaultdict
@@ -164,9 +165,15 @@ class Hub:
 hub = Hub()
 
 
+# Every listener of a channel gets the same payload object: decoded once per process, the
+# same dicts for all (gql/subscriptions keeps what it builds from a message on it).
+_shared_messages = functools.lru_cache(maxsize=256)(messages)
+
+
 async def subscribe(channel: str) -> AsyncIterator[dict[str, Any]]:
-    """Yield each message published on `channel` from now on, decoded."""
+    """Yield each message published on `channel` from now on, decoded (the same dicts for
+    every subscriber of the process: do not change what you did not add)."""
     async with hub.listen(channel) as queue:
         while True:
-            for message in messages(await queue.get()):
+            for message in _shared_messages(await queue.get()):
                 yield message

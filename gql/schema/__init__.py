@@ -29,7 +29,7 @@ from gql import validation
 from gql.errors import error_codes, log_unexpected
 from gql.limits import ListLimit, RateLimit, SubscriptionsOverSockets
 from gql.permissions import document_roles
-from gql.scalars import UTCDateTime, WholeNumbers
+from gql.scalars import UTCDateTime
 from gql.schema import (
     actions,
     audit,
@@ -48,6 +48,7 @@ from gql.schema import (
     tiers,
     vouchers,
 )
+from gql.subscriptions import SharedEvents
 
 AREAS: list[Any] = [
     members,
@@ -132,7 +133,7 @@ def build_schema(*, production: bool = False) -> strawberry.Schema:
         extensions=extensions,
         config=StrawberryConfig(auto_camel_case=True, disable_field_suggestions=production),
         scalar_overrides={datetime: UTCDateTime},
-        execution_context_class=WholeNumbers,
+        execution_context_class=SharedEvents,
     )
     validation.install(built)
     audit_trail.install(built)  # outermost: refused input is audited too

@@ -16,7 +16,7 @@ from gql.schema.engage import NotificationReceived
 from gql.schema.ledger_types import LedgerReason  # noqa: F401 - registers the enum
 from gql.schema.missions import MissionProgressed
 from gql.schema.tiers import Tier, tier_type
-from gql.subscriptions import MEMBER_EVENT_BUILDERS, member_event
+from gql.subscriptions import build, member_event
 from rewards import tiers
 from rewards.ledger.reasons import Reason
 
@@ -72,6 +72,6 @@ class Subscription:
     async def member_events(self, info: Info) -> AsyncGenerator[MemberEvent, None]:
         member_id = info.context.viewer.member_id
         async for message in pubsub.subscribe(f"member:{member_id}"):
-            builder = MEMBER_EVENT_BUILDERS.get(message.get("type", ""))
-            if builder is not None:
-                yield await builder(message, info)
+            event = await build(message, info)
+            if event is not None:
+                yield event

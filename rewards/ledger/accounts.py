@@ -107,15 +107,17 @@ async def lock_shards() -> dict[str, int]:
     return {r["key"]: int(r["balance"]) for r in sorted(rows, key=lambda r: r["key"])}
 
 
-async def rebalance() -> int:
-    """Even out the issuance shards with internal postings; returns the points moved."""
+async def rebalance(need: int = 0) -> int:
+    """Even out the issuance shards with internal postings, the first holding at least
+    `need` (one credit larger than an even share); returns the points moved."""
     balances = await lock_shards()
     if not balances:
         return 0
     total = sum(balances.values())
     keys = sorted(balances)
-    per_shard, rest = divmod(total, len(keys))
-    target = {key: per_shard + (rest if n == 0 else 0) for n, key in enumerate(keys)}
+    first = min(max(need, 0), total)
+    per_shard, rest = divmod(total - first, len(keys))
+    target = {key: per_shard + (rest + first if n == 0 else 0) for n, key in enumerate(keys)}
     surplus = {k: balances[k] - target[k] for k in keys if balances[k] > target[k]}
     lack = {k: target[k] - balances[k] for k in keys if balances[k] < target[k]}
     moved = 0

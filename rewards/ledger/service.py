@@ -256,7 +256,7 @@ async def _draw_elsewhere(points: int) -> str:
         if not await Account.filter(key=accounts.SHARDS[-1]).exists():
             await accounts.ensure_system()  # a fresh ledger: the first credit creates them
         elif not spread and await accounts.remaining_budget() >= points:
-            await accounts.rebalance()
+            await accounts.rebalance(need=points)
             spread = True
         else:
             raise BudgetExhausted("the issuance budget does not cover these points")

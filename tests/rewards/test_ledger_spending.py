@@ -135,3 +135,21 @@ async def test_an_order_beyond_the_budget_is_refused_whole(api: Api) -> None:
     from rewards.orders import Order
 
     assert not await Order.exists(order_id="ord-b2")
+
+
+async def test_a_credit_past_the_contracts_int_is_limit_reached_and_writes_nothing(
+    api: Api,
+) -> None:
+    # given a member one point below the largest balance the API's Int can carry
+    await api.admin(TOP_UP, {"n": str(2**33)})
+    member = await factories.member()
+    largest = 2**31 - 1
+    assert (await adjust(api, member.external_id, largest - 1, "k1"))["errors"] == []
+    # when an admin credits two more points
+    refused = await adjust(api, member.external_id, 2, "k2")
+    # then it is LIMIT_REACHED naming points, and the balance still reads
+    assert refused["errors"] == [{"code": "LIMIT_REACHED", "field": ["input", "points"]}]
+    assert (await points(api, member.external_id))["pointsBalance"] == largest - 1
+    # and one more point reaches the bound exactly
+    assert (await adjust(api, member.external_id, 1, "k3"))["errors"] == []
+    assert (await points(api, member.external_id))["pointsBalance"] == largest
