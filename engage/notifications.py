@@ -210,8 +210,9 @@ async def _words(drafts: list[Draft]) -> list[_Written]:
             if channel is Channel.PUSH:
                 inbox[key] = (found.title or "", found.body)
     used += [text for d in drafts if d.template not in inbox for text in (d.title, d.body)]
-    asks = any(templates.names_in(text) & templates.MEMBER_PLACEHOLDERS for text in used)
-    if asks:
+    names = set().union(*(templates.names_in(text) for text in used)) if used else set()
+    asks = bool(names & templates.MEMBER_PLACEHOLDERS)
+    if names & {"pointsBalance", "tierName"}:
         await settle()  # the balance and tier this unit's earlier buffers wrote
     people = await recipients.of(d.member_id for d in drafts) if asks else {}
     tier_names = await recipients.tier_names() if asks else {}

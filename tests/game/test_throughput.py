@@ -84,6 +84,36 @@ async def test_sql_per_action_does_not_grow_with_the_number_of_missions(
     assert fifty == one <= (2 if backends.ON_POSTGRES else 9)
 
 
+async def _statements_completing(api: Api, statements: _Statements, completing: int) -> int:
+    # given 50 missions on an action type, `completing` of which complete on a member's
+    # second action (each paying 5 points and writing its "mission completed" message)
+    kind = f"visit{completing}"
+    await helpers.action_type(api, kind, points=3)
+    for n in range(50):
+        target = 2 if n < completing else 10**6
+        await helpers.mission(
+            api, title=f"m{n}", actionType=kind, target=target, reward={"points": 5}
+        )
+    member = await factories.member()
+    await helpers.track(api, member, kind)
+    # when the second action completes them
+    statements.count = 0
+    done = await helpers.track(api, member, kind)
+    assert sum(1 for m in done["missions"] if m["completed"]) == completing
+    return statements.count
+
+
+async def test_completing_missions_with_rewards_and_messages_costs_a_fixed_few_more(
+    api: Api, statements: _Statements
+) -> None:
+    one = await _statements_completing(api, statements, 1)
+    ten = await _statements_completing(api, statements, 10)
+    # then completing ten costs what completing one does: the lock; the members' names for
+    # the messages' words, the inbox rows (their ids go out live) and their deliveries;
+    # then one statement on PostgreSQL for the rest
+    assert ten == one <= (5 if backends.ON_POSTGRES else 14)
+
+
 async def test_an_order_is_two_statements_on_postgresql(api: Api, statements: _Statements) -> None:
     # given a member (no mission counts orders)
     member = await factories.member()
