@@ -8,12 +8,12 @@ import strawberry
 from strawberry.scalars import JSON
 
 from game import action_types, actions
-from game.models import ActionType as ActionTypeModel
 from gql.context import Info
-from gql.errors import UserError, payload_errors
+from gql.errors import payload_errors
 from gql.permissions import IsAdmin, IsSignedIn
 from gql.schema.badges import BadgeAward
 from gql.schema.missions import MissionProgress
+from gql.types import Payload, from_row
 
 
 @strawberry.type
@@ -23,16 +23,6 @@ class ActionType:
     points: int
     daily_cap: int | None
     client_reportable: bool
-
-    @classmethod
-    def of(cls, row: ActionTypeModel) -> ActionType:
-        return cls(
-            key=row.key,
-            name=row.name,
-            points=row.points,
-            daily_cap=row.daily_cap,
-            client_reportable=row.client_reportable,
-        )
 
 
 @strawberry.input
@@ -57,9 +47,8 @@ class ActionTypeInput:
 
 
 @strawberry.type
-class ActionTypePayload:
+class ActionTypePayload(Payload):
     action_type: ActionType | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.input
@@ -79,7 +68,7 @@ class TrackActionInput:
 
 
 @strawberry.type
-class TrackActionPayload:
+class TrackActionPayload(Payload):
     points_awarded: int = strawberry.field(
         default=0,
         description="Points the action itself earned (0 past the daily cap); rewards of the "
@@ -88,14 +77,13 @@ class TrackActionPayload:
     missions: list[MissionProgress] = strawberry.field(default_factory=list)
     badges_awarded: list[BadgeAward] = strawberry.field(default_factory=list)
     duplicate: bool = False
-    errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
 class Query:
     @strawberry.field(permission_classes=[IsAdmin])
     async def action_types(self, info: Info) -> list[ActionType]:
-        return [ActionType.of(t) for t in await action_types.all_types()]
+        return [from_row(ActionType, t) for t in await action_types.all_types()]
 
 
 @strawberry.type
@@ -112,7 +100,7 @@ class Mutation:
                 client_reportable=bool(input.client_reportable),
             )
         )
-        return ActionTypePayload(action_type=ActionType.of(row))
+        return ActionTypePayload(action_type=from_row(ActionType, row))
 
     @strawberry.mutation(permission_classes=[IsSignedIn])
     @payload_errors(TrackActionPayload)
@@ -128,7 +116,7 @@ class Mutation:
         )
         return TrackActionPayload(
             points_awarded=result.points_awarded,
-            missions=[MissionProgress.of(v) for v in result.missions],
-            badges_awarded=[BadgeAward.of(b) for b in result.badges],
+            missions=[from_row(MissionProgress, v) for v in result.missions],
+            badges_awarded=[from_row(BadgeAward, b) for b in result.badges],
             duplicate=result.duplicate,
         )

@@ -14,9 +14,10 @@ from strawberry.scalars import JSON
 
 from engage import erasure, member_export
 from gql.context import Info
-from gql.errors import UserError, payload_errors
+from gql.errors import payload_errors
 from gql.permissions import IsAdmin, IsMemberOrAdmin, IsSignedIn, IsStaff
-from gql.schema.members import Gender, Member, MemberPayload, member_type
+from gql.schema.members import Gender, Member, MemberPayload
+from gql.types import Payload, from_row
 from members import cards, profile
 from members import consents as consent_service
 
@@ -57,21 +58,19 @@ class ConsentInput:
 
 
 @strawberry.type
-class MemberErasurePayload:
+class MemberErasurePayload(Payload):
     erased: bool = strawberry.field(
         default=False,
         description="Personal data removed; postings, orders and aggregates kept under a "
         "pseudonym.",
     )
-    errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
-class MemberExportPayload:
+class MemberExportPayload(Payload):
     data: JSON | None = strawberry.field(
         default=None, description="Everything held about the member, as one JSON document."
     )
-    errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
@@ -82,7 +81,7 @@ class Query:
     )
     async def member_by_card(self, info: Info, card_code: str) -> Member | None:
         found = await cards.find_by_card(card_code)
-        return member_type(found) if found else None
+        return from_row(Member, found)
 
 
 @strawberry.type
@@ -96,7 +95,7 @@ class Mutation:
         member = await profile.update_member(
             info.context.viewer.member_id, input.member_external_id, input.changes(), _role(info)
         )
-        return MemberPayload(member=member_type(member))
+        return MemberPayload(member=from_row(Member, member))
 
     @strawberry.mutation(
         permission_classes=[IsSignedIn], description="Member (own) or staff (memberExternalId)."
@@ -109,7 +108,7 @@ class Mutation:
         member = await consent_service.answer(
             info.context.viewer.member_id, member_external_id, answers, _role(info)
         )
-        return MemberPayload(member=member_type(member))
+        return MemberPayload(member=from_row(Member, member))
 
     @strawberry.mutation(permission_classes=[IsAdmin], description="Admin.")
     @payload_errors(MemberErasurePayload)

@@ -11,15 +11,15 @@ from core import ids
 from core.errors import InvalidInput, NotFound, Unauthenticated
 from core.security import Role, issue_member_token
 from gql.context import Info
-from gql.errors import UserError, payload_errors
+from gql.errors import payload_errors
 from gql.permissions import IsAdmin, IsMember, IsStaff, ValidCredential
 from gql.schema.badges import BadgeAward
 from gql.schema.care_member import MemberCareFields
 from gql.schema.rfm_types import Rfm
-from gql.schema.tiers import Tier, tier_type
+from gql.schema.tiers import Tier
+from gql.types import Payload, from_row
 from gql.validation import parse_id
 from members import segments, service
-from members.models import Member as MemberModel
 from rewards import enrolment, tiers
 
 
@@ -50,43 +50,15 @@ class ReferralStats:
 
 @strawberry.type
 class Member(MemberCareFields):
-    model: strawberry.Private[MemberModel]
-
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(str(self.model.id))
-
-    @strawberry.field
-    def external_id(self) -> str:
-        return self.model.external_id
-
-    @strawberry.field
-    def display_name(self) -> str:
-        return self.model.display_name
-
-    @strawberry.field
-    def phone(self) -> str | None:
-        return self.model.phone
-
-    @strawberry.field
-    def email(self) -> str | None:
-        return self.model.email
-
-    @strawberry.field
-    def birthday(self) -> date | None:
-        return self.model.birthday
-
-    @strawberry.field
-    def gender(self) -> Gender | None:
-        return Gender(self.model.gender) if self.model.gender else None
-
-    @strawberry.field
-    def enrolled_at(self) -> datetime:
-        return self.model.enrolled_at
-
-    @strawberry.field
-    def referral_code(self) -> str:
-        return self.model.referral_code
+    id: strawberry.ID
+    external_id: str
+    display_name: str
+    phone: str | None
+    email: str | None
+    birthday: date | None
+    gender: Gender | None
+    enrolled_at: datetime
+    referral_code: str
 
     @strawberry.field(
         description="Spendable points (may be negative after a refund clawed back spent points)."
@@ -119,12 +91,12 @@ class Member(MemberCareFields):
     @strawberry.field
     async def tier(self, info: Info) -> Tier | None:
         status = await info.context.loaders.tier_status.load(self.model.id)
-        return tier_type(status.tier) if status else None
+        return from_row(Tier, status.tier) if status else None
 
     @strawberry.field
     async def next_tier(self, info: Info) -> Tier | None:
         status = await info.context.loaders.tier_status.load(self.model.id)
-        return tier_type(status.next_tier) if status else None
+        return from_row(Tier, status.next_tier) if status else None
 
     @strawberry.field(description="Tier points still needed to reach nextTier; 0 when at the top.")
     async def tier_points_to_next(self, info: Info) -> int:
@@ -163,6 +135,7 @@ class Member(MemberCareFields):
             points_earned=stats.points_earned,
         )
 
+    # tags and leaderboardHidden resolve, to keep their place after the fields above.
     @strawberry.field
     def tags(self) -> list[str]:
         return list(self.model.tags or [])
@@ -174,16 +147,12 @@ class Member(MemberCareFields):
     @strawberry.field
     async def rfm(self, info: Info) -> Rfm | None:
         row = await info.context.loaders.rfm.load(self.model.id)
-        return Rfm.from_model(row) if row else None
+        return from_row(Rfm, row)
 
     @strawberry.field(description="Badges the member holds, oldest first.")
     async def badges(self, info: Info) -> list[BadgeAward]:
         awards = await info.context.loaders.badge_awards.load(self.model.id)
-        return [BadgeAward.of(a) for a in awards or []]
-
-
-def member_type(model: MemberModel) -> Member:
-    return Member(model=model)
+        return [from_row(BadgeAward, a) for a in awards or []]
 
 
 @strawberry.input
@@ -213,16 +182,14 @@ class EnrollMemberInput:
 
 
 @strawberry.type
-class MemberPayload:
+class MemberPayload(Payload):
     member: Member | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
-class MemberTokenPayload:
+class MemberTokenPayload(Payload):
     token: str | None = None
     expires_at: datetime | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
@@ -245,7 +212,9 @@ class MemberConnection:
 
 
 def member_connection(page: service.MemberPage) -> MemberConnection:
-    edges = [MemberEdge(cursor=ids.encode_cursor(m.id), node=member_type(m)) for m in page.members]
+    edges = [
+        MemberEdge(cursor=ids.encode_cursor(m.id), node=from_row(Member, m)) for m in page.members
+    ]
     return MemberConnection(
         total_count=page.total,
         edges=edges,
@@ -277,7 +246,7 @@ class Query:
         member, _ = found
         if member.erased_at is not None:
             raise Unauthenticated("this member was erased; its tokens are revoked")
-        return member_type(member)
+        return from_row(Member, member)
 
     @strawberry.field(permission_classes=[IsStaff])
     async def member(
@@ -285,7 +254,7 @@ class Query:
     ) -> Member | None:
         member_id = parse_id(id, "id") if id is not None else None
         found = await service.find_member(member_id, external_id)
-        return member_type(found) if found else None
+        return from_row(Member, found)
 
     @strawberry.field(permission_classes=[IsAdmin])
     async def members(
@@ -311,7 +280,7 @@ class Mutation:
     @strawberry.mutation(permission_classes=[IsStaff])
     @payload_errors(MemberPayload)
     async def enroll_member(self, info: Info, input: EnrollMemberInput) -> MemberPayload:
-        return MemberPayload(member=member_type(await enrolment.enroll(input.to_enrolment())))
+        return MemberPayload(member=from_row(Member, await enrolment.enroll(input.to_enrolment())))
 
     @strawberry.mutation(permission_classes=[IsStaff])
     @payload_errors(MemberTokenPayload)

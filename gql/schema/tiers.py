@@ -8,11 +8,10 @@ from decimal import Decimal
 import strawberry
 
 from gql.context import Info
-from gql.errors import UserError, payload_errors
+from gql.errors import payload_errors
 from gql.permissions import IsAdmin, IsSignedIn
+from gql.types import Payload, from_row
 from rewards import promotions, tiers
-from rewards.earning_models import Promotion as PromotionModel
-from rewards.earning_models import Tier as TierModel
 
 
 @strawberry.type
@@ -27,23 +26,6 @@ class Tier:
     )
     price_list_code: str | None
     perks: list[str]
-
-    @classmethod
-    def from_model(cls, t: TierModel) -> Tier:
-        return cls(
-            code=t.code,
-            name=t.name,
-            description=t.description,
-            threshold=t.threshold,
-            earn_multiplier=float(t.earn_multiplier),
-            voucher_discount_percent=float(t.voucher_discount_percent),
-            price_list_code=t.price_list_code,
-            perks=list(t.perks or []),
-        )
-
-
-def tier_type(t: TierModel | None) -> Tier | None:
-    return Tier.from_model(t) if t is not None else None
 
 
 @strawberry.input
@@ -73,9 +55,8 @@ class TierInput:
 
 
 @strawberry.type
-class TierPayload:
+class TierPayload(Payload):
     tier: Tier | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
@@ -88,19 +69,6 @@ class Promotion:
     days_of_week: list[int] | None
     tier_codes: list[str] | None
     action_types: list[str] | None
-
-    @classmethod
-    def from_model(cls, p: PromotionModel) -> Promotion:
-        return cls(
-            id=strawberry.ID(str(p.id)),
-            name=p.name,
-            multiplier=float(p.multiplier),
-            starts_at=p.starts_at,
-            ends_at=p.ends_at,
-            days_of_week=p.days_of_week,
-            tier_codes=p.tier_codes,
-            action_types=p.action_types,
-        )
 
 
 @strawberry.input
@@ -133,20 +101,19 @@ class PromotionInput:
 
 
 @strawberry.type
-class PromotionPayload:
+class PromotionPayload(Payload):
     promotion: Promotion | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
 class Query:
     @strawberry.field(permission_classes=[IsSignedIn])
     async def tiers(self, info: Info) -> list[Tier]:
-        return [Tier.from_model(t) for t in await tiers.list_tiers()]
+        return [from_row(Tier, t) for t in await tiers.list_tiers()]
 
     @strawberry.field(permission_classes=[IsAdmin], description="Admin.")
     async def promotions(self, info: Info) -> list[Promotion]:
-        return [Promotion.from_model(p) for p in await promotions.list_promotions()]
+        return [from_row(Promotion, p) for p in await promotions.list_promotions()]
 
 
 @strawberry.type
@@ -154,15 +121,15 @@ class Mutation:
     @strawberry.mutation(permission_classes=[IsAdmin])
     @payload_errors(TierPayload)
     async def upsert_tier(self, info: Info, input: TierInput) -> TierPayload:
-        return TierPayload(tier=Tier.from_model(await tiers.upsert_tier(input.to_data())))
+        return TierPayload(tier=from_row(Tier, await tiers.upsert_tier(input.to_data())))
 
     @strawberry.mutation(permission_classes=[IsAdmin])
     @payload_errors(TierPayload)
     async def delete_tier(self, info: Info, code: str) -> TierPayload:
-        return TierPayload(tier=Tier.from_model(await tiers.delete_tier(code)))
+        return TierPayload(tier=from_row(Tier, await tiers.delete_tier(code)))
 
     @strawberry.mutation(permission_classes=[IsAdmin])
     @payload_errors(PromotionPayload)
     async def create_promotion(self, info: Info, input: PromotionInput) -> PromotionPayload:
         promotion = await promotions.create_promotion(input.to_data())
-        return PromotionPayload(promotion=Promotion.from_model(promotion))
+        return PromotionPayload(promotion=from_row(Promotion, promotion))
