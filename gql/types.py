@@ -3,6 +3,8 @@
 - `Payload`: the base of mutation payloads, which carry `errors` (gql.errors), last.
 - `from_row`: a type from a row (a model or a domain value), copying its declared fields
   by name: types declare plain fields and resolve only what needs more than the row.
+- `from_input`: a domain dataclass from an input object, copying its fields by name.
+- `mutation`: a root mutation with its permission classes; its payload is its return type.
 """
 
 from __future__ import annotations
@@ -10,19 +12,21 @@ from __future__ import annotations
 import dataclasses
 import functools
 import inspect
-from collections.abc import Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable
 from decimal import Decimal
 from enum import Enum
-from typing import Any, TypeVar, cast, overload
+from typing import Any, TypeVar, cast, get_args, get_type_hints, overload
 
 import strawberry
+from strawberry.permission import BasePermission
 from strawberry.types.base import StrawberryList, StrawberryOptional, has_object_definition
 from strawberry.types.lazy_type import LazyType
 from strawberry.types.private import is_private
 
-from gql.errors import UserError
+from gql.errors import UserError, payload_errors
 
 T = TypeVar("T")
+D = TypeVar("D")
 Convert = Callable[[Any], Any]
 
 
@@ -114,3 +118,56 @@ def _convert(kind: Any) -> Convert:
     if isinstance(enum, type) and issubclass(enum, Enum):
         return enum
     return _same
+
+
+@overload
+def from_input(cls: type[D], source: None, **given: Any) -> None: ...
+@overload
+def from_input(cls: type[D], source: Any, **given: Any) -> D: ...
+def from_input(cls: type[D], source: Any, **given: Any) -> D | None:
+    """The domain dataclass `cls` from a GraphQL input object: each of its fields copied from
+    the input's field of the same name, unless `given` (ids to parse, values to convert). A
+    null where the domain's field takes no None (`onePerDay: Boolean = false` sent as null)
+    gets the domain's default. No input (None), no data."""
+    if source is None:
+        return None
+    values = {}
+    for name, nullable, default in _domain_fields(cast(Hashable, cls)):
+        if name in given or not hasattr(source, name):
+            continue
+        value = getattr(source, name)
+        values[name] = default() if value is None and not nullable and default else value
+    return cls(**values, **given)
+
+
+@functools.cache
+def _domain_fields(cls: Any) -> tuple[tuple[str, bool, Callable[[], Any] | None], ...]:
+    """Each field of dataclass `cls`: name, whether it takes None, and its default (a
+    factory; None when it has none)."""
+    hints = get_type_hints(cls)
+    fields = []
+    for field in dataclasses.fields(cls):
+        nullable = type(None) in get_args(hints[field.name])
+        default: Callable[[], Any] | None = None
+        if field.default is not dataclasses.MISSING:
+            default = functools.partial(_same, field.default)
+        elif field.default_factory is not dataclasses.MISSING:
+            default = field.default_factory
+        fields.append((field.name, nullable, default))
+    return tuple(fields)
+
+
+def mutation(
+    *permissions: type[BasePermission], description: str | None = None
+) -> Callable[[Callable[..., Awaitable[Any]]], Any]:
+    """A mutation open to callers that pass `permissions`, whose DomainErrors come back in
+    its payload's `errors` (gql.errors.payload_errors): the payload is the resolver's
+    return type, so each mutation names its permission and payload once."""
+
+    def decorate(resolver: Callable[..., Awaitable[Any]]) -> Any:
+        payload = get_type_hints(resolver)["return"]
+        return strawberry.mutation(permission_classes=list(permissions), description=description)(
+            payload_errors(payload)(resolver)
+        )
+
+    return decorate

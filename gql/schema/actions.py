@@ -9,11 +9,10 @@ from strawberry.scalars import JSON
 
 from game import action_types, actions
 from gql.context import Info
-from gql.errors import payload_errors
 from gql.permissions import IsAdmin, IsSignedIn
 from gql.schema.badges import BadgeAward
 from gql.schema.missions import MissionProgress
-from gql.types import Payload, from_row
+from gql.types import Payload, from_input, from_row, mutation
 
 
 @strawberry.type
@@ -88,22 +87,12 @@ class Query:
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation(permission_classes=[IsAdmin])
-    @payload_errors(ActionTypePayload)
+    @mutation(IsAdmin)
     async def upsert_action_type(self, info: Info, input: ActionTypeInput) -> ActionTypePayload:
-        row = await action_types.upsert(
-            action_types.ActionTypeData(
-                key=input.key,
-                name=input.name,
-                points=input.points or 0,
-                daily_cap=input.daily_cap,
-                client_reportable=bool(input.client_reportable),
-            )
-        )
+        row = await action_types.upsert(from_input(action_types.ActionTypeData, input))
         return ActionTypePayload(action_type=from_row(ActionType, row))
 
-    @strawberry.mutation(permission_classes=[IsSignedIn])
-    @payload_errors(TrackActionPayload)
+    @mutation(IsSignedIn)
     async def track_action(self, info: Info, input: TrackActionInput) -> TrackActionPayload:
         result = await actions.report(
             caller_member_id=info.context.viewer.member_id,

@@ -9,10 +9,9 @@ import strawberry
 
 from core.security import Role
 from gql.context import Info
-from gql.errors import payload_errors
 from gql.permissions import IsAdmin, IsSignedIn
 from gql.subscriptions import member_event
-from gql.types import Payload, from_row
+from gql.types import Payload, from_input, from_row, mutation
 from members import service as members
 from rewards import badges
 
@@ -75,25 +74,15 @@ class Query:
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation(permission_classes=[IsAdmin])
-    @payload_errors(BadgePayload)
+    @mutation(IsAdmin)
     async def upsert_badge(self, info: Info, input: BadgeInput) -> BadgePayload:
-        badge = await badges.upsert(
-            badges.BadgeData(
-                code=input.code,
-                name=input.name,
-                description=input.description,
-                icon_url=input.icon_url,
-                secret=bool(input.secret),
-            )
-        )
+        badge = await badges.upsert(from_input(badges.BadgeData, input))
         return BadgePayload(badge=from_row(Badge, badge))
 
-    @strawberry.mutation(
-        permission_classes=[IsAdmin],
+    @mutation(
+        IsAdmin,
         description="Give a member a badge (at most once: awarding it again changes nothing).",
     )
-    @payload_errors(BadgePayload)
     async def award_badge(
         self, info: Info, member_external_id: str, badge_code: str
     ) -> BadgePayload:

@@ -14,10 +14,9 @@ from strawberry.scalars import JSON
 
 from engage import erasure, member_export
 from gql.context import Info
-from gql.errors import payload_errors
 from gql.permissions import IsAdmin, IsMemberOrAdmin, IsSignedIn, IsStaff
 from gql.schema.members import Gender, Member, MemberPayload
-from gql.types import Payload, from_row
+from gql.types import Payload, from_row, mutation
 from members import cards, profile
 from members import consents as consent_service
 
@@ -86,21 +85,14 @@ class Query:
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation(
-        permission_classes=[IsSignedIn],
-        description="Member (own profile) or staff (memberExternalId).",
-    )
-    @payload_errors(MemberPayload)
+    @mutation(IsSignedIn, description="Member (own profile) or staff (memberExternalId).")
     async def update_member(self, info: Info, input: UpdateMemberInput) -> MemberPayload:
         member = await profile.update_member(
             info.context.viewer.member_id, input.member_external_id, input.changes(), _role(info)
         )
         return MemberPayload(member=from_row(Member, member))
 
-    @strawberry.mutation(
-        permission_classes=[IsSignedIn], description="Member (own) or staff (memberExternalId)."
-    )
-    @payload_errors(MemberPayload)
+    @mutation(IsSignedIn, description="Member (own) or staff (memberExternalId).")
     async def set_consents(
         self, info: Info, consents: list[ConsentInput], member_external_id: str | None = None
     ) -> MemberPayload:
@@ -110,14 +102,12 @@ class Mutation:
         )
         return MemberPayload(member=from_row(Member, member))
 
-    @strawberry.mutation(permission_classes=[IsAdmin], description="Admin.")
-    @payload_errors(MemberErasurePayload)
+    @mutation(IsAdmin, description="Admin.")
     async def erase_member(self, info: Info, member_external_id: str) -> MemberErasurePayload:
         await erasure.erase(member_external_id, _role(info))
         return MemberErasurePayload(erased=True)
 
-    @strawberry.mutation(permission_classes=[IsMemberOrAdmin], description="Member (own) or admin.")
-    @payload_errors(MemberExportPayload)
+    @mutation(IsMemberOrAdmin, description="Member (own) or admin.")
     async def export_member_data(
         self, info: Info, member_external_id: str | None = None
     ) -> MemberExportPayload:

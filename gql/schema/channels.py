@@ -8,10 +8,9 @@ import strawberry
 
 from engage import templates, webhooks
 from gql.context import Info
-from gql.errors import payload_errors
 from gql.permissions import IsAdmin
 from gql.schema import care_member  # registers the Channel enum
-from gql.types import Payload, from_row, row_field
+from gql.types import Payload, from_input, from_row, mutation, row_field
 from gql.validation import parse_id
 from members.consents import Channel
 
@@ -127,23 +126,18 @@ class Query:
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation(permission_classes=[IsAdmin], description="Admin.")
-    @payload_errors(MessageTemplatePayload)
+    @mutation(IsAdmin, description="Admin.")
     async def upsert_message_template(
         self, info: Info, input: MessageTemplateInput
     ) -> MessageTemplatePayload:
-        saved = await templates.upsert(
-            templates.TemplateInput(input.key, input.channel, input.title, input.body)
-        )
+        saved = await templates.upsert(from_input(templates.TemplateInput, input))
         return MessageTemplatePayload(template=from_row(MessageTemplate, saved))
 
-    @strawberry.mutation(permission_classes=[IsAdmin], description="Admin.")
-    @payload_errors(WebhookPayload)
+    @mutation(IsAdmin, description="Admin.")
     async def create_webhook(self, info: Info, url: str, events: list[str]) -> WebhookPayload:
         hook, secret = await webhooks.create(url, events)
         return WebhookPayload(webhook=from_row(Webhook, hook), secret=secret)
 
-    @strawberry.mutation(permission_classes=[IsAdmin], description="Admin.")
-    @payload_errors(WebhookPayload)
+    @mutation(IsAdmin, description="Admin.")
     async def delete_webhook(self, info: Info, id: strawberry.ID) -> WebhookPayload:
         return WebhookPayload(webhook=from_row(Webhook, await webhooks.delete(parse_id(id, "id"))))

@@ -12,7 +12,6 @@ from engage import analytics, campaign_results, campaigns, notifications, nps
 from engage.models import CampaignStatus
 from engage.models import NotificationCampaign as CampaignModel
 from gql.context import Info
-from gql.errors import payload_errors
 from gql.loaders import keyed
 from gql.permissions import IsAdmin, IsMember
 from gql.scalars import BigInt
@@ -20,19 +19,13 @@ from gql.schema import care_member  # noqa: F401  (registers the Channel enum)
 from gql.schema.members import MemberConnection, member_connection
 from gql.schema.tiers import Tier
 from gql.subscriptions import member_event
-from gql.types import Payload, from_row
+from gql.types import Payload, from_input, from_row, mutation
 from gql.validation import INT64_MAX, parse_id
 from members import segments
 from members.consents import Channel
 from members.segment_models import Segment as SegmentModel
 
 strawberry.enum(CampaignStatus, name="CampaignStatus")
-
-
-def _viewer(info: Info) -> int:
-    member_id = info.context.viewer.member_id
-    assert member_id is not None, "IsMember guarantees a member"
-    return member_id
 
 
 # --------------------------------------------------------------------------- segments
@@ -66,16 +59,6 @@ class SegmentRulesInput:
         description="Members whose last order is older than this many days (or who never ordered).",
     )
     tags: list[str] | None = None
-
-    def to_rules(self) -> segments.SegmentRules:
-        return segments.SegmentRules(
-            tier_codes=self.tier_codes,
-            birthday_month=self.birthday_month,
-            rfm_segments=self.rfm_segments,
-            min_lifetime_points=self.min_lifetime_points,
-            inactive_days=self.inactive_days,
-            tags=self.tags,
-        )
 
 
 @strawberry.input
@@ -203,21 +186,6 @@ class NotificationCampaignInput:
         ),
     )
 
-    def to_data(self) -> campaigns.CampaignData:
-        segment_id = (
-            parse_id(self.segment_id, "input.segmentId") if self.segment_id is not None else None
-        )
-        return campaigns.CampaignData(
-            title=self.title,
-            body=self.body,
-            deep_link=self.deep_link,
-            segment_id=segment_id,
-            send_at=self.send_at,
-            channel=self.channel or Channel.PUSH,
-            template_key=self.template_key,
-            conversion_window_days=self.conversion_window_days,
-        )
-
 
 @strawberry.type
 class NotificationCampaignPayload(Payload):
@@ -336,7 +304,7 @@ class Query:
     async def my_notifications(
         self, info: Info, unread_only: bool | None = False, first: int = 20
     ) -> list[Notification]:
-        found = await notifications.inbox(_viewer(info), bool(unread_only), first)
+        found = await notifications.inbox(info.context.member_id, bool(unread_only), first)
         return [from_row(Notification, n) for n in found]
 
     @strawberry.field(permission_classes=[IsAdmin], description="Admin.")
@@ -361,42 +329,40 @@ class Query:
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation(permission_classes=[IsAdmin])
-    @payload_errors(SegmentPayload)
+    @mutation(IsAdmin)
     async def create_segment(self, info: Info, input: SegmentInput) -> SegmentPayload:
         segment = await segments.create_segment(
             input.name,
-            input.rules.to_rules() if input.rules is not None else None,
+            from_input(segments.SegmentRules, input.rules),
             input.member_external_ids,
         )
         return SegmentPayload(segment=from_row(Segment, segment))
 
-    @strawberry.mutation(permission_classes=[IsAdmin])
-    @payload_errors(NotificationCampaignPayload)
+    @mutation(IsAdmin)
     async def create_notification_campaign(
         self, info: Info, input: NotificationCampaignInput
     ) -> NotificationCampaignPayload:
-        campaign = await campaigns.create_campaign(input.to_data())
+        segment_id = parse_id(input.segment_id, "input.segmentId")
+        campaign = await campaigns.create_campaign(
+            from_input(campaigns.CampaignData, input, segment_id=segment_id)
+        )
         return NotificationCampaignPayload(campaign=from_row(NotificationCampaign, campaign))
 
-    @strawberry.mutation(permission_classes=[IsAdmin])
-    @payload_errors(NotificationCampaignPayload)
+    @mutation(IsAdmin)
     async def cancel_notification_campaign(
         self, info: Info, id: strawberry.ID
     ) -> NotificationCampaignPayload:
         campaign = await campaigns.cancel_campaign(parse_id(id, "id"))
         return NotificationCampaignPayload(campaign=from_row(NotificationCampaign, campaign))
 
-    @strawberry.mutation(permission_classes=[IsMember])
-    @payload_errors(MarkReadPayload)
+    @mutation(IsMember)
     async def mark_notifications_read(
         self, info: Info, ids: list[strawberry.ID]
     ) -> MarkReadPayload:
         wanted = [str(parse_id(i, ["ids", str(n)], INT64_MAX)) for n, i in enumerate(ids)]
-        unread = await notifications.mark_read(_viewer(info), wanted)
+        unread = await notifications.mark_read(info.context.member_id, wanted)
         return MarkReadPayload(unread_count=unread)
 
-    @strawberry.mutation(permission_classes=[IsMember])
-    @payload_errors(NpsPayload)
+    @mutation(IsMember)
     async def submit_nps(self, info: Info, score: int, comment: str | None = None) -> NpsPayload:
-        return NpsPayload(points_awarded=await nps.submit(_viewer(info), score, comment))
+        return NpsPayload(points_awarded=await nps.submit(info.context.member_id, score, comment))

@@ -9,17 +9,12 @@ import strawberry
 from game import rewards as game_rewards
 from gql.context import Info
 from gql.schema.badges import Badge
-from gql.types import from_row
+from gql.types import from_input, from_row
 from gql.validation import parse_id
 
 if TYPE_CHECKING:
     from gql.schema.spin import SpinWheel
     from gql.schema.vouchers import VoucherOffer
-
-
-def optional_id(value: strawberry.ID | str | None, where: str) -> int | None:
-    """An optional ID argument as an int (gql.validation.parse_id)."""
-    return None if value is None else parse_id(value, where)
 
 
 @strawberry.type
@@ -72,10 +67,9 @@ class RewardInput:
     voucher_offer_id: strawberry.ID | None = None
 
     def to_domain(self, where: str = "input.reward") -> game_rewards.Reward:
-        return game_rewards.Reward(
-            points=self.points,
-            badge_code=self.badge_code,
-            spin_wheel_id=optional_id(self.spin_wheel_id, f"{where}.spinWheelId"),
-            spins=self.spins,
-            voucher_offer_id=optional_id(self.voucher_offer_id, f"{where}.voucherOfferId"),
+        return from_input(
+            game_rewards.Reward,
+            self,
+            spin_wheel_id=parse_id(self.spin_wheel_id, f"{where}.spinWheelId"),
+            voucher_offer_id=parse_id(self.voucher_offer_id, f"{where}.voucherOfferId"),
         )

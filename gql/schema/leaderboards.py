@@ -19,12 +19,11 @@ from game.leaderboards.reading import BoardView, PublicView, public_view
 from game.leaderboards.store import Standing
 from game.leaderboards.windows import Period
 from gql.context import Info
-from gql.errors import payload_errors
 from gql.loaders import keyed
 from gql.permissions import IsAdmin, IsMember, IsSignedIn
 from gql.scalars import WholeNumber
 from gql.schema.members import Member, MemberPayload, PublicMember
-from gql.types import Payload, from_row
+from gql.types import Payload, from_input, from_row, mutation
 from members.models import Member as MemberModel
 
 strawberry.enum(Period, name="LeaderboardPeriod")
@@ -221,21 +220,16 @@ class Query:
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation(permission_classes=[IsAdmin])
-    @payload_errors(LeaderboardDefinitionPayload)
+    @mutation(IsAdmin)
     async def upsert_leaderboard(
         self, info: Info, input: LeaderboardInput
     ) -> LeaderboardDefinitionPayload:
-        board = await rebuild.upsert_and_build(
-            Board(input.key, input.name, input.metric, input.action_type)
-        )
+        board = await rebuild.upsert_and_build(from_input(Board, input))
         return LeaderboardDefinitionPayload(leaderboard=from_row(LeaderboardDefinition, board))
 
-    @strawberry.mutation(permission_classes=[IsMember])
-    @payload_errors(MemberPayload)
+    @mutation(IsMember)
     async def set_leaderboard_hidden(self, info: Info, hidden: bool) -> MemberPayload:
-        assert info.context.viewer.member_id is not None
-        member = await visibility.set_hidden(info.context.viewer.member_id, hidden)
+        member = await visibility.set_hidden(info.context.member_id, hidden)
         return MemberPayload(member=from_row(Member, member))
 
 

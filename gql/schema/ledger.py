@@ -8,12 +8,11 @@ from decimal import Decimal
 import strawberry
 
 from gql.context import Info
-from gql.errors import payload_errors
 from gql.permissions import IsAdmin, IsMember, IsStaff
 from gql.scalars import BigInt
 from gql.schema.ledger_types import LedgerReason  # noqa: F401 - registers the enum
 from gql.schema.members import Member, PageInfo
-from gql.types import Payload, from_row, row_field
+from gql.types import Payload, from_row, mutation, row_field
 from rewards import orders
 from rewards.ledger import audit, history, spending
 from rewards.ledger.models import OrderStatus
@@ -160,8 +159,7 @@ class Query:
     async def points_history(
         self, info: Info, first: int = 20, after: str | None = None
     ) -> LedgerEntryConnection:
-        assert info.context.viewer.member_id is not None
-        page = await history.history(info.context.viewer.member_id, first, after)
+        page = await history.history(info.context.member_id, first, after)
         edges = [
             LedgerEntryEdge(cursor=history.cursor(p), node=from_row(LedgerEntry, p))
             for p in page.entries
@@ -180,8 +178,7 @@ class Query:
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation(permission_classes=[IsStaff])
-    @payload_errors(RecordOrderPayload)
+    @mutation(IsStaff)
     async def record_order(self, info: Info, input: RecordOrderInput) -> RecordOrderPayload:
         r = await orders.record_order(
             input.order_id, input.member_external_id, input.amount, input.occurred_at, input.channel
@@ -194,24 +191,21 @@ class Mutation:
             duplicate=r.duplicate,
         )
 
-    @strawberry.mutation(permission_classes=[IsStaff])
-    @payload_errors(RefundOrderPayload)
+    @mutation(IsStaff)
     async def refund_order(self, info: Info, input: RefundOrderInput) -> RefundOrderPayload:
         r = await orders.refund_order(input.order_id, input.refund_id, input.amount)
         return RefundOrderPayload(
             order=from_row(Order, r.order), points_reversed=r.points_reversed, duplicate=r.duplicate
         )
 
-    @strawberry.mutation(permission_classes=[IsStaff])
-    @payload_errors(RedeemPointsPayload)
+    @mutation(IsStaff)
     async def redeem_points(self, info: Info, input: RedeemPointsInput) -> RedeemPointsPayload:
         r = await spending.redeem_points(
             input.member_external_id, input.points, input.order_id, input.idempotency_key
         )
         return RedeemPointsPayload(discount=r.discount, member=from_row(Member, r.member))
 
-    @strawberry.mutation(permission_classes=[IsAdmin])
-    @payload_errors(AdjustPointsPayload)
+    @mutation(IsAdmin)
     async def adjust_points(self, info: Info, input: AdjustPointsInput) -> AdjustPointsPayload:
         r = await spending.adjust_points(
             input.member_external_id, input.points, input.reason, input.idempotency_key

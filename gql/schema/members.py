@@ -11,13 +11,12 @@ from core import ids
 from core.errors import InvalidInput, NotFound, Unauthenticated
 from core.security import Role, issue_member_token
 from gql.context import Info
-from gql.errors import payload_errors
 from gql.permissions import IsAdmin, IsMember, IsStaff, ValidCredential
 from gql.schema.badges import BadgeAward
 from gql.schema.care_member import MemberCareFields
 from gql.schema.rfm_types import Rfm
 from gql.schema.tiers import Tier
-from gql.types import Payload, from_row
+from gql.types import Payload, from_input, from_row, mutation
 from gql.validation import parse_id
 from members import segments, service
 from rewards import enrolment, tiers
@@ -167,19 +166,6 @@ class EnrollMemberInput:
     tags: list[str] | None = None
     city: str | None = None
 
-    def to_enrolment(self) -> service.Enrolment:
-        return service.Enrolment(
-            external_id=self.external_id,
-            display_name=self.display_name,
-            phone=self.phone,
-            email=self.email,
-            birthday=self.birthday,
-            gender=self.gender.value if self.gender else None,
-            referral_code=self.referral_code,
-            tags=list(self.tags or []),
-            city=self.city,
-        )
-
 
 @strawberry.type
 class MemberPayload(Payload):
@@ -252,8 +238,7 @@ class Query:
     async def member(
         self, info: Info, id: strawberry.ID | None = None, external_id: str | None = None
     ) -> Member | None:
-        member_id = parse_id(id, "id") if id is not None else None
-        found = await service.find_member(member_id, external_id)
+        found = await service.find_member(parse_id(id, "id"), external_id)
         return from_row(Member, found)
 
     @strawberry.field(permission_classes=[IsAdmin])
@@ -277,13 +262,13 @@ class Query:
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation(permission_classes=[IsStaff])
-    @payload_errors(MemberPayload)
+    @mutation(IsStaff)
     async def enroll_member(self, info: Info, input: EnrollMemberInput) -> MemberPayload:
-        return MemberPayload(member=from_row(Member, await enrolment.enroll(input.to_enrolment())))
+        gender = input.gender.value if input.gender else None
+        data = from_input(service.Enrolment, input, gender=gender)
+        return MemberPayload(member=from_row(Member, await enrolment.enroll(data)))
 
-    @strawberry.mutation(permission_classes=[IsStaff])
-    @payload_errors(MemberTokenPayload)
+    @mutation(IsStaff)
     async def issue_member_token(
         self, info: Info, member_external_id: str, ttl_seconds: int | None = 3600
     ) -> MemberTokenPayload:

@@ -14,11 +14,10 @@ from game.missions.definitions import Measure, Status
 from game.models import Mission as MissionModel
 from game.windows import Window
 from gql.context import Info
-from gql.errors import payload_errors
 from gql.permissions import IsAdmin, IsMember
-from gql.schema.game import Reward, RewardInput, optional_id
+from gql.schema.game import Reward, RewardInput
 from gql.subscriptions import member_event
-from gql.types import Payload, from_row, row_field
+from gql.types import Payload, from_input, from_row, mutation, row_field
 from gql.validation import parse_id
 from members import service as members
 from members.program import get_program
@@ -114,22 +113,11 @@ class MissionInput:
     status: Status | None = Status.ACTIVE
 
     def to_domain(self) -> definitions.MissionData:
-        return definitions.MissionData(
-            title=self.title,
-            description=self.description,
-            action_type=self.action_type,
-            measure=self.measure or Measure.COUNT,
-            target=self.target,
-            filter=self.filter,  # type: ignore[arg-type]
-            window=self.window or Window.ONCE,
-            starts_at=self.starts_at,
-            ends_at=self.ends_at,
+        return from_input(
+            definitions.MissionData,
+            self,
             reward=self.reward.to_domain(),
-            auto_claim=True if self.auto_claim is None else self.auto_claim,
-            max_completions=self.max_completions,
-            tier_codes=self.tier_codes,
-            segment_id=optional_id(self.segment_id, "input.segmentId"),
-            status=self.status or Status.ACTIVE,
+            segment_id=parse_id(self.segment_id, "input.segmentId"),
         )
 
 
@@ -142,10 +130,6 @@ class MissionPayload(Payload):
 class ClaimRewardPayload(Payload):
     progress: MissionProgress | None = None
     points_awarded: int = 0
-
-
-def _mission_id(value: strawberry.ID, where: str) -> int:
-    return parse_id(value, where)
 
 
 @strawberry.type
@@ -161,8 +145,7 @@ class Query:
     async def my_missions(
         self, info: Info, include_completed: bool | None = True
     ) -> list[MissionProgress]:
-        member_id = info.context.viewer.member_id
-        assert member_id is not None
+        member_id = info.context.member_id
         found = await info.context.me()
         tier = found[1].tier.tier if found else None
         tier_code = tier.code if tier else None
@@ -175,43 +158,38 @@ class Query:
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation(permission_classes=[IsAdmin])
-    @payload_errors(MissionPayload)
+    @mutation(IsAdmin)
     async def create_mission(self, info: Info, input: MissionInput) -> MissionPayload:
         return MissionPayload(
             mission=from_row(Mission, await definitions.create(input.to_domain()))
         )
 
-    @strawberry.mutation(
-        permission_classes=[IsAdmin],
+    @mutation(
+        IsAdmin,
         description="Replace a mission's definition; progress already made is kept as it is.",
     )
-    @payload_errors(MissionPayload)
     async def update_mission(
         self, info: Info, id: strawberry.ID, input: MissionInput
     ) -> MissionPayload:
-        mission_id = _mission_id(id, "id")
+        mission_id = parse_id(id, "id")
         return MissionPayload(
             mission=from_row(Mission, await definitions.update(mission_id, input.to_domain()))
         )
 
-    @strawberry.mutation(permission_classes=[IsAdmin])
-    @payload_errors(MissionPayload)
+    @mutation(IsAdmin)
     async def set_mission_status(
         self, info: Info, id: strawberry.ID, status: Status
     ) -> MissionPayload:
-        mission = await definitions.set_status(_mission_id(id, "id"), status)
+        mission = await definitions.set_status(parse_id(id, "id"), status)
         return MissionPayload(mission=from_row(Mission, mission))
 
-    @strawberry.mutation(permission_classes=[IsMember])
-    @payload_errors(ClaimRewardPayload)
+    @mutation(IsMember)
     async def claim_mission_reward(
         self, info: Info, mission_id: strawberry.ID
     ) -> ClaimRewardPayload:
-        assert info.context.viewer.member_id is not None
-        member = await members.get_member(info.context.viewer.member_id)
+        member = await members.get_member(info.context.member_id)
         zone = (await get_program()).timezone
-        claimed = await progress.claim(member, _mission_id(mission_id, "missionId"), zone)
+        claimed = await progress.claim(member, parse_id(mission_id, "missionId"), zone)
         return ClaimRewardPayload(
             progress=from_row(MissionProgress, claimed.view), points_awarded=claimed.points
         )

@@ -8,10 +8,9 @@ from enum import Enum
 import strawberry
 
 from gql.context import Info
-from gql.errors import payload_errors
 from gql.permissions import IsAdmin, IsSignedIn
 from gql.scalars import BigInt
-from gql.types import Payload, from_row
+from gql.types import Payload, from_row, mutation
 from members import program as program_service
 from members.models import Program as ProgramModel
 from rewards.ledger import budget
@@ -136,8 +135,7 @@ class Query:
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation(permission_classes=[IsAdmin])
-    @payload_errors(ProgramPayload)
+    @mutation(IsAdmin)
     async def update_program(self, info: Info, input: ProgramInput) -> ProgramPayload:
         program = await budget.update_program_and_budget(
             input.to_changes(), input.issuance_budget_top_up

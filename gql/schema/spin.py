@@ -10,11 +10,10 @@ import strawberry
 from core.security import Role
 from game import rewards as game_rewards
 from gql.context import Info
-from gql.errors import payload_errors
 from gql.permissions import IsAdmin, IsMember, IsSignedIn
 from gql.schema.game import Reward
 from gql.schema.members import Member
-from gql.types import Payload, from_row
+from gql.types import Payload, from_input, from_row, mutation
 from gql.validation import parse_id
 from members import service as members
 from rewards import spin_fairness
@@ -209,27 +208,11 @@ class SpinWheelInput:
         for i, s in enumerate(self.segments):
             prize = None
             if s.prize is not None:
-                offer = s.prize.voucher_offer_id
-                prize = service.PrizeData(
-                    points=s.prize.points,
-                    voucher_offer_id=(
-                        parse_id(offer, f"input.segments.{i}.prize.voucherOfferId")
-                        if offer is not None
-                        else None
-                    ),
-                    spins=s.prize.spins,
-                    badge_code=s.prize.badge_code,
-                )
-            segments.append(
-                service.SegmentData(label=s.label, weight=s.weight, prize=prize, stock=s.stock)
-            )
-        return service.WheelData(
-            name=self.name,
-            segments=segments,
-            cost_points=self.cost_points,
-            daily_limit=self.daily_limit,
-            active=self.active,
-        )
+                where = f"input.segments.{i}.prize.voucherOfferId"
+                offer_id = parse_id(s.prize.voucher_offer_id, where)
+                prize = from_input(service.PrizeData, s.prize, voucher_offer_id=offer_id)
+            segments.append(from_input(service.SegmentData, s, prize=prize))
+        return from_input(service.WheelData, self, segments=segments)
 
 
 @strawberry.type
@@ -256,18 +239,15 @@ class Query:
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation(permission_classes=[IsAdmin])
-    @payload_errors(SpinWheelPayload)
+    @mutation(IsAdmin)
     async def create_spin_wheel(self, info: Info, input: SpinWheelInput) -> SpinWheelPayload:
         return SpinWheelPayload(
             wheel=from_row(SpinWheel, await service.create_wheel(input.to_data()))
         )
 
-    @strawberry.mutation(permission_classes=[IsMember])
-    @payload_errors(SpinPayload)
+    @mutation(IsMember)
     async def spin(self, info: Info, wheel_id: strawberry.ID, client_seed: str) -> SpinPayload:
-        member_id = info.context.viewer.member_id
-        assert member_id is not None, "IsMember guarantees a member"
+        member_id = info.context.member_id
         spun = await service.spin(member_id, parse_id(wheel_id, "wheelId"), client_seed)
         return SpinPayload(
             result=from_row(SpinResult, spun.result),

@@ -8,10 +8,9 @@ from game import rewards as game_rewards
 from game import stamp_cards
 from game.models import StampCard as CardModel
 from gql.context import Info
-from gql.errors import payload_errors
 from gql.permissions import IsAdmin, IsMember
 from gql.schema.game import Reward, RewardInput
-from gql.types import Payload, from_row
+from gql.types import Payload, from_input, from_row, mutation
 
 
 @strawberry.type
@@ -66,24 +65,15 @@ class Query:
 
     @strawberry.field(permission_classes=[IsMember])
     async def my_stamp_cards(self, info: Info) -> list[StampCardProgress]:
-        assert info.context.viewer.member_id is not None
-        found = await stamp_cards.my_cards(info.context.viewer.member_id)
+        found = await stamp_cards.my_cards(info.context.member_id)
         return [from_row(StampCardProgress, v) for v in found]
 
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation(permission_classes=[IsAdmin])
-    @payload_errors(StampCardPayload)
+    @mutation(IsAdmin)
     async def create_stamp_card(self, info: Info, input: StampCardInput) -> StampCardPayload:
         card = await stamp_cards.create(
-            stamp_cards.StampCardData(
-                name=input.name,
-                action_type=input.action_type,
-                slots=input.slots,
-                prestamped=input.prestamped or 0,
-                one_per_day=bool(input.one_per_day),
-                reward=input.reward.to_domain(),
-            )
+            from_input(stamp_cards.StampCardData, input, reward=input.reward.to_domain())
         )
         return StampCardPayload(stamp_card=from_row(StampCard, card))

@@ -8,9 +8,8 @@ from decimal import Decimal
 import strawberry
 
 from gql.context import Info
-from gql.errors import payload_errors
 from gql.permissions import IsAdmin, IsSignedIn
-from gql.types import Payload, from_row
+from gql.types import Payload, from_input, from_row, mutation
 from rewards import promotions, tiers
 
 
@@ -40,16 +39,12 @@ class TierInput:
     perks: list[str] | None = None
 
     def to_data(self) -> tiers.TierData:
-        return tiers.TierData(
-            code=self.code,
-            name=self.name,
-            threshold=self.threshold,
-            description=self.description,
-            earn_multiplier=Decimal(
-                str(1.0 if self.earn_multiplier is None else self.earn_multiplier)
-            ),
+        multiplier = 1.0 if self.earn_multiplier is None else self.earn_multiplier
+        return from_input(
+            tiers.TierData,
+            self,
+            earn_multiplier=Decimal(str(multiplier)),
             voucher_discount_percent=Decimal(str(self.voucher_discount_percent or 0)),
-            price_list_code=self.price_list_code,
             perks=list(self.perks or []),
         )
 
@@ -88,17 +83,6 @@ class PromotionInput:
         description="Action types it applies to; 'order' stands for orders; null = all.",
     )
 
-    def to_data(self) -> promotions.PromotionData:
-        return promotions.PromotionData(
-            name=self.name,
-            multiplier=Decimal(str(self.multiplier)),
-            starts_at=self.starts_at,
-            ends_at=self.ends_at,
-            days_of_week=self.days_of_week,
-            tier_codes=self.tier_codes,
-            action_types=self.action_types,
-        )
-
 
 @strawberry.type
 class PromotionPayload(Payload):
@@ -118,18 +102,17 @@ class Query:
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation(permission_classes=[IsAdmin])
-    @payload_errors(TierPayload)
+    @mutation(IsAdmin)
     async def upsert_tier(self, info: Info, input: TierInput) -> TierPayload:
         return TierPayload(tier=from_row(Tier, await tiers.upsert_tier(input.to_data())))
 
-    @strawberry.mutation(permission_classes=[IsAdmin])
-    @payload_errors(TierPayload)
+    @mutation(IsAdmin)
     async def delete_tier(self, info: Info, code: str) -> TierPayload:
         return TierPayload(tier=from_row(Tier, await tiers.delete_tier(code)))
 
-    @strawberry.mutation(permission_classes=[IsAdmin])
-    @payload_errors(PromotionPayload)
+    @mutation(IsAdmin)
     async def create_promotion(self, info: Info, input: PromotionInput) -> PromotionPayload:
-        promotion = await promotions.create_promotion(input.to_data())
+        promotion = await promotions.create_promotion(
+            from_input(promotions.PromotionData, input, multiplier=Decimal(str(input.multiplier)))
+        )
         return PromotionPayload(promotion=from_row(Promotion, promotion))

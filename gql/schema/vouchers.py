@@ -10,10 +10,9 @@ import strawberry
 from core import clock
 from core.security import Role
 from gql.context import Info
-from gql.errors import payload_errors
 from gql.permissions import IsAdmin, IsMember, IsStaff
 from gql.schema.members import Member
-from gql.types import Payload, from_row
+from gql.types import Payload, from_input, from_row, mutation
 from gql.validation import parse_id
 from members import service as members
 from rewards.vouchers import service
@@ -118,29 +117,6 @@ class VoucherOfferInput:
     tier_codes: list[str] | None = None
     segment_id: strawberry.ID | None = None
 
-    def to_data(self) -> service.OfferData:
-        return service.OfferData(
-            name=self.name,
-            description=self.description,
-            points_cost=self.points_cost,
-            discount_type=self.discount_type,
-            discount_value=self.discount_value,
-            max_discount=self.max_discount,
-            min_order_amount=self.min_order_amount,
-            stock=self.stock,
-            per_member_limit=self.per_member_limit,
-            valid_from=self.valid_from,
-            valid_until=self.valid_until,
-            voucher_valid_days=self.voucher_valid_days,
-            hidden=bool(self.hidden),
-            tier_codes=self.tier_codes,
-            segment_id=(
-                parse_id(self.segment_id, "input.segmentId")
-                if self.segment_id is not None
-                else None
-            ),
-        )
-
 
 @strawberry.input
 class RedeemVoucherInput:
@@ -171,12 +147,6 @@ class RedeemVoucherPayload(Payload):
     )
 
 
-def _member_id(info: Info) -> int:
-    member_id = info.context.viewer.member_id
-    assert member_id is not None, "IsMember guarantees a member"
-    return member_id
-
-
 @strawberry.type
 class Query:
     @strawberry.field(
@@ -184,7 +154,7 @@ class Query:
         description="Member: listed offers the member is eligible for.",
     )
     async def voucher_offers(self, info: Info) -> list[VoucherOffer]:
-        views = await service.offers_for(_member_id(info))
+        views = await service.offers_for(info.context.member_id)
         return [from_row(VoucherOffer, v.offer, cost_for_me=v.cost_for_me) for v in views]
 
     @strawberry.field(
@@ -192,12 +162,14 @@ class Query:
         description="Member: one offer by id, hidden ones included when the member is eligible.",
     )
     async def voucher_offer(self, info: Info, id: strawberry.ID) -> VoucherOffer | None:
-        view = await service.offer_for(_member_id(info), parse_id(id, "id"))
+        view = await service.offer_for(info.context.member_id, parse_id(id, "id"))
         return from_row(VoucherOffer, view.offer, cost_for_me=view.cost_for_me) if view else None
 
     @strawberry.field(permission_classes=[IsMember], description="Member.")
     async def my_vouchers(self, info: Info, status: VoucherStatus | None = None) -> list[Voucher]:
-        return [from_row(Voucher, v) for v in await service.my_vouchers(_member_id(info), status)]
+        return [
+            from_row(Voucher, v) for v in await service.my_vouchers(info.context.member_id, status)
+        ]
 
     @strawberry.field(permission_classes=[IsAdmin], description="Admin.")
     async def all_voucher_offers(self, info: Info) -> list[VoucherOffer]:
@@ -214,27 +186,26 @@ class Query:
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation(permission_classes=[IsAdmin])
-    @payload_errors(VoucherOfferPayload)
+    @mutation(IsAdmin)
     async def create_voucher_offer(
         self, info: Info, input: VoucherOfferInput
     ) -> VoucherOfferPayload:
-        return VoucherOfferPayload(
-            offer=from_row(VoucherOffer, await service.create_offer(input.to_data()))
+        segment_id = parse_id(input.segment_id, "input.segmentId")
+        offer = await service.create_offer(
+            from_input(service.OfferData, input, segment_id=segment_id)
         )
+        return VoucherOfferPayload(offer=from_row(VoucherOffer, offer))
 
-    @strawberry.mutation(permission_classes=[IsMember])
-    @payload_errors(VoucherPayload)
+    @mutation(IsMember)
     async def claim_voucher(self, info: Info, offer_id: strawberry.ID) -> VoucherPayload:
-        member_id = _member_id(info)
+        member_id = info.context.member_id
         voucher = await service.claim(member_id, parse_id(offer_id, "offerId"))
         return VoucherPayload(
             voucher=from_row(Voucher, voucher),
             member=from_row(Member, await members.get_member(member_id)),
         )
 
-    @strawberry.mutation(permission_classes=[IsStaff])
-    @payload_errors(RedeemVoucherPayload)
+    @mutation(IsStaff)
     async def redeem_voucher(self, info: Info, input: RedeemVoucherInput) -> RedeemVoucherPayload:
         done = await service.redeem(input.code, input.order_id, input.order_amount)
         return RedeemVoucherPayload(
