@@ -33,6 +33,13 @@ class Context:
     lookup_charged: bool = False
     _me: asyncio.Future[tuple[Member, Standing] | None] | None = None
 
+    @property
+    def member_id(self) -> int:
+        """The calling member's id, in a field whose permission (IsMember) admits members only."""
+        member_id = self.viewer.member_id
+        assert member_id is not None, "IsMember guarantees a member"
+        return member_id
+
     async def me(self) -> tuple[Member, Standing] | None:
         """The member calling and their standing: ONE read per request, however many fields
         (`me`, `myMissions` ...) ask for it at once; also primes the loaders."""

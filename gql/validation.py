@@ -33,7 +33,7 @@ import re
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, overload
 
 from graphql import (
     GraphQLField,
@@ -174,11 +174,18 @@ def id_max(column: orm.Field | None) -> int:
     return INT64_MAX if isinstance(column, orm.BigIntField) else INT32_MAX
 
 
-def parse_id(value: Any, field: str | Sequence[str], maximum: int = INT32_MAX) -> int:
+@overload
+def parse_id(value: None, field: str | Sequence[str], maximum: int = INT32_MAX) -> None: ...
+@overload
+def parse_id(value: Any, field: str | Sequence[str], maximum: int = INT32_MAX) -> int: ...
+def parse_id(value: Any, field: str | Sequence[str], maximum: int = INT32_MAX) -> int | None:
     """An ID as an int: ASCII digits, 1..maximum; otherwise INVALID_INPUT naming the field.
+    An optional ID left out (None) stays None.
 
     A well-formed id that matches nothing is the resolver's business (NOT_FOUND or null).
     """
+    if value is None:
+        return None
     path = field.split(".") if isinstance(field, str) else list(field)
     text = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
     if not isinstance(text, str) or not _DIGITS.fullmatch(text):

@@ -8,12 +8,11 @@ import strawberry
 from strawberry.scalars import JSON
 
 from game import action_types, actions
-from game.models import ActionType as ActionTypeModel
 from gql.context import Info
-from gql.errors import UserError, payload_errors
 from gql.permissions import IsAdmin, IsSignedIn
 from gql.schema.badges import BadgeAward
 from gql.schema.missions import MissionProgress
+from gql.types import Payload, from_input, from_row, mutation
 
 
 @strawberry.type
@@ -23,16 +22,6 @@ class ActionType:
     points: int
     daily_cap: int | None
     client_reportable: bool
-
-    @classmethod
-    def of(cls, row: ActionTypeModel) -> ActionType:
-        return cls(
-            key=row.key,
-            name=row.name,
-            points=row.points,
-            daily_cap=row.daily_cap,
-            client_reportable=row.client_reportable,
-        )
 
 
 @strawberry.input
@@ -57,9 +46,8 @@ class ActionTypeInput:
 
 
 @strawberry.type
-class ActionTypePayload:
+class ActionTypePayload(Payload):
     action_type: ActionType | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.input
@@ -79,7 +67,7 @@ class TrackActionInput:
 
 
 @strawberry.type
-class TrackActionPayload:
+class TrackActionPayload(Payload):
     points_awarded: int = strawberry.field(
         default=0,
         description="Points the action itself earned (0 past the daily cap); rewards of the "
@@ -88,34 +76,23 @@ class TrackActionPayload:
     missions: list[MissionProgress] = strawberry.field(default_factory=list)
     badges_awarded: list[BadgeAward] = strawberry.field(default_factory=list)
     duplicate: bool = False
-    errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
 class Query:
     @strawberry.field(permission_classes=[IsAdmin])
     async def action_types(self, info: Info) -> list[ActionType]:
-        return [ActionType.of(t) for t in await action_types.all_types()]
+        return [from_row(ActionType, t) for t in await action_types.all_types()]
 
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation(permission_classes=[IsAdmin])
-    @payload_errors(ActionTypePayload)
+    @mutation(IsAdmin)
     async def upsert_action_type(self, info: Info, input: ActionTypeInput) -> ActionTypePayload:
-        row = await action_types.upsert(
-            action_types.ActionTypeData(
-                key=input.key,
-                name=input.name,
-                points=input.points or 0,
-                daily_cap=input.daily_cap,
-                client_reportable=bool(input.client_reportable),
-            )
-        )
-        return ActionTypePayload(action_type=ActionType.of(row))
+        row = await action_types.upsert(from_input(action_types.ActionTypeData, input))
+        return ActionTypePayload(action_type=from_row(ActionType, row))
 
-    @strawberry.mutation(permission_classes=[IsSignedIn])
-    @payload_errors(TrackActionPayload)
+    @mutation(IsSignedIn)
     async def track_action(self, info: Info, input: TrackActionInput) -> TrackActionPayload:
         result = await actions.report(
             caller_member_id=info.context.viewer.member_id,
@@ -128,7 +105,7 @@ class Mutation:
         )
         return TrackActionPayload(
             points_awarded=result.points_awarded,
-            missions=[MissionProgress.of(v) for v in result.missions],
-            badges_awarded=[BadgeAward.of(b) for b in result.badges],
+            missions=[from_row(MissionProgress, v) for v in result.missions],
+            badges_awarded=[from_row(BadgeAward, b) for b in result.badges],
             duplicate=result.duplicate,
         )

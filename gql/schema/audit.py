@@ -10,11 +10,11 @@ from strawberry.scalars import JSON
 from core import audit
 from core.errors import InvalidInput
 from core.ids import encode_cursor
-from core.models import AuditEntry as AuditEntryModel
 from core.validation import MAX_LIST
 from gql.context import Info
 from gql.permissions import IsAdmin
 from gql.schema.members import PageInfo
+from gql.types import from_row
 from gql.validation import INT64_MAX, parse_cursor
 
 
@@ -29,18 +29,6 @@ class AuditEntry:
         description="'ok', 'error' (see errorCodes), or 'pending' if it never returned."
     )
     error_codes: list[str]
-
-    @classmethod
-    def of(cls, row: AuditEntryModel) -> AuditEntry:
-        return cls(
-            id=strawberry.ID(str(row.id)),
-            at=row.at,
-            actor=row.actor,
-            operation=row.operation,
-            arguments=JSON(row.arguments),
-            outcome=row.outcome,
-            error_codes=list(row.error_codes or []),
-        )
 
 
 @strawberry.type
@@ -66,7 +54,7 @@ class Query:
         before = parse_cursor(after, "after", INT64_MAX) if after is not None else None
         found = await audit.page(first, before)
         edges = [
-            AuditEntryEdge(cursor=encode_cursor(row.id), node=AuditEntry.of(row))
+            AuditEntryEdge(cursor=encode_cursor(row.id), node=from_row(AuditEntry, row))
             for row in found.entries
         ]
         return AuditLogConnection(

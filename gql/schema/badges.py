@@ -9,14 +9,11 @@ import strawberry
 
 from core.security import Role
 from gql.context import Info
-from gql.errors import UserError, payload_errors
 from gql.permissions import IsAdmin, IsSignedIn
 from gql.subscriptions import member_event
+from gql.types import Payload, from_input, from_row, mutation
 from members import service as members
 from rewards import badges
-from rewards.badges import Badge as BadgeModel
-from rewards.badges import BadgeAward as AwardModel
-from rewards.badges import Held
 
 
 @strawberry.type
@@ -27,25 +24,11 @@ class Badge:
     icon_url: str | None
     secret: bool
 
-    @classmethod
-    def of(cls, b: BadgeModel) -> Badge:
-        return cls(
-            code=b.code,
-            name=b.name,
-            description=b.description,
-            icon_url=b.icon_url,
-            secret=b.secret,
-        )
-
 
 @strawberry.type
 class BadgeAward:
     badge: Badge
     awarded_at: datetime
-
-    @classmethod
-    def of(cls, award: AwardModel | Held) -> BadgeAward:
-        return cls(badge=Badge.of(award.badge), awarded_at=award.awarded_at)
 
 
 @strawberry.type
@@ -58,7 +41,7 @@ class BadgeAwarded:
 async def _badge_awarded(message: dict[str, Any], info: Info) -> BadgeAwarded:
     badge = await badges.get(message["code"])
     at = datetime.fromisoformat(message["awardedAt"])
-    return BadgeAwarded(award=BadgeAward(badge=Badge.of(badge), awarded_at=at), at=at)
+    return BadgeAwarded(award=BadgeAward(badge=from_row(Badge, badge), awarded_at=at), at=at)
 
 
 @strawberry.input
@@ -73,9 +56,8 @@ class BadgeInput:
 
 
 @strawberry.type
-class BadgePayload:
+class BadgePayload(Payload):
     badge: Badge | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
@@ -87,33 +69,23 @@ class Query:
     async def badges(self, info: Info) -> list[Badge]:
         viewer = info.context.viewer
         member_id = viewer.member_id if viewer.role is Role.MEMBER else None
-        return [Badge.of(b) for b in await badges.listed_for(member_id)]
+        return [from_row(Badge, b) for b in await badges.listed_for(member_id)]
 
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation(permission_classes=[IsAdmin])
-    @payload_errors(BadgePayload)
+    @mutation(IsAdmin)
     async def upsert_badge(self, info: Info, input: BadgeInput) -> BadgePayload:
-        badge = await badges.upsert(
-            badges.BadgeData(
-                code=input.code,
-                name=input.name,
-                description=input.description,
-                icon_url=input.icon_url,
-                secret=bool(input.secret),
-            )
-        )
-        return BadgePayload(badge=Badge.of(badge))
+        badge = await badges.upsert(from_input(badges.BadgeData, input))
+        return BadgePayload(badge=from_row(Badge, badge))
 
-    @strawberry.mutation(
-        permission_classes=[IsAdmin],
+    @mutation(
+        IsAdmin,
         description="Give a member a badge (at most once: awarding it again changes nothing).",
     )
-    @payload_errors(BadgePayload)
     async def award_badge(
         self, info: Info, member_external_id: str, badge_code: str
     ) -> BadgePayload:
         member = await members.get_by_external_id(member_external_id, "memberExternalId")
         await badges.award(member.id, badge_code, "admin", field="badgeCode")
-        return BadgePayload(badge=Badge.of(await badges.get(badge_code, "badgeCode")))
+        return BadgePayload(badge=from_row(Badge, await badges.get(badge_code, "badgeCode")))

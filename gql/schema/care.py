@@ -14,9 +14,9 @@ from strawberry.scalars import JSON
 
 from engage import erasure, member_export
 from gql.context import Info
-from gql.errors import UserError, payload_errors
 from gql.permissions import IsAdmin, IsMemberOrAdmin, IsSignedIn, IsStaff
-from gql.schema.members import Gender, Member, MemberPayload, member_type
+from gql.schema.members import Gender, Member, MemberPayload
+from gql.types import Payload, from_row, mutation
 from members import cards, profile
 from members import consents as consent_service
 
@@ -57,21 +57,19 @@ class ConsentInput:
 
 
 @strawberry.type
-class MemberErasurePayload:
+class MemberErasurePayload(Payload):
     erased: bool = strawberry.field(
         default=False,
         description="Personal data removed; postings, orders and aggregates kept under a "
         "pseudonym.",
     )
-    errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
-class MemberExportPayload:
+class MemberExportPayload(Payload):
     data: JSON | None = strawberry.field(
         default=None, description="Everything held about the member, as one JSON document."
     )
-    errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
@@ -82,26 +80,19 @@ class Query:
     )
     async def member_by_card(self, info: Info, card_code: str) -> Member | None:
         found = await cards.find_by_card(card_code)
-        return member_type(found) if found else None
+        return from_row(Member, found)
 
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation(
-        permission_classes=[IsSignedIn],
-        description="Member (own profile) or staff (memberExternalId).",
-    )
-    @payload_errors(MemberPayload)
+    @mutation(IsSignedIn, description="Member (own profile) or staff (memberExternalId).")
     async def update_member(self, info: Info, input: UpdateMemberInput) -> MemberPayload:
         member = await profile.update_member(
             info.context.viewer.member_id, input.member_external_id, input.changes(), _role(info)
         )
-        return MemberPayload(member=member_type(member))
+        return MemberPayload(member=from_row(Member, member))
 
-    @strawberry.mutation(
-        permission_classes=[IsSignedIn], description="Member (own) or staff (memberExternalId)."
-    )
-    @payload_errors(MemberPayload)
+    @mutation(IsSignedIn, description="Member (own) or staff (memberExternalId).")
     async def set_consents(
         self, info: Info, consents: list[ConsentInput], member_external_id: str | None = None
     ) -> MemberPayload:
@@ -109,16 +100,14 @@ class Mutation:
         member = await consent_service.answer(
             info.context.viewer.member_id, member_external_id, answers, _role(info)
         )
-        return MemberPayload(member=member_type(member))
+        return MemberPayload(member=from_row(Member, member))
 
-    @strawberry.mutation(permission_classes=[IsAdmin], description="Admin.")
-    @payload_errors(MemberErasurePayload)
+    @mutation(IsAdmin, description="Admin.")
     async def erase_member(self, info: Info, member_external_id: str) -> MemberErasurePayload:
         await erasure.erase(member_external_id, _role(info))
         return MemberErasurePayload(erased=True)
 
-    @strawberry.mutation(permission_classes=[IsMemberOrAdmin], description="Member (own) or admin.")
-    @payload_errors(MemberExportPayload)
+    @mutation(IsMemberOrAdmin, description="Member (own) or admin.")
     async def export_member_data(
         self, info: Info, member_external_id: str | None = None
     ) -> MemberExportPayload:

@@ -21,9 +21,9 @@ from core.errors import InvalidInput
 from engage import care_history as feed
 from engage import nps
 from engage.care_history import CareEventKind
-from engage.models import NpsResponse as NpsResponseModel
 from gql.context import Info
 from gql.permissions import IsStaff
+from gql.types import from_row
 from members import consents
 from members.models import Member as MemberModel
 from rewards import tier_status
@@ -59,10 +59,6 @@ class ChannelConsent:
     granted: bool
     updated_at: datetime | None
 
-    @classmethod
-    def of(cls, c: consents.Consent) -> ChannelConsent:
-        return cls(channel=c.channel, granted=c.granted, updated_at=c.updated_at)
-
 
 @strawberry.type
 class TierStatus:
@@ -85,10 +81,6 @@ class NpsResponse:
     score: int
     comment: str | None
     created_at: datetime
-
-    @classmethod
-    def of(cls, row: NpsResponseModel) -> NpsResponse:
-        return cls(score=row.score, comment=row.comment, created_at=row.created_at)
 
 
 @strawberry.type
@@ -119,29 +111,28 @@ class CareEventConnection:
 class MemberCareFields:
     model: strawberry.Private[MemberModel]
 
-    @strawberry.field(
-        description="Card number shown as a QR code in the app and scanned at the till: "
-        "12 digits, the last a Luhn check digit."
-    )
-    def card_code(self) -> str:
+    def _card_code(self) -> str:
         # Only an erased member has none, and no lookup returns an erased member.
         return self.model.card_code or ""
 
-    @strawberry.field
-    def city(self) -> str | None:
-        return self.model.city
+    card_code: str = strawberry.field(
+        resolver=_card_code,
+        description="Card number shown as a QR code in the app and scanned at the till: "
+        "12 digits, the last a Luhn check digit.",
+    )
+    city: str | None
 
     @strawberry.field(
         description="One entry per channel; a channel never set reads granted false (PUSH: true)."
     )
     async def consents(self, info: Info) -> list[ChannelConsent]:
         found = await loader(info, "care.consents", consents.of_members).load(self.model.id)
-        return [ChannelConsent.of(c) for c in found]
+        return [from_row(ChannelConsent, c) for c in found]
 
     @strawberry.field
     async def tier_status(self, info: Info) -> TierStatus:
         s = await loader(info, "care.tier_status", tier_status.standings).load(self.model.id)
-        return TierStatus(at_risk=s.at_risk, points_to_keep=s.points_to_keep, review_at=s.review_at)
+        return from_row(TierStatus, s)
 
     @strawberry.field(
         permission_classes=[IsStaff],
@@ -179,4 +170,4 @@ class MemberCareFields:
         if not 0 <= first <= validation.MAX_LIST:
             raise InvalidInput(f"first must be 0..{validation.MAX_LIST}", "first")
         found = await loader(info, "care.nps", nps.answers_of).load(self.model.id)
-        return [NpsResponse.of(a) for a in found[:first]]
+        return [from_row(NpsResponse, a) for a in found[:first]]

@@ -7,12 +7,10 @@ from datetime import datetime
 import strawberry
 
 from engage import templates, webhooks
-from engage.models import Webhook as WebhookModel
-from engage.models import WebhookDelivery as WebhookDeliveryModel
 from gql.context import Info
-from gql.errors import UserError, payload_errors
 from gql.permissions import IsAdmin
 from gql.schema import care_member  # registers the Channel enum
+from gql.types import Payload, from_input, from_row, mutation, row_field
 from gql.validation import parse_id
 from members.consents import Channel
 
@@ -40,17 +38,6 @@ class MessageTemplate:
     )
     updated_at: datetime | None
 
-    @classmethod
-    def of(cls, t: templates.Template) -> MessageTemplate:
-        return cls(
-            key=t.key,
-            channel=t.channel,
-            title=t.title,
-            body=t.body,
-            built_in=t.built_in,
-            updated_at=t.updated_at,
-        )
-
 
 @strawberry.input
 class MessageTemplateInput:
@@ -63,9 +50,8 @@ class MessageTemplateInput:
 
 
 @strawberry.type
-class MessageTemplatePayload:
+class MessageTemplatePayload(Payload):
     template: MessageTemplate | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 # --------------------------------------------------------------------------- webhooks
@@ -73,31 +59,17 @@ class MessageTemplatePayload:
 
 @strawberry.type
 class Webhook:
-    model: strawberry.Private[WebhookModel]
-
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(str(self.model.id))
-
-    @strawberry.field
-    def url(self) -> str:
-        return self.model.url
-
-    @strawberry.field(description="Event names, e.g. order.recorded, points.credited.")
-    def events(self) -> list[str]:
-        return list(self.model.events)
-
-    @strawberry.field
-    def active(self) -> bool:
-        return self.model.active
-
-    @strawberry.field
-    def created_at(self) -> datetime:
-        return self.model.created_at
+    id: strawberry.ID
+    url: str
+    events: list[str] = strawberry.field(
+        description="Event names, e.g. order.recorded, points.credited."
+    )
+    active: bool
+    created_at: datetime
 
 
 @strawberry.type
-class WebhookPayload:
+class WebhookPayload(Payload):
     webhook: Webhook | None = None
     secret: str | None = strawberry.field(
         default=None,
@@ -106,52 +78,26 @@ class WebhookPayload:
             " (header X-Loyalty-Signature: sha256=<hex>)."
         ),
     )
-    errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
 class WebhookDelivery:
-    model: strawberry.Private[WebhookDeliveryModel]
-
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(str(self.model.id))
-
-    @strawberry.field
-    def event(self) -> str:
-        return self.model.event
-
-    @strawberry.field(description="The event's id, as its body and X-Loyalty-Event-Id carry it.")
-    def event_id(self) -> str:
-        return self.model.event_id
-
-    @strawberry.field(description="PENDING, DELIVERED or FAILED.")
-    def status(self) -> str:
-        return self.model.status
-
-    @strawberry.field
-    def attempts(self) -> int:
-        return self.model.attempts
-
-    @strawberry.field
-    def last_status_code(self) -> int | None:
-        return self.model.last_status_code
-
-    @strawberry.field(description="Why the last attempt failed (a timeout, a refused connection).")
-    def last_error(self) -> str | None:
-        return self.model.last_error
-
-    @strawberry.field(description="When the next attempt is due (null once delivered or failed).")
-    def next_attempt_at(self) -> datetime | None:
-        return self.model.due_at
-
-    @strawberry.field
-    def created_at(self) -> datetime:
-        return self.model.created_at
-
-    @strawberry.field
-    def delivered_at(self) -> datetime | None:
-        return self.model.delivered_at
+    id: strawberry.ID
+    event: str
+    event_id: str = strawberry.field(
+        description="The event's id, as its body and X-Loyalty-Event-Id carry it."
+    )
+    status: str = strawberry.field(description="PENDING, DELIVERED or FAILED.")
+    attempts: int
+    last_status_code: int | None
+    last_error: str | None = strawberry.field(
+        description="Why the last attempt failed (a timeout, a refused connection)."
+    )
+    next_attempt_at: datetime | None = row_field(
+        "due_at", "When the next attempt is due (null once delivered or failed)."
+    )
+    created_at: datetime
+    delivered_at: datetime | None
 
 
 # --------------------------------------------------------------------------- roots
@@ -164,39 +110,34 @@ __all__ = ["Mutation", "Query", "care_member"]
 class Query:
     @strawberry.field(permission_classes=[IsAdmin], description="Admin.")
     async def message_templates(self, info: Info) -> list[MessageTemplate]:
-        return [MessageTemplate.of(t) for t in await templates.all_templates()]
+        return [from_row(MessageTemplate, t) for t in await templates.all_templates()]
 
     @strawberry.field(permission_classes=[IsAdmin], description="Admin.")
     async def webhooks(self, info: Info) -> list[Webhook]:
-        return [Webhook(model=w) for w in await webhooks.list_webhooks()]
+        return [from_row(Webhook, w) for w in await webhooks.list_webhooks()]
 
     @strawberry.field(permission_classes=[IsAdmin], description="Admin.")
     async def webhook_deliveries(
         self, info: Info, webhook_id: strawberry.ID, first: int = 50
     ) -> list[WebhookDelivery]:
         found = await webhooks.deliveries_of(parse_id(webhook_id, "webhookId"), first)
-        return [WebhookDelivery(model=d) for d in found]
+        return [from_row(WebhookDelivery, d) for d in found]
 
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation(permission_classes=[IsAdmin], description="Admin.")
-    @payload_errors(MessageTemplatePayload)
+    @mutation(IsAdmin, description="Admin.")
     async def upsert_message_template(
         self, info: Info, input: MessageTemplateInput
     ) -> MessageTemplatePayload:
-        saved = await templates.upsert(
-            templates.TemplateInput(input.key, input.channel, input.title, input.body)
-        )
-        return MessageTemplatePayload(template=MessageTemplate.of(saved))
+        saved = await templates.upsert(from_input(templates.TemplateInput, input))
+        return MessageTemplatePayload(template=from_row(MessageTemplate, saved))
 
-    @strawberry.mutation(permission_classes=[IsAdmin], description="Admin.")
-    @payload_errors(WebhookPayload)
+    @mutation(IsAdmin, description="Admin.")
     async def create_webhook(self, info: Info, url: str, events: list[str]) -> WebhookPayload:
         hook, secret = await webhooks.create(url, events)
-        return WebhookPayload(webhook=Webhook(model=hook), secret=secret)
+        return WebhookPayload(webhook=from_row(Webhook, hook), secret=secret)
 
-    @strawberry.mutation(permission_classes=[IsAdmin], description="Admin.")
-    @payload_errors(WebhookPayload)
+    @mutation(IsAdmin, description="Admin.")
     async def delete_webhook(self, info: Info, id: strawberry.ID) -> WebhookPayload:
-        return WebhookPayload(webhook=Webhook(model=await webhooks.delete(parse_id(id, "id"))))
+        return WebhookPayload(webhook=from_row(Webhook, await webhooks.delete(parse_id(id, "id"))))

@@ -10,17 +10,16 @@ import strawberry
 
 from engage import analytics, campaign_results, campaigns, notifications, nps
 from engage.models import CampaignStatus
-from engage.models import Notification as NotificationModel
 from engage.models import NotificationCampaign as CampaignModel
 from gql.context import Info
-from gql.errors import UserError, payload_errors
 from gql.loaders import keyed
 from gql.permissions import IsAdmin, IsMember
 from gql.scalars import BigInt
 from gql.schema import care_member  # noqa: F401  (registers the Channel enum)
 from gql.schema.members import MemberConnection, member_connection
-from gql.schema.tiers import Tier, tier_type
+from gql.schema.tiers import Tier
 from gql.subscriptions import member_event
+from gql.types import Payload, from_input, from_row, mutation
 from gql.validation import INT64_MAX, parse_id
 from members import segments
 from members.consents import Channel
@@ -29,26 +28,14 @@ from members.segment_models import Segment as SegmentModel
 strawberry.enum(CampaignStatus, name="CampaignStatus")
 
 
-def _viewer(info: Info) -> int:
-    member_id = info.context.viewer.member_id
-    assert member_id is not None, "IsMember guarantees a member"
-    return member_id
-
-
 # --------------------------------------------------------------------------- segments
 
 
 @strawberry.type
 class Segment:
     model: strawberry.Private[SegmentModel]
-
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(str(self.model.id))
-
-    @strawberry.field
-    def name(self) -> str:
-        return self.model.name
+    id: strawberry.ID
+    name: str
 
     @strawberry.field(description="Members in the segment now (exact).")
     async def member_count(self, info: Info) -> int:
@@ -73,16 +60,6 @@ class SegmentRulesInput:
     )
     tags: list[str] | None = None
 
-    def to_rules(self) -> segments.SegmentRules:
-        return segments.SegmentRules(
-            tier_codes=self.tier_codes,
-            birthday_month=self.birthday_month,
-            rfm_segments=self.rfm_segments,
-            min_lifetime_points=self.min_lifetime_points,
-            inactive_days=self.inactive_days,
-            tags=self.tags,
-        )
-
 
 @strawberry.input
 class SegmentInput:
@@ -94,9 +71,8 @@ class SegmentInput:
 
 
 @strawberry.type
-class SegmentPayload:
+class SegmentPayload(Payload):
     segment: Segment | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 # --------------------------------------------------------------------------- campaigns
@@ -151,62 +127,27 @@ async def _campaign_results(keys: list[int]) -> Any:
 @strawberry.type
 class NotificationCampaign:
     model: strawberry.Private[CampaignModel]
-
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(str(self.model.id))
-
-    @strawberry.field
-    def title(self) -> str:
-        return self.model.title
-
-    @strawberry.field
-    def body(self) -> str:
-        return self.model.body
-
-    @strawberry.field
-    def deep_link(self) -> str | None:
-        return self.model.deep_link
-
-    @strawberry.field
-    def send_at(self) -> datetime | None:
-        return self.model.send_at
-
-    @strawberry.field(description="When delivery starts or started (moved past quiet hours).")
-    def due_at(self) -> datetime:
-        return self.model.due_at
-
-    @strawberry.field
-    def segment_id(self) -> strawberry.ID | None:
-        return strawberry.ID(str(self.model.segment_id)) if self.model.segment_id else None
-
-    @strawberry.field
-    def status(self) -> CampaignStatus:
-        return CampaignStatus(self.model.status)
-
-    @strawberry.field
-    def channel(self) -> Channel:
-        return Channel(self.model.channel)
-
-    @strawberry.field(description="The stored template its title and body came from.")
-    def template_key(self) -> str | None:
-        return self.model.template_key
-
-    @strawberry.field(description="An order within this many days after delivery converts.")
-    def conversion_window_days(self) -> int:
-        return self.model.conversion_window_days
+    id: strawberry.ID
+    title: str
+    body: str
+    deep_link: str | None
+    send_at: datetime | None
+    due_at: datetime = strawberry.field(
+        description="When delivery starts or started (moved past quiet hours)."
+    )
+    segment_id: strawberry.ID | None
+    status: CampaignStatus
+    channel: Channel
+    template_key: str | None = strawberry.field(
+        description="The stored template its title and body came from."
+    )
+    conversion_window_days: int = strawberry.field(
+        description="An order within this many days after delivery converts."
+    )
 
     @strawberry.field
     def stats(self) -> CampaignStats:
-        c = self.model
-        return CampaignStats(
-            targeted=c.targeted,
-            delivered=c.delivered,
-            suppressed_by_cap=c.suppressed_by_cap,
-            deferred_by_quiet_hours=c.deferred_by_quiet_hours,
-            suppressed_by_consent=c.suppressed_by_consent,
-            model=c,
-        )
+        return from_row(CampaignStats, self.model)
 
 
 @strawberry.input
@@ -245,26 +186,10 @@ class NotificationCampaignInput:
         ),
     )
 
-    def to_data(self) -> campaigns.CampaignData:
-        segment_id = (
-            parse_id(self.segment_id, "input.segmentId") if self.segment_id is not None else None
-        )
-        return campaigns.CampaignData(
-            title=self.title,
-            body=self.body,
-            deep_link=self.deep_link,
-            segment_id=segment_id,
-            send_at=self.send_at,
-            channel=self.channel or Channel.PUSH,
-            template_key=self.template_key,
-            conversion_window_days=self.conversion_window_days,
-        )
-
 
 @strawberry.type
-class NotificationCampaignPayload:
+class NotificationCampaignPayload(Payload):
     campaign: NotificationCampaign | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 # --------------------------------------------------------------------------- inbox
@@ -278,17 +203,6 @@ class Notification:
     deep_link: str | None
     created_at: datetime
     read_at: datetime | None
-
-    @classmethod
-    def from_model(cls, n: NotificationModel) -> Notification:
-        return cls(
-            id=strawberry.ID(str(n.id)),
-            title=n.title,
-            body=n.body,
-            deep_link=n.deep_link,
-            created_at=n.created_at,
-            read_at=n.read_at,
-        )
 
     @classmethod
     def from_snapshot(cls, data: dict[str, Any]) -> Notification:
@@ -318,18 +232,16 @@ async def _notification_received(message: dict[str, Any], info: Info) -> Notific
 
 
 @strawberry.type
-class MarkReadPayload:
+class MarkReadPayload(Payload):
     unread_count: int = 0
-    errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 # --------------------------------------------------------------------------- NPS, analytics
 
 
 @strawberry.type
-class NpsPayload:
+class NpsPayload(Payload):
     points_awarded: int = 0
-    errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
@@ -341,16 +253,6 @@ class NpsSummary:
     promoters: int
     passives: int
     detractors: int
-
-    @classmethod
-    def from_domain(cls, s: nps.NpsSummary) -> NpsSummary:
-        return cls(
-            score=s.score,
-            responses=s.responses,
-            promoters=s.promoters,
-            passives=s.passives,
-            detractors=s.detractors,
-        )
 
 
 @strawberry.type
@@ -392,24 +294,6 @@ class ProgramAnalytics:
     from_: datetime = strawberry.field(name="from", description="Start of the range used.")
     to: datetime = strawberry.field(description="End of the range used (exclusive).")
 
-    @classmethod
-    def from_domain(cls, a: analytics.ProgramAnalytics) -> ProgramAnalytics:
-        return cls(
-            members=a.members,
-            new_members=a.new_members,
-            active_members=a.active_members,
-            retention_rate=a.retention_rate,
-            average_lifetime_value=a.average_lifetime_value,
-            points_issued=BigInt(a.points_issued),
-            points_redeemed=BigInt(a.points_redeemed),
-            redemption_rate=a.redemption_rate,
-            tiers=[TierCount(tier=tier_type(t.tier), members=t.members) for t in a.tiers],
-            rfm=[RfmCount(segment=s, members=n) for s, n in a.rfm],
-            nps=NpsSummary.from_domain(a.nps),
-            from_=a.start,
-            to=a.end,
-        )
-
 
 # --------------------------------------------------------------------------- roots
 
@@ -420,16 +304,16 @@ class Query:
     async def my_notifications(
         self, info: Info, unread_only: bool | None = False, first: int = 20
     ) -> list[Notification]:
-        found = await notifications.inbox(_viewer(info), bool(unread_only), first)
-        return [Notification.from_model(n) for n in found]
+        found = await notifications.inbox(info.context.member_id, bool(unread_only), first)
+        return [from_row(Notification, n) for n in found]
 
     @strawberry.field(permission_classes=[IsAdmin], description="Admin.")
     async def segments(self, info: Info) -> list[Segment]:
-        return [Segment(model=s) for s in await segments.list_segments()]
+        return [from_row(Segment, s) for s in await segments.list_segments()]
 
     @strawberry.field(permission_classes=[IsAdmin], description="Admin.")
     async def campaigns(self, info: Info) -> list[NotificationCampaign]:
-        return [NotificationCampaign(model=c) for c in await campaigns.list_campaigns()]
+        return [from_row(NotificationCampaign, c) for c in await campaigns.list_campaigns()]
 
     @strawberry.field(permission_classes=[IsAdmin], description="Admin.")
     async def analytics(
@@ -438,47 +322,47 @@ class Query:
         from_: Annotated[datetime | None, strawberry.argument(name="from")] = None,
         to: datetime | None = None,
     ) -> ProgramAnalytics:
-        return ProgramAnalytics.from_domain(await analytics.compute(from_, to))
+        found = await analytics.compute(from_, to)
+        rfm = [RfmCount(segment=s, members=n) for s, n in found.rfm]
+        return from_row(ProgramAnalytics, found, rfm=rfm, from_=found.start, to=found.end)
 
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation(permission_classes=[IsAdmin])
-    @payload_errors(SegmentPayload)
+    @mutation(IsAdmin)
     async def create_segment(self, info: Info, input: SegmentInput) -> SegmentPayload:
         segment = await segments.create_segment(
             input.name,
-            input.rules.to_rules() if input.rules is not None else None,
+            from_input(segments.SegmentRules, input.rules),
             input.member_external_ids,
         )
-        return SegmentPayload(segment=Segment(model=segment))
+        return SegmentPayload(segment=from_row(Segment, segment))
 
-    @strawberry.mutation(permission_classes=[IsAdmin])
-    @payload_errors(NotificationCampaignPayload)
+    @mutation(IsAdmin)
     async def create_notification_campaign(
         self, info: Info, input: NotificationCampaignInput
     ) -> NotificationCampaignPayload:
-        campaign = await campaigns.create_campaign(input.to_data())
-        return NotificationCampaignPayload(campaign=NotificationCampaign(model=campaign))
+        segment_id = parse_id(input.segment_id, "input.segmentId")
+        campaign = await campaigns.create_campaign(
+            from_input(campaigns.CampaignData, input, segment_id=segment_id)
+        )
+        return NotificationCampaignPayload(campaign=from_row(NotificationCampaign, campaign))
 
-    @strawberry.mutation(permission_classes=[IsAdmin])
-    @payload_errors(NotificationCampaignPayload)
+    @mutation(IsAdmin)
     async def cancel_notification_campaign(
         self, info: Info, id: strawberry.ID
     ) -> NotificationCampaignPayload:
         campaign = await campaigns.cancel_campaign(parse_id(id, "id"))
-        return NotificationCampaignPayload(campaign=NotificationCampaign(model=campaign))
+        return NotificationCampaignPayload(campaign=from_row(NotificationCampaign, campaign))
 
-    @strawberry.mutation(permission_classes=[IsMember])
-    @payload_errors(MarkReadPayload)
+    @mutation(IsMember)
     async def mark_notifications_read(
         self, info: Info, ids: list[strawberry.ID]
     ) -> MarkReadPayload:
         wanted = [str(parse_id(i, ["ids", str(n)], INT64_MAX)) for n, i in enumerate(ids)]
-        unread = await notifications.mark_read(_viewer(info), wanted)
+        unread = await notifications.mark_read(info.context.member_id, wanted)
         return MarkReadPayload(unread_count=unread)
 
-    @strawberry.mutation(permission_classes=[IsMember])
-    @payload_errors(NpsPayload)
+    @mutation(IsMember)
     async def submit_nps(self, info: Info, score: int, comment: str | None = None) -> NpsPayload:
-        return NpsPayload(points_awarded=await nps.submit(_viewer(info), score, comment))
+        return NpsPayload(points_awarded=await nps.submit(info.context.member_id, score, comment))

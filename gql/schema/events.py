@@ -15,8 +15,9 @@ from gql.schema.badges import BadgeAwarded
 from gql.schema.engage import NotificationReceived
 from gql.schema.ledger_types import LedgerReason  # noqa: F401 - registers the enum
 from gql.schema.missions import MissionProgressed
-from gql.schema.tiers import Tier, tier_type
+from gql.schema.tiers import Tier
 from gql.subscriptions import build, member_event
+from gql.types import from_row
 from rewards import tiers
 from rewards.ledger.reasons import Reason
 
@@ -50,8 +51,8 @@ class TierChanged:
 async def _tier_changed(message: dict[str, Any], info: Info) -> TierChanged:
     found = await tiers.tiers_by_code([message.get("from") or "", message.get("to") or ""])
     return TierChanged(
-        from_=tier_type(found.get(message.get("from") or "")),
-        to=tier_type(found.get(message.get("to") or "")),
+        from_=from_row(Tier, found.get(message.get("from") or "")),
+        to=from_row(Tier, found.get(message.get("to") or "")),
         at=datetime.fromisoformat(message["at"]),
     )
 

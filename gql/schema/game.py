@@ -9,6 +9,7 @@ import strawberry
 from game import rewards as game_rewards
 from gql.context import Info
 from gql.schema.badges import Badge
+from gql.types import from_input, from_row
 from gql.validation import parse_id
 
 if TYPE_CHECKING:
@@ -16,55 +17,43 @@ if TYPE_CHECKING:
     from gql.schema.vouchers import VoucherOffer
 
 
-def optional_id(value: strawberry.ID | str | None, where: str) -> int | None:
-    """An optional ID argument as an int (gql.validation.parse_id)."""
-    return None if value is None else parse_id(value, where)
-
-
 @strawberry.type
 class Reward:
-    value: strawberry.Private[game_rewards.Reward]
+    model: strawberry.Private[game_rewards.Reward]
+    points: int | None
 
-    @strawberry.field
-    def points(self) -> int | None:
-        return self.value.points
-
-    @strawberry.field
-    async def badge(self, info: Info) -> Badge | None:
-        if not self.value.badge_code:
+    async def _badge(self, info: Info) -> Badge | None:
+        if not self.model.badge_code:
             return None
-        found = await info.context.loaders.badge.load(self.value.badge_code)
-        return Badge.of(found) if found else None
+        return from_row(Badge, await info.context.loaders.badge.load(self.model.badge_code))
 
-    @strawberry.field
-    async def spin_wheel(
+    badge: Badge | None = strawberry.field(resolver=_badge)
+
+    async def _spin_wheel(
         self, info: Info
     ) -> Annotated[SpinWheel, strawberry.lazy("gql.schema.spin")] | None:
-        if self.value.spin_wheel_id is None:
+        if self.model.spin_wheel_id is None:
             return None
-        from gql.schema.spin import wheel_type
+        from gql.schema.spin import SpinWheel as WheelType
 
-        wheel = await info.context.loaders.spin_wheel.load(self.value.spin_wheel_id)
-        return wheel_type(wheel) if wheel else None
+        wheel = await info.context.loaders.spin_wheel.load(self.model.spin_wheel_id)
+        return from_row(WheelType, wheel)
 
-    @strawberry.field
-    def spins(self) -> int | None:
-        return self.value.spins
+    spin_wheel: Annotated[SpinWheel, strawberry.lazy("gql.schema.spin")] | None = strawberry.field(
+        resolver=_spin_wheel
+    )
+    spins: int | None
 
     @strawberry.field
     async def voucher_offer(
         self, info: Info
     ) -> Annotated[VoucherOffer, strawberry.lazy("gql.schema.vouchers")] | None:
-        if self.value.voucher_offer_id is None:
+        if self.model.voucher_offer_id is None:
             return None
         from gql.schema.vouchers import VoucherOffer as OfferType
 
-        offer = await info.context.loaders.voucher_offer.load(self.value.voucher_offer_id)
-        return OfferType(model=offer) if offer else None
-
-
-def reward_type(value: game_rewards.Reward) -> Reward:
-    return Reward(value=value)
+        offer = await info.context.loaders.voucher_offer.load(self.model.voucher_offer_id)
+        return from_row(OfferType, offer)
 
 
 @strawberry.input
@@ -78,10 +67,9 @@ class RewardInput:
     voucher_offer_id: strawberry.ID | None = None
 
     def to_domain(self, where: str = "input.reward") -> game_rewards.Reward:
-        return game_rewards.Reward(
-            points=self.points,
-            badge_code=self.badge_code,
-            spin_wheel_id=optional_id(self.spin_wheel_id, f"{where}.spinWheelId"),
-            spins=self.spins,
-            voucher_offer_id=optional_id(self.voucher_offer_id, f"{where}.voucherOfferId"),
+        return from_input(
+            game_rewards.Reward,
+            self,
+            spin_wheel_id=parse_id(self.spin_wheel_id, f"{where}.spinWheelId"),
+            voucher_offer_id=parse_id(self.voucher_offer_id, f"{where}.voucherOfferId"),
         )

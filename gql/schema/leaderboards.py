@@ -19,12 +19,12 @@ from game.leaderboards.reading import BoardView, PublicView, public_view
 from game.leaderboards.store import Standing
 from game.leaderboards.windows import Period
 from gql.context import Info
-from gql.errors import UserError, payload_errors
 from gql.loaders import keyed
 from gql.permissions import IsAdmin, IsMember, IsSignedIn
 from gql.scalars import WholeNumber
-from gql.schema.members import MemberPayload, PublicMember, member_type
-from members.models import Member
+from gql.schema.members import Member, MemberPayload, PublicMember
+from gql.types import Payload, from_input, from_row, mutation
+from members.models import Member as MemberModel
 
 strawberry.enum(Period, name="LeaderboardPeriod")
 strawberry.enum(Metric, name="LeaderboardMetric")
@@ -69,7 +69,7 @@ class LeaderboardEntry:
         return _public(self.face)
 
 
-async def _faces(ids: list[int]) -> Iterable[tuple[int, Member]]:
+async def _faces(ids: list[int]) -> Iterable[tuple[int, MemberModel]]:
     return (await reading.faces(ids)).items()
 
 
@@ -134,16 +134,6 @@ class Leaderboard:
         return await _entries(around, self.view, info)
 
 
-def leaderboard_type(view: BoardView) -> Leaderboard:
-    return Leaderboard(
-        key=view.key,
-        period=view.period,
-        period_key=view.period_key,
-        participants=view.participants,
-        view=view,
-    )
-
-
 def _wanted_radius(info: Info) -> int:
     """How far around `me` the query asks (-1: `me` alone; -2: neither), to read it at once."""
     wanted = -2
@@ -193,12 +183,6 @@ class LeaderboardDefinition:
     action_type: str | None
 
 
-def definition_type(board: Board) -> LeaderboardDefinition:
-    return LeaderboardDefinition(
-        key=board.key, name=board.name, metric=board.metric, action_type=board.action_type
-    )
-
-
 @strawberry.input
 class LeaderboardInput:
     key: str
@@ -208,9 +192,8 @@ class LeaderboardInput:
 
 
 @strawberry.type
-class LeaderboardDefinitionPayload:
+class LeaderboardDefinitionPayload(Payload):
     leaderboard: LeaderboardDefinition | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
@@ -228,31 +211,26 @@ class Query:
         view.member_id = member_id
         view.me_loaded = radius > -2
         view.tier_codes = _wants_tier_codes(info)
-        return leaderboard_type(view)
+        return from_row(Leaderboard, view, view=view)
 
     @strawberry.field(permission_classes=[IsAdmin])
     async def leaderboards(self, info: Info) -> list[LeaderboardDefinition]:
-        return [definition_type(b) for b in await definitions.all_boards()]
+        return [from_row(LeaderboardDefinition, b) for b in await definitions.all_boards()]
 
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation(permission_classes=[IsAdmin])
-    @payload_errors(LeaderboardDefinitionPayload)
+    @mutation(IsAdmin)
     async def upsert_leaderboard(
         self, info: Info, input: LeaderboardInput
     ) -> LeaderboardDefinitionPayload:
-        board = await rebuild.upsert_and_build(
-            Board(input.key, input.name, input.metric, input.action_type)
-        )
-        return LeaderboardDefinitionPayload(leaderboard=definition_type(board))
+        board = await rebuild.upsert_and_build(from_input(Board, input))
+        return LeaderboardDefinitionPayload(leaderboard=from_row(LeaderboardDefinition, board))
 
-    @strawberry.mutation(permission_classes=[IsMember])
-    @payload_errors(MemberPayload)
+    @mutation(IsMember)
     async def set_leaderboard_hidden(self, info: Info, hidden: bool) -> MemberPayload:
-        assert info.context.viewer.member_id is not None
-        member = await visibility.set_hidden(info.context.viewer.member_id, hidden)
-        return MemberPayload(member=member_type(member))
+        member = await visibility.set_hidden(info.context.member_id, hidden)
+        return MemberPayload(member=from_row(Member, member))
 
 
 @strawberry.type
@@ -270,4 +248,4 @@ class Subscription:
             async for snap in live.updates(key, period, first):
                 view = view_of(snap, first, member_id)
                 view.tier_codes = tier_codes
-                yield leaderboard_type(view)
+                yield from_row(Leaderboard, view, view=view)

@@ -8,14 +8,14 @@ from decimal import Decimal
 import strawberry
 
 from gql.context import Info
-from gql.errors import UserError, payload_errors
 from gql.permissions import IsAdmin, IsMember, IsStaff
 from gql.scalars import BigInt
 from gql.schema.ledger_types import LedgerReason  # noqa: F401 - registers the enum
-from gql.schema.members import Member, PageInfo, member_type
+from gql.schema.members import Member, PageInfo
+from gql.types import Payload, from_row, mutation, row_field
 from rewards import orders
 from rewards.ledger import audit, history, spending
-from rewards.ledger.models import OrderStatus, Posting
+from rewards.ledger.models import OrderStatus
 from rewards.ledger.reasons import Reason
 
 strawberry.enum(OrderStatus, name="OrderStatus")
@@ -24,7 +24,7 @@ strawberry.enum(OrderStatus, name="OrderStatus")
 @strawberry.type
 class LedgerEntry:
     id: strawberry.ID
-    points: int = strawberry.field(description="Positive credits the member, negative debits.")
+    points: int = row_field("delta", "Positive credits the member, negative debits.")
     reason: Reason
     description: str | None
     created_at: datetime
@@ -33,19 +33,6 @@ class LedgerEntry:
     )
     expires_at: datetime | None
     order_id: str | None
-
-
-def entry_type(p: Posting) -> LedgerEntry:
-    return LedgerEntry(
-        id=strawberry.ID(str(p.id)),
-        points=int(p.delta),
-        reason=Reason(p.reason),
-        description=p.description,
-        created_at=p.created_at,
-        available_at=p.available_at,
-        expires_at=p.expires_at,
-        order_id=p.order_id,
-    )
 
 
 @strawberry.type
@@ -63,40 +50,20 @@ class LedgerEntryConnection:
 @strawberry.type
 class Order:
     model: strawberry.Private[orders.Order]
+    order_id: str
 
-    @strawberry.field
-    def order_id(self) -> str:
-        return self.model.order_id
-
-    @strawberry.field
-    async def member(self, info: Info) -> Member:
+    async def _member(self, info: Info) -> Member:
         found = await info.context.loaders.member.load(self.model.member_id)
         assert found is not None, "an order's member exists (foreign key)"
-        return member_type(found)
+        return from_row(Member, found)
 
-    @strawberry.field
-    def amount(self) -> Decimal:
-        return Decimal(self.model.amount)
-
-    @strawberry.field
-    def refunded_amount(self) -> Decimal:
-        return Decimal(self.model.refunded_amount)
-
-    @strawberry.field
-    def status(self) -> OrderStatus:
-        return OrderStatus(self.model.status)
-
-    @strawberry.field
-    def occurred_at(self) -> datetime:
-        return self.model.occurred_at
-
-    @strawberry.field
-    def points_earned(self) -> int:
-        return self.model.points_earned
-
-    @strawberry.field
-    def tier_points_earned(self) -> int:
-        return self.model.tier_points_earned
+    member: Member = strawberry.field(resolver=_member)
+    amount: Decimal
+    refunded_amount: Decimal
+    status: OrderStatus
+    occurred_at: datetime
+    points_earned: int
+    tier_points_earned: int
 
 
 @strawberry.input
@@ -109,7 +76,7 @@ class RecordOrderInput:
 
 
 @strawberry.type
-class RecordOrderPayload:
+class RecordOrderPayload(Payload):
     order: Order | None = None
     points_earned: int = 0
     tier_points_earned: int = 0
@@ -120,7 +87,6 @@ class RecordOrderPayload:
         default=False,
         description="True when this orderId was recorded before and nothing changed now.",
     )
-    errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.input
@@ -135,11 +101,10 @@ class RefundOrderInput:
 
 
 @strawberry.type
-class RefundOrderPayload:
+class RefundOrderPayload(Payload):
     order: Order | None = None
     points_reversed: int = 0
     duplicate: bool = False
-    errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.input
@@ -151,13 +116,12 @@ class RedeemPointsInput:
 
 
 @strawberry.type
-class RedeemPointsPayload:
+class RedeemPointsPayload(Payload):
     discount: Decimal = strawberry.field(
         default=Decimal(0),
         description="Currency value of the redeemed points, to discount the order.",
     )
     member: Member | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.input
@@ -169,10 +133,9 @@ class AdjustPointsInput:
 
 
 @strawberry.type
-class AdjustPointsPayload:
+class AdjustPointsPayload(Payload):
     entry: LedgerEntry | None = None
     member: Member | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
@@ -196,10 +159,10 @@ class Query:
     async def points_history(
         self, info: Info, first: int = 20, after: str | None = None
     ) -> LedgerEntryConnection:
-        assert info.context.viewer.member_id is not None
-        page = await history.history(info.context.viewer.member_id, first, after)
+        page = await history.history(info.context.member_id, first, after)
         edges = [
-            LedgerEntryEdge(cursor=history.cursor(p), node=entry_type(p)) for p in page.entries
+            LedgerEntryEdge(cursor=history.cursor(p), node=from_row(LedgerEntry, p))
+            for p in page.entries
         ]
         return LedgerEntryConnection(
             edges=edges,
@@ -210,54 +173,43 @@ class Query:
 
     @strawberry.field(permission_classes=[IsAdmin], description="Admin.")
     async def ledger_audit(self, info: Info) -> LedgerAudit:
-        a = await audit.audit()
-        return LedgerAudit(
-            balanced=a.balanced,
-            points_issued=BigInt(a.points_issued),
-            points_redeemed=BigInt(a.points_redeemed),
-            points_expired=BigInt(a.points_expired),
-            points_outstanding=BigInt(a.points_outstanding),
-            liability=a.liability,
-            accounts_out_of_balance=a.accounts_out_of_balance,
-        )
+        return from_row(LedgerAudit, await audit.audit())
 
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation(permission_classes=[IsStaff])
-    @payload_errors(RecordOrderPayload)
+    @mutation(IsStaff)
     async def record_order(self, info: Info, input: RecordOrderInput) -> RecordOrderPayload:
         r = await orders.record_order(
             input.order_id, input.member_external_id, input.amount, input.occurred_at, input.channel
         )
         return RecordOrderPayload(
-            order=Order(model=r.order),
+            order=from_row(Order, r.order),
             points_earned=r.points_earned,
             tier_points_earned=r.tier_points_earned,
             referral_points_awarded=r.referral_points_awarded,
             duplicate=r.duplicate,
         )
 
-    @strawberry.mutation(permission_classes=[IsStaff])
-    @payload_errors(RefundOrderPayload)
+    @mutation(IsStaff)
     async def refund_order(self, info: Info, input: RefundOrderInput) -> RefundOrderPayload:
         r = await orders.refund_order(input.order_id, input.refund_id, input.amount)
         return RefundOrderPayload(
-            order=Order(model=r.order), points_reversed=r.points_reversed, duplicate=r.duplicate
+            order=from_row(Order, r.order), points_reversed=r.points_reversed, duplicate=r.duplicate
         )
 
-    @strawberry.mutation(permission_classes=[IsStaff])
-    @payload_errors(RedeemPointsPayload)
+    @mutation(IsStaff)
     async def redeem_points(self, info: Info, input: RedeemPointsInput) -> RedeemPointsPayload:
         r = await spending.redeem_points(
             input.member_external_id, input.points, input.order_id, input.idempotency_key
         )
-        return RedeemPointsPayload(discount=r.discount, member=member_type(r.member))
+        return RedeemPointsPayload(discount=r.discount, member=from_row(Member, r.member))
 
-    @strawberry.mutation(permission_classes=[IsAdmin])
-    @payload_errors(AdjustPointsPayload)
+    @mutation(IsAdmin)
     async def adjust_points(self, info: Info, input: AdjustPointsInput) -> AdjustPointsPayload:
         r = await spending.adjust_points(
             input.member_external_id, input.points, input.reason, input.idempotency_key
         )
-        return AdjustPointsPayload(entry=entry_type(r.entry), member=member_type(r.member))
+        return AdjustPointsPayload(
+            entry=from_row(LedgerEntry, r.entry), member=from_row(Member, r.member)
+        )

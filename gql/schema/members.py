@@ -11,15 +11,14 @@ from core import ids
 from core.errors import InvalidInput, NotFound, Unauthenticated
 from core.security import Role, issue_member_token
 from gql.context import Info
-from gql.errors import UserError, payload_errors
 from gql.permissions import IsAdmin, IsMember, IsStaff, ValidCredential
 from gql.schema.badges import BadgeAward
 from gql.schema.care_member import MemberCareFields
 from gql.schema.rfm_types import Rfm
-from gql.schema.tiers import Tier, tier_type
+from gql.schema.tiers import Tier
+from gql.types import Payload, from_input, from_row, mutation
 from gql.validation import parse_id
 from members import segments, service
-from members.models import Member as MemberModel
 from rewards import enrolment, tiers
 
 
@@ -50,43 +49,15 @@ class ReferralStats:
 
 @strawberry.type
 class Member(MemberCareFields):
-    model: strawberry.Private[MemberModel]
-
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(str(self.model.id))
-
-    @strawberry.field
-    def external_id(self) -> str:
-        return self.model.external_id
-
-    @strawberry.field
-    def display_name(self) -> str:
-        return self.model.display_name
-
-    @strawberry.field
-    def phone(self) -> str | None:
-        return self.model.phone
-
-    @strawberry.field
-    def email(self) -> str | None:
-        return self.model.email
-
-    @strawberry.field
-    def birthday(self) -> date | None:
-        return self.model.birthday
-
-    @strawberry.field
-    def gender(self) -> Gender | None:
-        return Gender(self.model.gender) if self.model.gender else None
-
-    @strawberry.field
-    def enrolled_at(self) -> datetime:
-        return self.model.enrolled_at
-
-    @strawberry.field
-    def referral_code(self) -> str:
-        return self.model.referral_code
+    id: strawberry.ID
+    external_id: str
+    display_name: str
+    phone: str | None
+    email: str | None
+    birthday: date | None
+    gender: Gender | None
+    enrolled_at: datetime
+    referral_code: str
 
     @strawberry.field(
         description="Spendable points (may be negative after a refund clawed back spent points)."
@@ -119,12 +90,12 @@ class Member(MemberCareFields):
     @strawberry.field
     async def tier(self, info: Info) -> Tier | None:
         status = await info.context.loaders.tier_status.load(self.model.id)
-        return tier_type(status.tier) if status else None
+        return from_row(Tier, status.tier) if status else None
 
     @strawberry.field
     async def next_tier(self, info: Info) -> Tier | None:
         status = await info.context.loaders.tier_status.load(self.model.id)
-        return tier_type(status.next_tier) if status else None
+        return from_row(Tier, status.next_tier) if status else None
 
     @strawberry.field(description="Tier points still needed to reach nextTier; 0 when at the top.")
     async def tier_points_to_next(self, info: Info) -> int:
@@ -163,6 +134,7 @@ class Member(MemberCareFields):
             points_earned=stats.points_earned,
         )
 
+    # tags and leaderboardHidden resolve, to keep their place after the fields above.
     @strawberry.field
     def tags(self) -> list[str]:
         return list(self.model.tags or [])
@@ -174,16 +146,12 @@ class Member(MemberCareFields):
     @strawberry.field
     async def rfm(self, info: Info) -> Rfm | None:
         row = await info.context.loaders.rfm.load(self.model.id)
-        return Rfm.from_model(row) if row else None
+        return from_row(Rfm, row)
 
     @strawberry.field(description="Badges the member holds, oldest first.")
     async def badges(self, info: Info) -> list[BadgeAward]:
         awards = await info.context.loaders.badge_awards.load(self.model.id)
-        return [BadgeAward.of(a) for a in awards or []]
-
-
-def member_type(model: MemberModel) -> Member:
-    return Member(model=model)
+        return [from_row(BadgeAward, a) for a in awards or []]
 
 
 @strawberry.input
@@ -198,31 +166,16 @@ class EnrollMemberInput:
     tags: list[str] | None = None
     city: str | None = None
 
-    def to_enrolment(self) -> service.Enrolment:
-        return service.Enrolment(
-            external_id=self.external_id,
-            display_name=self.display_name,
-            phone=self.phone,
-            email=self.email,
-            birthday=self.birthday,
-            gender=self.gender.value if self.gender else None,
-            referral_code=self.referral_code,
-            tags=list(self.tags or []),
-            city=self.city,
-        )
-
 
 @strawberry.type
-class MemberPayload:
+class MemberPayload(Payload):
     member: Member | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
-class MemberTokenPayload:
+class MemberTokenPayload(Payload):
     token: str | None = None
     expires_at: datetime | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
@@ -245,7 +198,9 @@ class MemberConnection:
 
 
 def member_connection(page: service.MemberPage) -> MemberConnection:
-    edges = [MemberEdge(cursor=ids.encode_cursor(m.id), node=member_type(m)) for m in page.members]
+    edges = [
+        MemberEdge(cursor=ids.encode_cursor(m.id), node=from_row(Member, m)) for m in page.members
+    ]
     return MemberConnection(
         total_count=page.total,
         edges=edges,
@@ -277,15 +232,14 @@ class Query:
         member, _ = found
         if member.erased_at is not None:
             raise Unauthenticated("this member was erased; its tokens are revoked")
-        return member_type(member)
+        return from_row(Member, member)
 
     @strawberry.field(permission_classes=[IsStaff])
     async def member(
         self, info: Info, id: strawberry.ID | None = None, external_id: str | None = None
     ) -> Member | None:
-        member_id = parse_id(id, "id") if id is not None else None
-        found = await service.find_member(member_id, external_id)
-        return member_type(found) if found else None
+        found = await service.find_member(parse_id(id, "id"), external_id)
+        return from_row(Member, found)
 
     @strawberry.field(permission_classes=[IsAdmin])
     async def members(
@@ -308,13 +262,13 @@ class Query:
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation(permission_classes=[IsStaff])
-    @payload_errors(MemberPayload)
+    @mutation(IsStaff)
     async def enroll_member(self, info: Info, input: EnrollMemberInput) -> MemberPayload:
-        return MemberPayload(member=member_type(await enrolment.enroll(input.to_enrolment())))
+        gender = input.gender.value if input.gender else None
+        data = from_input(service.Enrolment, input, gender=gender)
+        return MemberPayload(member=from_row(Member, await enrolment.enroll(data)))
 
-    @strawberry.mutation(permission_classes=[IsStaff])
-    @payload_errors(MemberTokenPayload)
+    @mutation(IsStaff)
     async def issue_member_token(
         self, info: Info, member_external_id: str, ttl_seconds: int | None = 3600
     ) -> MemberTokenPayload:

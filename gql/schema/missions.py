@@ -11,14 +11,13 @@ from strawberry.scalars import JSON
 from game import rewards as game_rewards
 from game.missions import definitions, progress
 from game.missions.definitions import Measure, Status
-from game.missions.progress import ProgressView
 from game.models import Mission as MissionModel
 from game.windows import Window
 from gql.context import Info
-from gql.errors import UserError, payload_errors
 from gql.permissions import IsAdmin, IsMember
-from gql.schema.game import Reward, RewardInput, optional_id, reward_type
+from gql.schema.game import Reward, RewardInput
 from gql.subscriptions import member_event
+from gql.types import Payload, from_input, from_row, mutation, row_field
 from gql.validation import parse_id
 from members import service as members
 from members.program import get_program
@@ -31,71 +30,26 @@ strawberry.enum(Status, name="MissionStatus")
 @strawberry.type
 class Mission:
     model: strawberry.Private[MissionModel]
+    id: strawberry.ID
+    title: str
+    description: str | None
+    action_type: str
+    measure: Measure
+    target: float
+    filter: JSON | None = row_field("attribute_filter")
+    window: Window
+    starts_at: datetime | None
+    ends_at: datetime | None
 
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(str(self.model.id))
+    def _reward(self) -> Reward:
+        return from_row(Reward, game_rewards.Reward.of(self.model))
 
-    @strawberry.field
-    def title(self) -> str:
-        return self.model.title
-
-    @strawberry.field
-    def description(self) -> str | None:
-        return self.model.description
-
-    @strawberry.field
-    def action_type(self) -> str:
-        return self.model.action_type
-
-    @strawberry.field
-    def measure(self) -> Measure:
-        return Measure(self.model.measure)
-
-    @strawberry.field
-    def target(self) -> float:
-        return float(self.model.target)
-
-    @strawberry.field
-    def filter(self) -> JSON | None:
-        return self.model.attribute_filter  # type: ignore[return-value]
-
-    @strawberry.field
-    def window(self) -> Window:
-        return Window(self.model.window)
-
-    @strawberry.field
-    def starts_at(self) -> datetime | None:
-        return self.model.starts_at
-
-    @strawberry.field
-    def ends_at(self) -> datetime | None:
-        return self.model.ends_at
-
-    @strawberry.field
-    def reward(self) -> Reward:
-        return reward_type(game_rewards.Reward.of(self.model))
-
-    @strawberry.field
-    def auto_claim(self) -> bool:
-        return self.model.auto_claim
-
-    @strawberry.field
-    def max_completions(self) -> int | None:
-        return self.model.max_completions
-
-    @strawberry.field
-    def tier_codes(self) -> list[str] | None:
-        return self.model.tier_codes
-
-    @strawberry.field
-    def segment_id(self) -> strawberry.ID | None:
-        sid = self.model.segment_id
-        return strawberry.ID(str(sid)) if sid is not None else None
-
-    @strawberry.field
-    def status(self) -> Status:
-        return Status(self.model.status)
+    reward: Reward = strawberry.field(resolver=_reward)
+    auto_claim: bool
+    max_completions: int | None
+    tier_codes: list[str] | None
+    segment_id: strawberry.ID | None
+    status: Status
 
     @strawberry.field(description="Times members completed it, all windows together.")
     async def completions(self, info: Info) -> int:
@@ -115,19 +69,6 @@ class MissionProgress:
     claimed: bool
     times_completed: int
 
-    @classmethod
-    def of(cls, v: ProgressView) -> MissionProgress:
-        return cls(
-            mission=Mission(model=v.mission),
-            progress=v.progress,
-            target=v.target,
-            period_key=v.period_key,
-            completed=v.completed,
-            completed_at=v.completed_at,
-            claimed=v.claimed,
-            times_completed=v.times_completed,
-        )
-
 
 @strawberry.type
 class MissionProgressed:
@@ -140,7 +81,7 @@ async def _mission_progressed(message: dict[str, Any], info: Info) -> MissionPro
     mission = await definitions.get(int(message["missionId"]))
     view = progress.ProgressView.from_snapshot(mission, message["progress"])
     return MissionProgressed(
-        progress=MissionProgress.of(view), at=datetime.fromisoformat(message["at"])
+        progress=from_row(MissionProgress, view), at=datetime.fromisoformat(message["at"])
     )
 
 
@@ -172,47 +113,30 @@ class MissionInput:
     status: Status | None = Status.ACTIVE
 
     def to_domain(self) -> definitions.MissionData:
-        return definitions.MissionData(
-            title=self.title,
-            description=self.description,
-            action_type=self.action_type,
-            measure=self.measure or Measure.COUNT,
-            target=self.target,
-            filter=self.filter,  # type: ignore[arg-type]
-            window=self.window or Window.ONCE,
-            starts_at=self.starts_at,
-            ends_at=self.ends_at,
+        return from_input(
+            definitions.MissionData,
+            self,
             reward=self.reward.to_domain(),
-            auto_claim=True if self.auto_claim is None else self.auto_claim,
-            max_completions=self.max_completions,
-            tier_codes=self.tier_codes,
-            segment_id=optional_id(self.segment_id, "input.segmentId"),
-            status=self.status or Status.ACTIVE,
+            segment_id=parse_id(self.segment_id, "input.segmentId"),
         )
 
 
 @strawberry.type
-class MissionPayload:
+class MissionPayload(Payload):
     mission: Mission | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
-class ClaimRewardPayload:
+class ClaimRewardPayload(Payload):
     progress: MissionProgress | None = None
     points_awarded: int = 0
-    errors: list[UserError] = strawberry.field(default_factory=list)
-
-
-def _mission_id(value: strawberry.ID, where: str) -> int:
-    return parse_id(value, where)
 
 
 @strawberry.type
 class Query:
     @strawberry.field(permission_classes=[IsAdmin])
     async def missions(self, info: Info, status: Status | None = None) -> list[Mission]:
-        return [Mission(model=m) for m in await definitions.list_missions(status)]
+        return [from_row(Mission, m) for m in await definitions.list_missions(status)]
 
     @strawberry.field(
         permission_classes=[IsMember],
@@ -221,8 +145,7 @@ class Query:
     async def my_missions(
         self, info: Info, include_completed: bool | None = True
     ) -> list[MissionProgress]:
-        member_id = info.context.viewer.member_id
-        assert member_id is not None
+        member_id = info.context.member_id
         found = await info.context.me()
         tier = found[1].tier.tier if found else None
         tier_code = tier.code if tier else None
@@ -230,46 +153,43 @@ class Query:
         views = await progress.my_missions(
             member_id, tier_code, zone, include_completed is not False
         )
-        return [MissionProgress.of(v) for v in views]
+        return [from_row(MissionProgress, v) for v in views]
 
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation(permission_classes=[IsAdmin])
-    @payload_errors(MissionPayload)
+    @mutation(IsAdmin)
     async def create_mission(self, info: Info, input: MissionInput) -> MissionPayload:
-        return MissionPayload(mission=Mission(model=await definitions.create(input.to_domain())))
+        return MissionPayload(
+            mission=from_row(Mission, await definitions.create(input.to_domain()))
+        )
 
-    @strawberry.mutation(
-        permission_classes=[IsAdmin],
+    @mutation(
+        IsAdmin,
         description="Replace a mission's definition; progress already made is kept as it is.",
     )
-    @payload_errors(MissionPayload)
     async def update_mission(
         self, info: Info, id: strawberry.ID, input: MissionInput
     ) -> MissionPayload:
-        mission_id = _mission_id(id, "id")
+        mission_id = parse_id(id, "id")
         return MissionPayload(
-            mission=Mission(model=await definitions.update(mission_id, input.to_domain()))
+            mission=from_row(Mission, await definitions.update(mission_id, input.to_domain()))
         )
 
-    @strawberry.mutation(permission_classes=[IsAdmin])
-    @payload_errors(MissionPayload)
+    @mutation(IsAdmin)
     async def set_mission_status(
         self, info: Info, id: strawberry.ID, status: Status
     ) -> MissionPayload:
-        mission = await definitions.set_status(_mission_id(id, "id"), status)
-        return MissionPayload(mission=Mission(model=mission))
+        mission = await definitions.set_status(parse_id(id, "id"), status)
+        return MissionPayload(mission=from_row(Mission, mission))
 
-    @strawberry.mutation(permission_classes=[IsMember])
-    @payload_errors(ClaimRewardPayload)
+    @mutation(IsMember)
     async def claim_mission_reward(
         self, info: Info, mission_id: strawberry.ID
     ) -> ClaimRewardPayload:
-        assert info.context.viewer.member_id is not None
-        member = await members.get_member(info.context.viewer.member_id)
+        member = await members.get_member(info.context.member_id)
         zone = (await get_program()).timezone
-        claimed = await progress.claim(member, _mission_id(mission_id, "missionId"), zone)
+        claimed = await progress.claim(member, parse_id(mission_id, "missionId"), zone)
         return ClaimRewardPayload(
-            progress=MissionProgress.of(claimed.view), points_awarded=claimed.points
+            progress=from_row(MissionProgress, claimed.view), points_awarded=claimed.points
         )

@@ -8,9 +8,9 @@ from enum import Enum
 import strawberry
 
 from gql.context import Info
-from gql.errors import UserError, payload_errors
 from gql.permissions import IsAdmin, IsSignedIn
 from gql.scalars import BigInt
+from gql.types import Payload, from_row, mutation
 from members import program as program_service
 from members.models import Program as ProgramModel
 from rewards.ledger import budget
@@ -57,40 +57,17 @@ class Program:
     quiet_hours_start: str | None
     quiet_hours_end: str | None
     max_notifications_per_week: int | None
-    quiet_windows: list[TimeWindow] = strawberry.field(
+    model: strawberry.Private[ProgramModel]
+
+    @strawberry.field(
         description="Every window in which no message is sent (quietHoursStart/End is the first)."
     )
-    model: strawberry.Private[ProgramModel]
+    def quiet_windows(self) -> list[TimeWindow]:
+        return [TimeWindow(start=w["start"], end=w["end"]) for w in self.model.quiet_windows]
 
     @strawberry.field(description="Points the program may still issue.")
     async def issuance_budget_remaining(self) -> BigInt:
         return BigInt(await budget.remaining())
-
-    @classmethod
-    def from_model(cls, p: ProgramModel) -> Program:
-        return cls(
-            name=p.name,
-            currency=p.currency,
-            timezone=p.timezone,
-            point_value=p.point_value,
-            earn_rate_percent=p.earn_rate_percent,
-            referral_rate_percent=p.referral_rate_percent,
-            referral_window_days=p.referral_window_days,
-            referral_max_per_member=p.referral_max_per_member,
-            referral_welcome_points=p.referral_welcome_points,
-            tier_point_unit=p.tier_point_unit,
-            tier_window=TierWindow(p.tier_window),
-            tier_grace_days=p.tier_grace_days,
-            welcome_points=p.welcome_points,
-            birthday_points=p.birthday_points,
-            points_pending_days=p.points_pending_days,
-            points_expiry_days=p.points_expiry_days,
-            quiet_hours_start=p.quiet_hours_start,
-            quiet_hours_end=p.quiet_hours_end,
-            max_notifications_per_week=p.max_notifications_per_week,
-            quiet_windows=[TimeWindow(start=w["start"], end=w["end"]) for w in p.quiet_windows],
-            model=p,
-        )
 
 
 @strawberry.input
@@ -145,24 +122,22 @@ class ProgramInput:
 
 
 @strawberry.type
-class ProgramPayload:
+class ProgramPayload(Payload):
     program: Program | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
 class Query:
     @strawberry.field(permission_classes=[IsSignedIn])
     async def program(self, info: Info) -> Program:
-        return Program.from_model(await program_service.get_program())
+        return from_row(Program, await program_service.get_program())
 
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation(permission_classes=[IsAdmin])
-    @payload_errors(ProgramPayload)
+    @mutation(IsAdmin)
     async def update_program(self, info: Info, input: ProgramInput) -> ProgramPayload:
         program = await budget.update_program_and_budget(
             input.to_changes(), input.issuance_budget_top_up
         )
-        return ProgramPayload(program=Program.from_model(program))
+        return ProgramPayload(program=from_row(Program, program))

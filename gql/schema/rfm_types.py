@@ -6,8 +6,6 @@ from datetime import datetime
 
 import strawberry
 
-from engage.models import MemberRfm
-
 
 @strawberry.type
 class Rfm:
@@ -16,13 +14,3 @@ class Rfm:
     monetary: int
     segment: str = strawberry.field(description="e.g. CHAMPIONS, LOYAL, AT_RISK, HIBERNATING, NEW.")
     computed_at: datetime
-
-    @classmethod
-    def from_model(cls, row: MemberRfm) -> Rfm:
-        return cls(
-            recency=row.recency,
-            frequency=row.frequency,
-            monetary=row.monetary,
-            segment=row.segment,
-            computed_at=row.computed_at,
-        )

@@ -10,10 +10,10 @@ import strawberry
 from core.security import Role
 from game import rewards as game_rewards
 from gql.context import Info
-from gql.errors import UserError, payload_errors
 from gql.permissions import IsAdmin, IsMember, IsSignedIn
-from gql.schema.game import Reward, reward_type
-from gql.schema.members import Member, member_type
+from gql.schema.game import Reward
+from gql.schema.members import Member
+from gql.types import Payload, from_input, from_row, mutation
 from gql.validation import parse_id
 from members import service as members
 from rewards import spin_fairness
@@ -26,25 +26,12 @@ from rewards.spin_wheel.models import SpinWheel as WheelModel
 @strawberry.type
 class SpinSegment:
     model: strawberry.Private[SegmentModel]
-    chance: strawberry.Private[float]
-
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(str(self.model.id))
-
-    @strawberry.field
-    def label(self) -> str:
-        return self.model.label
-
-    @strawberry.field
-    def weight(self) -> int:
-        return self.model.weight
-
-    @strawberry.field(
+    id: strawberry.ID
+    label: str
+    weight: int
+    probability: float = strawberry.field(
         description="Chance of this segment on the next spin, after exhausted stock is left out."
     )
-    def probability(self) -> float:
-        return self.chance
 
     @strawberry.field
     def stock_remaining(self) -> int | None:
@@ -56,19 +43,22 @@ class SpinSegment:
         s = self.model
         if not s.has_prize:
             return None
-        return reward_type(
+        return from_row(
+            Reward,
             game_rewards.Reward(
                 points=s.prize_points,
                 badge_code=s.prize_badge_code,
                 spin_wheel_id=s.wheel_id if s.prize_spins else None,
                 spins=s.prize_spins,
                 voucher_offer_id=s.prize_voucher_offer_id,
-            )
+            ),
         )
 
 
 def segment_types(odds: service.Odds) -> list[SpinSegment]:
-    return [SpinSegment(model=s, chance=odds.probability.get(s.id, 0.0)) for s in odds.segments]
+    return [
+        from_row(SpinSegment, s, probability=odds.probability.get(s.id, 0.0)) for s in odds.segments
+    ]
 
 
 def _viewer_member(info: Info) -> int | None:
@@ -87,26 +77,15 @@ async def _today(info: Info) -> str:
 @strawberry.type
 class SpinWheel:
     model: strawberry.Private[WheelModel]
-
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(str(self.model.id))
-
-    @strawberry.field
-    def name(self) -> str:
-        return self.model.name
-
-    @strawberry.field(description="Points charged per spin when the member has no free spins.")
-    def cost_points(self) -> int:
-        return self.model.cost_points
-
-    @strawberry.field(description="Most spins per member per local day; null = no cap.")
-    def daily_limit(self) -> int | None:
-        return self.model.daily_limit
-
-    @strawberry.field
-    def active(self) -> bool:
-        return self.model.active
+    id: strawberry.ID
+    name: str
+    cost_points: int = strawberry.field(
+        description="Points charged per spin when the member has no free spins."
+    )
+    daily_limit: int | None = strawberry.field(
+        description="Most spins per member per local day; null = no cap."
+    )
+    active: bool
 
     @strawberry.field
     async def segments(self, info: Info) -> list[SpinSegment]:
@@ -149,10 +128,6 @@ class SpinWheel:
         return state.nonce if state else None
 
 
-def wheel_type(model: WheelModel) -> SpinWheel:
-    return SpinWheel(model=model)
-
-
 @strawberry.type(description="One segment the spin was drawn over, in wheel order.")
 class SpinDrawEntry:
     segment_id: strawberry.ID
@@ -162,63 +137,40 @@ class SpinDrawEntry:
 @strawberry.type
 class SpinResult:
     model: strawberry.Private[ResultModel]
+    id: strawberry.ID
 
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(str(self.model.id))
-
-    @strawberry.field
-    async def segment(self, info: Info) -> SpinSegment:
+    async def _segment(self, info: Info) -> SpinSegment:
         odds = await info.context.loaders.spin_odds.load(self.model.wheel_id)
         assert odds is not None, "a result's wheel exists"
         return next(s for s in segment_types(odds) if s.model.id == self.model.segment_id)
 
-    @strawberry.field
-    def won(self) -> bool:
-        return self.model.won
-
-    @strawberry.field
-    def points_spent(self) -> int:
-        return self.model.points_spent
-
-    @strawberry.field
-    def used_free_spin(self) -> bool:
-        return self.model.used_free_spin
-
-    @strawberry.field(
+    segment: SpinSegment = strawberry.field(resolver=_segment)
+    won: bool
+    points_spent: int
+    used_free_spin: bool
+    server_seed: str = strawberry.field(
         description="Revealed seed; SHA-256 of it equals the hash shown before the spin."
     )
-    def server_seed(self) -> str:
-        return self.model.server_seed
-
-    @strawberry.field(description="SHA-256 hex of serverSeed: the nextSeedHash shown before.")
-    def server_seed_hash(self) -> str:
-        return self.model.server_seed_hash
-
-    @strawberry.field
-    def client_seed(self) -> str:
-        return self.model.client_seed
-
-    @strawberry.field
-    def nonce(self) -> int:
-        return self.model.nonce
-
-    @strawberry.field(
-        description="The in-stock segments the outcome was drawn over, in wheel order."
+    server_seed_hash: str = strawberry.field(
+        description="SHA-256 hex of serverSeed: the nextSeedHash shown before."
     )
-    def draw(self) -> list[SpinDrawEntry]:
+    client_seed: str
+    nonce: int
+
+    def _draw(self) -> list[SpinDrawEntry]:
         return [
             SpinDrawEntry(segment_id=strawberry.ID(str(sid)), weight=w)
             for sid, w in self.model.draw
         ]
 
-    @strawberry.field(description="Code of the voucher won, if the prize was one.")
-    def voucher_code(self) -> str | None:
-        return self.model.voucher_code
-
-    @strawberry.field
-    def created_at(self) -> datetime:
-        return self.model.created_at
+    draw: list[SpinDrawEntry] = strawberry.field(
+        resolver=_draw,
+        description="The in-stock segments the outcome was drawn over, in wheel order.",
+    )
+    voucher_code: str | None = strawberry.field(
+        description="Code of the voucher won, if the prize was one."
+    )
+    created_at: datetime
 
 
 @strawberry.input
@@ -256,40 +208,22 @@ class SpinWheelInput:
         for i, s in enumerate(self.segments):
             prize = None
             if s.prize is not None:
-                offer = s.prize.voucher_offer_id
-                prize = service.PrizeData(
-                    points=s.prize.points,
-                    voucher_offer_id=(
-                        parse_id(offer, f"input.segments.{i}.prize.voucherOfferId")
-                        if offer is not None
-                        else None
-                    ),
-                    spins=s.prize.spins,
-                    badge_code=s.prize.badge_code,
-                )
-            segments.append(
-                service.SegmentData(label=s.label, weight=s.weight, prize=prize, stock=s.stock)
-            )
-        return service.WheelData(
-            name=self.name,
-            segments=segments,
-            cost_points=self.cost_points,
-            daily_limit=self.daily_limit,
-            active=self.active,
-        )
+                where = f"input.segments.{i}.prize.voucherOfferId"
+                offer_id = parse_id(s.prize.voucher_offer_id, where)
+                prize = from_input(service.PrizeData, s.prize, voucher_offer_id=offer_id)
+            segments.append(from_input(service.SegmentData, s, prize=prize))
+        return from_input(service.WheelData, self, segments=segments)
 
 
 @strawberry.type
-class SpinWheelPayload:
+class SpinWheelPayload(Payload):
     wheel: SpinWheel | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
-class SpinPayload:
+class SpinPayload(Payload):
     result: SpinResult | None = None
     member: Member | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
@@ -300,23 +234,22 @@ class Query:
     )
     async def spin_wheels(self, info: Info) -> list[SpinWheel]:
         member = _viewer_member(info) is not None
-        return [wheel_type(w) for w in await service.list_wheels(active_only=member)]
+        return [from_row(SpinWheel, w) for w in await service.list_wheels(active_only=member)]
 
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation(permission_classes=[IsAdmin])
-    @payload_errors(SpinWheelPayload)
+    @mutation(IsAdmin)
     async def create_spin_wheel(self, info: Info, input: SpinWheelInput) -> SpinWheelPayload:
-        return SpinWheelPayload(wheel=wheel_type(await service.create_wheel(input.to_data())))
+        return SpinWheelPayload(
+            wheel=from_row(SpinWheel, await service.create_wheel(input.to_data()))
+        )
 
-    @strawberry.mutation(permission_classes=[IsMember])
-    @payload_errors(SpinPayload)
+    @mutation(IsMember)
     async def spin(self, info: Info, wheel_id: strawberry.ID, client_seed: str) -> SpinPayload:
-        member_id = info.context.viewer.member_id
-        assert member_id is not None, "IsMember guarantees a member"
+        member_id = info.context.member_id
         spun = await service.spin(member_id, parse_id(wheel_id, "wheelId"), client_seed)
         return SpinPayload(
-            result=SpinResult(model=spun.result),
-            member=member_type(await members.get_member(member_id)),
+            result=from_row(SpinResult, spun.result),
+            member=from_row(Member, await members.get_member(member_id)),
         )

@@ -8,42 +8,26 @@ from game import rewards as game_rewards
 from game import stamp_cards
 from game.models import StampCard as CardModel
 from gql.context import Info
-from gql.errors import UserError, payload_errors
 from gql.permissions import IsAdmin, IsMember
-from gql.schema.game import Reward, RewardInput, reward_type
+from gql.schema.game import Reward, RewardInput
+from gql.types import Payload, from_input, from_row, mutation
 
 
 @strawberry.type
 class StampCard:
     model: strawberry.Private[CardModel]
-
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(str(self.model.id))
-
-    @strawberry.field
-    def name(self) -> str:
-        return self.model.name
-
-    @strawberry.field
-    def action_type(self) -> str:
-        return self.model.action_type
-
-    @strawberry.field
-    def slots(self) -> int:
-        return self.model.slots
-
-    @strawberry.field(description="Stamps already on a new card (the endowed head start).")
-    def prestamped(self) -> int:
-        return self.model.prestamped
-
-    @strawberry.field(description="At most one stamp per local day.")
-    def one_per_day(self) -> bool:
-        return self.model.one_per_day
+    id: strawberry.ID
+    name: str
+    action_type: str
+    slots: int
+    prestamped: int = strawberry.field(
+        description="Stamps already on a new card (the endowed head start)."
+    )
+    one_per_day: bool = strawberry.field(description="At most one stamp per local day.")
 
     @strawberry.field
     def reward(self) -> Reward:
-        return reward_type(game_rewards.Reward.of(self.model))
+        return from_row(Reward, game_rewards.Reward.of(self.model))
 
 
 @strawberry.type
@@ -69,44 +53,27 @@ class StampCardInput:
 
 
 @strawberry.type
-class StampCardPayload:
+class StampCardPayload(Payload):
     stamp_card: StampCard | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
 class Query:
     @strawberry.field(permission_classes=[IsAdmin])
     async def stamp_cards(self, info: Info) -> list[StampCard]:
-        return [StampCard(model=c) for c in await stamp_cards.all_cards()]
+        return [from_row(StampCard, c) for c in await stamp_cards.all_cards()]
 
     @strawberry.field(permission_classes=[IsMember])
     async def my_stamp_cards(self, info: Info) -> list[StampCardProgress]:
-        assert info.context.viewer.member_id is not None
-        return [
-            StampCardProgress(
-                card=StampCard(model=v.card),
-                stamps=v.stamps,
-                slots=v.slots,
-                completed_count=v.completed_count,
-            )
-            for v in await stamp_cards.my_cards(info.context.viewer.member_id)
-        ]
+        found = await stamp_cards.my_cards(info.context.member_id)
+        return [from_row(StampCardProgress, v) for v in found]
 
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation(permission_classes=[IsAdmin])
-    @payload_errors(StampCardPayload)
+    @mutation(IsAdmin)
     async def create_stamp_card(self, info: Info, input: StampCardInput) -> StampCardPayload:
         card = await stamp_cards.create(
-            stamp_cards.StampCardData(
-                name=input.name,
-                action_type=input.action_type,
-                slots=input.slots,
-                prestamped=input.prestamped or 0,
-                one_per_day=bool(input.one_per_day),
-                reward=input.reward.to_domain(),
-            )
+            from_input(stamp_cards.StampCardData, input, reward=input.reward.to_domain())
         )
-        return StampCardPayload(stamp_card=StampCard(model=card))
+        return StampCardPayload(stamp_card=from_row(StampCard, card))
