@@ -7,10 +7,11 @@ from datetime import datetime
 import strawberry
 from strawberry.scalars import JSON
 
-from game import action_types, actions
+from core.errors import DomainError
+from game import action_types, actions, batch
 from game.models import ActionType as ActionTypeModel
 from gql.context import Info
-from gql.errors import UserError, payload_errors
+from gql.errors import UserError, payload_errors, user_error
 from gql.permissions import IsAdmin, IsSignedIn
 from gql.schema.badges import BadgeAward
 from gql.schema.missions import MissionProgress
@@ -92,6 +93,36 @@ class TrackActionPayload:
 
 
 @strawberry.type
+class TrackActionsPayload:
+    results: list[TrackActionPayload] = strawberry.field(
+        default_factory=list,
+        description="One per input, in order; a refused input has its own errors "
+        "(fields named ['inputs', index, ...]) and wrote nothing.",
+    )
+    errors: list[UserError] = strawberry.field(
+        default_factory=list, description="Refusals of the whole batch (nothing written)."
+    )
+
+
+def _track_payload(result: actions.TrackResult) -> TrackActionPayload:
+    return TrackActionPayload(
+        points_awarded=result.points_awarded,
+        missions=[MissionProgress.of(v) for v in result.missions],
+        badges_awarded=[BadgeAward.of(b) for b in result.badges],
+        duplicate=result.duplicate,
+    )
+
+
+def _item_payload(index: int, outcome: batch.Outcome) -> TrackActionPayload:
+    if not isinstance(outcome, DomainError):
+        return _track_payload(outcome)
+    error = user_error(outcome)
+    if error.field and error.field[0] == "input":
+        error.field = ["inputs", str(index), *error.field[1:]]
+    return TrackActionPayload(errors=[error])
+
+
+@strawberry.type
 class Query:
     @strawberry.field(permission_classes=[IsAdmin])
     async def action_types(self, info: Info) -> list[ActionType]:
@@ -126,9 +157,31 @@ class Mutation:
             attributes=input.attributes,
             occurred_at=input.occurred_at,
         )
-        return TrackActionPayload(
-            points_awarded=result.points_awarded,
-            missions=[MissionProgress.of(v) for v in result.missions],
-            badges_awarded=[BadgeAward.of(b) for b in result.badges],
-            duplicate=result.duplicate,
+        return _track_payload(result)
+
+    @strawberry.mutation(
+        permission_classes=[IsSignedIn],
+        description="Up to 100 trackActions in one request, each with its own result "
+        "(idempotent per idempotencyKey, like trackAction).",
+    )
+    @payload_errors(TrackActionsPayload)
+    async def track_actions(
+        self, info: Info, inputs: list[TrackActionInput]
+    ) -> TrackActionsPayload:
+        outcomes = await batch.report_many(
+            [
+                batch.Reported(
+                    action_type=i.type,
+                    idempotency_key=i.idempotency_key,
+                    member_external_id=i.member_external_id,
+                    value=1 if i.value is None else i.value,
+                    attributes=i.attributes,
+                    occurred_at=i.occurred_at,
+                )
+                for i in inputs
+            ],
+            caller_member_id=info.context.viewer.member_id,
+        )
+        return TrackActionsPayload(
+            results=[_item_payload(n, o) for n, o in enumerate(outcomes)]
         )
