@@ -45,7 +45,7 @@ from rewards.badges import BadgeAward
 from rewards.ledger import service as ledger
 from rewards.ledger.reasons import Reason
 from rewards.ledger.retry import retrying
-from rewards.member_state import Peek, State, lock
+from rewards.member_state import Peek, State, Target, lock
 
 # A phone's clock may run a little ahead of (or behind) ours; members report what happens now.
 CLOCK_SKEW = timedelta(seconds=60)
@@ -286,24 +286,43 @@ class Admitted:
         )
 
 
-async def admit(
-    ready: Prepared, member_id: int | None, external_id: str | None, by_member: bool
-) -> Admitted | TrackResult:
-    """Inside the unit: lock the member and check the action. A refusal (DomainError) is
-    raised before anything is buffered; a repeated key answers its stored result."""
-    item, at, zone = ready.item, ready.at, ready.zone
-    day = clock.local(at, zone).date()
+def target(ready: Prepared, member_id: int | None, external_id: str | None) -> Target:
+    """The member to lock for the action, with what it reads in the same statement."""
+    item = ready.item
+    day = clock.local(ready.at, ready.zone).date()
     peeks = _peeks(item, day, member_id is not None and external_id is not None)
     if ready.prefetch is not None:
         peeks.append(ready.prefetch.peek())
     if ready.card_ids:
         peeks.append(stamp_cards.peek(sorted(ready.card_ids)))
-    state = await lock(
+    return Target(
         member_id,
-        external_id=None if member_id is not None else external_id,
-        peeks=peeks,
-        field_name="input.memberExternalId",
+        None if member_id is not None else external_id,
+        peeks,
+        "input.memberExternalId",
     )
+
+
+async def admit(
+    ready: Prepared,
+    member_id: int | None,
+    external_id: str | None,
+    by_member: bool,
+    state: State | None = None,
+) -> Admitted | TrackResult:
+    """Inside the unit: lock the member (unless `state` is its lock, taken with the peeks
+    of `target()`) and check the action. A refusal (DomainError) is raised before anything
+    is buffered; a repeated key answers its stored result."""
+    item, at, zone = ready.item, ready.at, ready.zone
+    day = clock.local(at, zone).date()
+    if state is None:
+        locking = target(ready, member_id, external_id)
+        state = await lock(
+            locking.member_id,
+            external_id=locking.external_id,
+            peeks=locking.peeks,
+            field_name=locking.field_name,
+        )
     own = state.peeks.get("external_id", external_id)
     if member_id is not None and external_id is not None and own != external_id:
         raise Forbidden("a member reports only their own actions", "input.memberExternalId")

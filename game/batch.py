@@ -31,6 +31,7 @@ from core.errors import DomainError, InvalidInput
 from core.events import unit_of_work
 from game import actions
 from game.actions import Report, TrackResult
+from rewards import member_state
 from rewards.ledger.retry import retrying
 
 MAX_BATCH = 100
@@ -142,10 +143,16 @@ async def _together(group: list[_Item], by_member: bool) -> dict[int, Outcome]:
         except DomainError as refusal:  # occurredAt out of range
             outcomes[item.index] = refusal
     async with unit_of_work():
-        for item, prepared in ready:
+        locked = await member_state.lock_many(
+            [actions.target(prepared, item.member_id, item.external_id) for item, prepared in ready]
+        )
+        for (item, prepared), state in zip(ready, locked, strict=True):
+            if isinstance(state, DomainError):  # no such member
+                outcomes[item.index] = state
+                continue
             try:
                 admitted = await actions.admit(
-                    prepared, item.member_id, item.external_id, by_member
+                    prepared, item.member_id, item.external_id, by_member, state
                 )
             except DomainError as refusal:
                 outcomes[item.index] = refusal

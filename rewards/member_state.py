@@ -29,7 +29,7 @@ from tortoise.models import Model
 
 from core import sql
 from core.definitions import VERSION_SUBQUERY, seen
-from core.errors import NotFound
+from core.errors import DomainError, NotFound
 from core.events import Buffer, buffer, current
 
 ROLLING_DAYS = 365
@@ -149,26 +149,7 @@ async def lock(
     known = _cached(member_id) if member_id is not None else None
     if known is not None and all(p.name in known.peeks for p in peeks):
         return known
-    params: list[Any]
-    if member_id is not None:
-        where, params = "member_id = $1", [member_id]
-    else:
-        where, params = "member_id = (SELECT id FROM member WHERE external_id = $1)", [external_id]
-    extra = []
-    for peek in peeks:
-        text = _renumber(peek.sql, len(params)).replace("$m", "member_state.member_id")
-        extra.append(f", ({text}) AS peek_{peek.name}")
-        params += list(peek.params)
-    # The subqueries read the statement's snapshot, taken BEFORE it waited for the row
-    # lock; `seen_seq` is the row as that snapshot saw it. If another writer committed
-    # while we waited, seq moved by two: run the statement again, lock held, fresh snapshot.
-    statement = (
-        f"UPDATE member_state SET seq = seq + 1 WHERE {where}"
-        f" RETURNING {COLUMNS}, seq, (SELECT s.seq FROM member_state s"
-        " WHERE s.member_id = member_state.member_id) AS seen_seq,"
-        f" {_balance('AVAILABLE')}, {_balance('PENDING')},"
-        f" {VERSION_SUBQUERY} AS defs_version{''.join(extra)}"
-    )
+    statement, params = _statement(member_id, external_id, peeks)
     found_row = await sql.row(statement, params)
     if found_row is None:
         await _create(member_id, external_id, field_name)
@@ -176,10 +157,7 @@ async def lock(
         if found_row is None:
             raise NotFound("no such member", field_name)
     # (SQLite runs one writer at a time, and its subqueries see the new row: nothing to do.)
-    waited = (
-        found_row["seen_seq"] is None or int(found_row["seq"]) != int(found_row["seen_seq"]) + 1
-    )
-    if waited and sql.dialect() == "postgres":
+    if _waited(found_row) and sql.dialect() == "postgres":
         found_row = await sql.row(statement, params)
         assert found_row is not None
     seen(found_row["defs_version"])
@@ -189,6 +167,105 @@ async def lock(
         return known
     unit.cache[("state", state.member_id)] = state
     return state
+
+
+def _statement(
+    member_id: int | None,
+    external_id: str | None,
+    peeks: Sequence[Peek],
+    *,
+    first: int = 1,
+    tag: int | None = None,
+) -> tuple[str, list[Any]]:
+    """The lock statement of one member, its placeholders from `$first`; with a `tag`, the
+    row also says which it is (`n`) and the peeks come as one JSON object (`peeks`)."""
+    params: list[Any]
+    if member_id is not None:
+        where, params = f"member_id = ${first}", [member_id]
+    else:
+        where = f"member_id = (SELECT id FROM member WHERE external_id = ${first})"
+        params = [external_id]
+    extra = []
+    for peek in peeks:
+        text = _renumber(peek.sql, first - 1 + len(params)).replace("$m", "member_state.member_id")
+        extra.append((peek.name, f"({text})"))
+        params += list(peek.params)
+    if tag is None:
+        picks = "".join(f", {text} AS peek_{name}" for name, text in extra)
+    else:
+        pairs = ", ".join(f"'{name}', {text}" for name, text in extra)
+        picks = f", json_build_object({pairs}) AS peeks, {int(tag)} AS n"
+    # The subqueries read the statement's snapshot, taken BEFORE it waited for the row
+    # lock; `seen_seq` is the row as that snapshot saw it. If another writer committed
+    # while we waited, seq moved by two: run the statement again, lock held, fresh snapshot.
+    statement = (
+        f"UPDATE member_state SET seq = seq + 1 WHERE {where}"
+        f" RETURNING {COLUMNS}, seq, (SELECT s.seq FROM member_state s"
+        " WHERE s.member_id = member_state.member_id) AS seen_seq,"
+        f" {_balance('AVAILABLE')}, {_balance('PENDING')},"
+        f" {VERSION_SUBQUERY} AS defs_version{picks}"
+    )
+    return statement, params
+
+
+def _waited(found: dict[str, Any]) -> bool:
+    return found["seen_seq"] is None or int(found["seq"]) != int(found["seen_seq"]) + 1
+
+
+@dataclass(frozen=True)
+class Target:
+    """One member for `lock_many`: by id, or else by external id, with its own peeks."""
+
+    member_id: int | None
+    external_id: str | None
+    peeks: Sequence[Peek] = ()
+    field_name: str | None = None
+
+
+async def lock_many(targets: Sequence[Target]) -> list[State | DomainError]:
+    """`lock()` for several DIFFERENT members, in this order, in ONE statement on
+    PostgreSQL (a data-modifying CTE per member): each gets its state, or the error lock()
+    raises for it (NotFound). A member whose row was missing, or whose snapshot went stale
+    while it waited for the lock, is locked again on its own (as lock() does)."""
+    unit = current()
+    if unit is None:
+        raise RuntimeError("lock_many() outside unit_of_work()")
+    found: dict[int, dict[str, Any]] = {}
+    if sql.dialect() == "postgres" and len(targets) > 1:
+        parts: list[str] = []
+        params: list[Any] = []
+        for n, target in enumerate(targets):
+            text, own = _statement(
+                target.member_id, target.external_id, target.peeks, first=len(params) + 1, tag=n
+            )
+            parts.append(f"w{n} AS ({text})")
+            params += own
+        union = " UNION ALL ".join(f"SELECT * FROM w{n}" for n in range(len(targets)))
+        for row in await sql.rows(f"WITH {', '.join(parts)} {union}", params):
+            found[int(row["n"])] = row
+    states: list[State | DomainError] = []
+    for n, target in enumerate(targets):
+        row = found.get(n)
+        if row is None or _waited(row):
+            try:
+                states.append(
+                    await lock(
+                        target.member_id,
+                        external_id=target.external_id,
+                        peeks=target.peeks,
+                        field_name=target.field_name,
+                    )
+                )
+            except DomainError as refusal:
+                states.append(refusal)
+            continue
+        seen(row["defs_version"])
+        peeked = sql.decode_json(row["peeks"]) or {}
+        values = {f"peek_{p.name}": peeked.get(p.name) for p in target.peeks}
+        state = _state(row | values, target.peeks)
+        unit.cache[("state", state.member_id)] = state
+        states.append(state)
+    return states
 
 
 async def _create(member_id: int | None, external_id: str | None, field_name: str | None) -> None:

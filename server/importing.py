@@ -245,6 +245,14 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _count(path: Path) -> int | None:
+    """The lines to import (blank ones aside), or None when there is no such file."""
+    if not path.is_file():
+        return None
+    with path.open(encoding="utf-8", errors="replace") as stream:
+        return sum(1 for text in stream if text.strip())
+
+
 def _summary(path: Path, counts: Counter[str]) -> str:
     kinds = []
     for kind in ("order", "action"):
@@ -268,11 +276,10 @@ def _summary(path: Path, counts: Counter[str]) -> str:
 )
 async def _import(args: argparse.Namespace, settings: Settings) -> int:
     path: Path = args.file
-    if not path.is_file():
+    total = _count(path)
+    if total is None:
         print(f"loyalty: {path}: no such file", file=sys.stderr)
         return 2
-    with path.open(encoding="utf-8", errors="replace") as stream:
-        total = sum(1 for text in stream if text.strip())
     errors = args.errors.open("w", encoding="utf-8") if args.errors else None
     try:
         with Progress(f"importing {path.name}", total=total, unit="line") as progress:

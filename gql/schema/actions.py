@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 
 import strawberry
@@ -9,6 +10,7 @@ from strawberry.scalars import JSON
 
 from core.errors import DomainError
 from game import action_types, actions, batch
+from game.missions.progress import ProgressView
 from game.models import ActionType as ActionTypeModel
 from gql.context import Info
 from gql.errors import UserError, payload_errors, user_error
@@ -86,10 +88,15 @@ class TrackActionPayload:
         description="Points the action itself earned (0 past the daily cap); rewards of the "
         "missions and stamp cards it completed come on top.",
     )
-    missions: list[MissionProgress] = strawberry.field(default_factory=list)
     badges_awarded: list[BadgeAward] = strawberry.field(default_factory=list)
     duplicate: bool = False
     errors: list[UserError] = strawberry.field(default_factory=list)
+    # Built only when selected: a batch of 100 actions on 50 missions is 5,000 of them.
+    views: strawberry.Private[list[ProgressView]] = dataclasses.field(default_factory=list)
+
+    @strawberry.field
+    def missions(self) -> list[MissionProgress]:
+        return [MissionProgress.of(v) for v in self.views]
 
 
 @strawberry.type
@@ -107,7 +114,7 @@ class TrackActionsPayload:
 def _track_payload(result: actions.TrackResult) -> TrackActionPayload:
     return TrackActionPayload(
         points_awarded=result.points_awarded,
-        missions=[MissionProgress.of(v) for v in result.missions],
+        views=result.missions,
         badges_awarded=[BadgeAward.of(b) for b in result.badges],
         duplicate=result.duplicate,
     )
