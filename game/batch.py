@@ -67,9 +67,7 @@ class _Unsafe(Exception):
     """An action failed after it began buffering: the group must roll back."""
 
 
-async def report_many(
-    items: Sequence[Reported], *, caller_member_id: int | None
-) -> list[Outcome]:
+async def report_many(items: Sequence[Reported], *, caller_member_id: int | None) -> list[Outcome]:
     """trackActions: the outcome of each item, in order (see the module docstring).
 
     Staff name each item's member; a member reports their own clientReportable types only.

@@ -189,6 +189,4 @@ class Mutation:
             ],
             caller_member_id=info.context.viewer.member_id,
         )
-        return TrackActionsPayload(
-            results=[_item_payload(n, o) for n, o in enumerate(outcomes)]
-        )
+        return TrackActionsPayload(results=[_item_payload(n, o) for n, o in enumerate(outcomes)])

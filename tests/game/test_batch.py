@@ -226,4 +226,3 @@ async def test_items_past_the_issuance_budget_are_refused_one_by_one(
     )
     assert await Action.all().count() == 2
     assert sum([await balance(api, m, settings) for m in members]) == 20
-
