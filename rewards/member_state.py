@@ -241,8 +241,8 @@ async def lock_many(targets: Sequence[Target]) -> list[State | DomainError]:
             parts.append(f"w{n} AS ({text})")
             params += own
         union = " UNION ALL ".join(f"SELECT * FROM w{n}" for n in range(len(targets)))
-        for row in await sql.rows(f"WITH {', '.join(parts)} {union}", params):
-            found[int(row["n"])] = row
+        for each in await sql.rows(f"WITH {', '.join(parts)} {union}", params):
+            found[int(each["n"])] = each
     states: list[State | DomainError] = []
     for n, target in enumerate(targets):
         row = found.get(n)

@@ -122,12 +122,19 @@ def _amount(fields: dict[str, Any]) -> Decimal:
         raise InvalidInput("amount must be a decimal number", "input.amount") from exc
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number")
+
+
 def parse(line: Line) -> None:
     """Fill in the line's kind and fields, or refuse it."""
     try:
-        found = json.loads(line.text)
-    except ValueError as exc:
+        found = json.loads(line.text, parse_constant=_no_constant)
+    except json.JSONDecodeError as exc:
         line.refuse(Refusal("INVALID_INPUT", f"not JSON: {exc.msg} (column {exc.colno})"))
+        return
+    except (ValueError, RecursionError) as exc:
+        line.refuse(Refusal("INVALID_INPUT", f"not JSON: {str(exc)[:100]}"))
         return
     if not isinstance(found, dict) or found.get("type") not in ("action", "order"):
         line.refuse(

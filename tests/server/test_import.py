@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from server import importing
 from tests.server.processes import loyalty, serve
 
 SECRETS = {
@@ -105,3 +106,14 @@ def test_import_applies_each_line_once_and_reports_refusals(
     with sqlite3.connect(database) as db:
         assert db.execute("SELECT COUNT(*) FROM game_action").fetchone() == (3,)
         assert db.execute("SELECT COUNT(*) FROM orders").fetchone() == (1,)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['{"type": "action", "value": NaN}', "[" * 100_000, "[1]", '{"type": "refund"}', "{"],
+)
+def test_a_line_that_is_not_an_order_or_action_object_is_refused(text: str) -> None:
+    line = importing.Line(9, text)
+    importing.parse(line)
+    assert line.outcome == "refused"
+    assert line.refusal is not None and line.refusal.code == "INVALID_INPUT"
