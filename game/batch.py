@@ -19,7 +19,7 @@ with other content) is raised before the action buffers anything, so the group g
 without it. Anything that goes wrong later (a balance past its limit, the issuance budget
 exhausted at the end) rolls the group back, and its actions run again one unit each, which
 is what trackAction does. A group runs under `retrying` like every write (deadlock
-victims, short issuance shards).
+victims, short issuance shards); one that still fails that way runs one unit each too.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from core.events import unit_of_work
 from game import actions
 from game.actions import Report, TrackResult
 from rewards import member_state
-from rewards.ledger.retry import retrying
+from rewards.ledger.retry import retryable, retrying
 
 MAX_BATCH = 100
 
@@ -117,8 +117,11 @@ async def _run(group: list[_Item], by_member: bool) -> dict[int, Outcome]:
     if len(group) > 1:
         try:
             return await retrying(lambda: _together(group, by_member))
-        except (_Unsafe, DomainError):
-            pass  # rolled back whole: each action on its own below
+        except Exception as exc:
+            # Rolled back whole: each action on its own below (it meets the same refusal,
+            # or the same failure, as trackAction would).
+            if not isinstance(exc, _Unsafe | DomainError) and not retryable(exc):
+                raise
     outcomes: dict[int, Outcome] = {}
     for item in group:
         try:
