@@ -226,3 +226,29 @@ async def test_items_past_the_issuance_budget_are_refused_one_by_one(
     )
     assert await Action.all().count() == 2
     assert sum([await balance(api, m, settings) for m in members]) == 20
+
+
+async def test_actions_of_several_types_in_one_batch(api: Api, settings: Settings) -> None:
+    # given two types, only one of them with a mission and a stamp card
+    await helpers.action_type(api, "review.posted", points=10)
+    await helpers.action_type(api, "app.opened", points=1)
+    await helpers.mission(api, title="Two reviews", target=2, reward={"points": 5})
+    card = {"name": "Opens", "actionType": "app.opened", "slots": 2, "reward": {"points": 3}}
+    created = await api.admin(
+        "mutation($i: StampCardInput!) { createStampCard(input: $i) { errors { code } } }",
+        {"i": card},
+    )
+    assert created["createStampCard"]["errors"] == []
+    members = [await factories.member() for _ in range(4)]
+    # when one batch mixes them, member by member
+    inputs = [item(m, f"r-{n}") for n, m in enumerate(members[:2])]
+    inputs += [item(m, f"o-{n}", type_="app.opened") for n, m in enumerate(members[2:])]
+    first = await track_batch(api, inputs)
+    second = await track_batch(
+        api, [{**i, "idempotencyKey": i["idempotencyKey"] + "b"} for i in inputs]
+    )
+    # then each counts by its own type's rules
+    assert outcomes(first) == [10, 10, 1, 1]
+    assert [[m["progress"] for m in r["missions"]] for r in first] == [[1], [1], [], []]
+    assert outcomes(second) == [10, 10, 1, 1]
+    assert [await balance(api, m, settings) for m in members] == [25, 25, 5, 5]
