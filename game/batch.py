@@ -7,9 +7,10 @@ the others; a repeated idempotency key answers the stored result (duplicate=True
 For speed, the batch's actions share units of work: a *group* holds at most one action
 per member (so each lock's peeks, such as "was this key used?" and "how many earned
 today?", are read fresh), and runs as ONE transaction: its members locked in one
-statement (member_state.lock_many, each with its action's peeks), then the group's writes
-and one outbox row (one statement on PostgreSQL, one Redis round trip): two statements
-per group whatever its size. The
+statement (member_state.lock_many, each with its action's peeks), then at its end the
+issuance shards its points come from (locked in key order, so concurrent batches do not
+deadlock on them), and the group's writes and one outbox row (one statement on
+PostgreSQL, one Redis round trip): three statements per group whatever its size. The
 actions of one member go to successive groups in their order, so repeats inside a batch
 behave like sequential calls. Members are locked in a fixed order (by external id) so
 concurrent batches wait for each other rather than deadlock.
