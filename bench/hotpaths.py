@@ -14,7 +14,8 @@ local servers), the real service in production mode with 1 and 2 worker processe
                 { displayName } } me { rank } aroundMe(radius: 2) { rank score } }` on a
                 1,000,000-member board, 256 members' tokens in turn
   trackActions  batches of 100 actions (`trackActions(inputs: [...])`), "n/a (not served)"
-                while the service has no such mutation
+                while the service has no such mutation; at --batch-connections (4): 32
+                batches of 100 in flight would take longer than a figure's seconds
   fanout        one event to 1,000 graphql-transport-ws `memberEvents` subscriptions of one
                 member (bench/fanout.py): p50/p99 over repeated events of the time from the
                 write to the last socket
@@ -245,12 +246,17 @@ class Run:
         spy_on: int | None = None,
         *,
         baseline: bool = False,
+        connections: int | None = None,
     ) -> Measured:
         """The ceiling now (unless measuring a baseline), then a warm-up and the measured
         run; with --profile, py-spy on spy_on during the measured run."""
         args = self.args
         ceiling = None if baseline else self.ceiling_now()
-        options: dict[str, Any] = {"connections": args.connections, "threads": args.threads}
+        connections = connections or args.connections
+        options: dict[str, Any] = {
+            "connections": connections,
+            "threads": min(args.threads, connections),
+        }
         run_id = f"{tag}-{secrets.token_hex(3)}"
         warm = None
         if args.warmup > 0:
@@ -355,8 +361,11 @@ async def track_actions(run: Run, shop: Shop, server: Process, workers: int, loa
         log(f"trackActions, {workers} worker(s): n/a (not served)")
         return
     script = batch_script(shop.members, run.args.batch_size, selection)
-    measured = run.measure(server.url, script, f"trackActions-w{workers}", server.pid)
-    run.add("trackActions", workers, load, measured)
+    connections = run.args.batch_connections
+    measured = run.measure(
+        server.url, script, f"trackActions-w{workers}", server.pid, connections=connections
+    )
+    run.add("trackActions", workers, load, measured, f"{connections} connections")
 
 
 async def fan_out(run: Run, shop: Shop, server: Process, workers: int, load: str) -> None:
@@ -689,6 +698,12 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--missions", type=int, default=50)
     parser.add_argument("--board-members", type=int, default=1_000_000)
     parser.add_argument("--batch-size", type=int, default=100)
+    parser.add_argument(
+        "--batch-connections",
+        type=int,
+        default=4,
+        help="wrk connections of the trackActions row (each has a batch in flight)",
+    )
     parser.add_argument("--sockets", type=int, default=1000)
     parser.add_argument("--events", type=int, default=100, help="fan-out events measured")
     parser.add_argument("--start-timeout", type=float, default=600.0, help="seconds")

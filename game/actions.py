@@ -45,7 +45,7 @@ from rewards.badges import BadgeAward
 from rewards.ledger import service as ledger
 from rewards.ledger.reasons import Reason
 from rewards.ledger.retry import retrying
-from rewards.member_state import Peek, State, lock
+from rewards.member_state import Peek, State, Target, lock
 
 # A phone's clock may run a little ahead of (or behind) ours; members report what happens now.
 CLOCK_SKEW = timedelta(seconds=60)
@@ -223,50 +223,125 @@ async def record(
 async def _record(
     item: Report, member_id: int | None, external_id: str | None, by_member: bool
 ) -> TrackResult:
+    ready = await prepare(item, by_member)
+    async with unit_of_work():
+        admitted = await admit(ready, member_id, external_id, by_member)
+        if isinstance(admitted, TrackResult):
+            return admitted
+        return await admitted.apply()
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What an action reads before its unit's first statement: when it happened, and what
+    to read with the lock (its missions' progress and its stamp cards, as this process last
+    saw the definitions; the lock reads their version, and if it moved the rules are
+    reloaded and what the peeks missed is read again)."""
+
+    item: Report
+    now: datetime
+    at: datetime
+    zone: str
+    prefetch: mission_progress.Prefetch | None
+    card_ids: frozenset[int]
+
+
+async def prepare(item: Report, by_member: bool) -> Prepared:
     now = clock.now()
     at = occurred(item.occurred_at, now, by_member=by_member)
-    # What the action will read comes with the lock: its missions' progress and its stamp
-    # cards, as this process last saw the definitions (the lock reads their version; if it
-    # moved, the rules are reloaded and what the peeks missed is read again).
     known = await definitions.hint()
     zone = known["program"].timezone
     prefetch = mission_progress.prefetch_for(item.action_type, known["missions"], at, zone)
-    card_ids = {c.id for c in known["stamp_cards"] if c.action_type == item.action_type}
-    async with unit_of_work():
-        day = clock.local(at, zone).date()
-        peeks = _peeks(item, day, member_id is not None and external_id is not None)
-        if prefetch is not None:
-            peeks.append(prefetch.peek())
-        if card_ids:
-            peeks.append(stamp_cards.peek(sorted(card_ids)))
-        state = await lock(
-            member_id,
-            external_id=None if member_id is not None else external_id,
-            peeks=peeks,
-            field_name="input.memberExternalId",
-        )
-        own = state.peeks.get("external_id", external_id)
-        if member_id is not None and external_id is not None and own != external_id:
-            raise Forbidden("a member reports only their own actions", "input.memberExternalId")
-        fingerprint = _fingerprint(
-            state.member_id, item.action_type, item.value, item.attributes, item.occurred_at
-        )
-        first = state.peeks["first"]
-        if first is not None:
-            return await _replay(state.member_id, str(first), fingerprint)
-        kind = await action_types.get(item.action_type)
-        if by_member and not kind.client_reportable:
-            raise Forbidden("members may not report this action type", "input.type")
-        program = await get_program()
-        if program.timezone != zone:  # the zone changed since we looked: count that day
-            zone = program.timezone
-            day = clock.local(at, zone).date()
-            state.peeks["earned_today"] = await _earned_on(state.member_id, kind.key, day)
-        earned_before = int(state.peeks["earned_today"] or 0)
-        cards = (card_ids, state.peeks.get("cards")) if card_ids else None
+    card_ids = frozenset(c.id for c in known["stamp_cards"] if c.action_type == item.action_type)
+    return Prepared(item, now, at, zone, prefetch, card_ids)
+
+
+@dataclass
+class Admitted:
+    """An action that passed every check, its member locked: `apply()` records it."""
+
+    state: State
+    kind: ActionType
+    ready: Prepared
+    fingerprint: str
+    zone: str
+    day: date
+    earned_before: int
+
+    async def apply(self) -> TrackResult:
+        ready = self.ready
+        cards = (set(ready.card_ids), self.state.peeks.get("cards")) if ready.card_ids else None
         return await _apply(
-            state, kind, item, fingerprint, at, now, zone, day, earned_before, prefetch, cards
+            self.state,
+            self.kind,
+            ready.item,
+            self.fingerprint,
+            ready.at,
+            ready.now,
+            self.zone,
+            self.day,
+            self.earned_before,
+            ready.prefetch,
+            cards,
         )
+
+
+def target(ready: Prepared, member_id: int | None, external_id: str | None) -> Target:
+    """The member to lock for the action, with what it reads in the same statement."""
+    item = ready.item
+    day = clock.local(ready.at, ready.zone).date()
+    peeks = _peeks(item, day, member_id is not None and external_id is not None)
+    if ready.prefetch is not None:
+        peeks.append(ready.prefetch.peek())
+    if ready.card_ids:
+        peeks.append(stamp_cards.peek(sorted(ready.card_ids)))
+    return Target(
+        member_id,
+        None if member_id is not None else external_id,
+        peeks,
+        "input.memberExternalId",
+    )
+
+
+async def admit(
+    ready: Prepared,
+    member_id: int | None,
+    external_id: str | None,
+    by_member: bool,
+    state: State | None = None,
+) -> Admitted | TrackResult:
+    """Inside the unit: lock the member (unless `state` is its lock, taken with the peeks
+    of `target()`) and check the action. A refusal (DomainError) is raised before anything
+    is buffered; a repeated key answers its stored result."""
+    item, at, zone = ready.item, ready.at, ready.zone
+    day = clock.local(at, zone).date()
+    if state is None:
+        locking = target(ready, member_id, external_id)
+        state = await lock(
+            locking.member_id,
+            external_id=locking.external_id,
+            peeks=locking.peeks,
+            field_name=locking.field_name,
+        )
+    own = state.peeks.get("external_id", external_id)
+    if member_id is not None and external_id is not None and own != external_id:
+        raise Forbidden("a member reports only their own actions", "input.memberExternalId")
+    fingerprint = _fingerprint(
+        state.member_id, item.action_type, item.value, item.attributes, item.occurred_at
+    )
+    first = state.peeks["first"]
+    if first is not None:
+        return await _replay(state.member_id, str(first), fingerprint)
+    kind = await action_types.get(item.action_type)
+    if by_member and not kind.client_reportable:
+        raise Forbidden("members may not report this action type", "input.type")
+    program = await get_program()
+    if program.timezone != zone:  # the zone changed since we looked: count that day
+        zone = program.timezone
+        day = clock.local(at, zone).date()
+        state.peeks["earned_today"] = await _earned_on(state.member_id, kind.key, day)
+    earned_before = int(state.peeks["earned_today"] or 0)
+    return Admitted(state, kind, ready, fingerprint, zone, day, earned_before)
 
 
 async def _earned_on(member_id: int, action_type: str, day: date) -> int:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, ClassVar
 
 from tortoise import fields
@@ -29,7 +29,7 @@ from tortoise.models import Model
 
 from core import sql
 from core.definitions import VERSION_SUBQUERY, seen
-from core.errors import NotFound
+from core.errors import DomainError, NotFound
 from core.events import Buffer, buffer, current
 
 ROLLING_DAYS = 365
@@ -149,26 +149,7 @@ async def lock(
     known = _cached(member_id) if member_id is not None else None
     if known is not None and all(p.name in known.peeks for p in peeks):
         return known
-    params: list[Any]
-    if member_id is not None:
-        where, params = "member_id = $1", [member_id]
-    else:
-        where, params = "member_id = (SELECT id FROM member WHERE external_id = $1)", [external_id]
-    extra = []
-    for peek in peeks:
-        text = _renumber(peek.sql, len(params)).replace("$m", "member_state.member_id")
-        extra.append(f", ({text}) AS peek_{peek.name}")
-        params += list(peek.params)
-    # The subqueries read the statement's snapshot, taken BEFORE it waited for the row
-    # lock; `seen_seq` is the row as that snapshot saw it. If another writer committed
-    # while we waited, seq moved by two: run the statement again, lock held, fresh snapshot.
-    statement = (
-        f"UPDATE member_state SET seq = seq + 1 WHERE {where}"
-        f" RETURNING {COLUMNS}, seq, (SELECT s.seq FROM member_state s"
-        " WHERE s.member_id = member_state.member_id) AS seen_seq,"
-        f" {_balance('AVAILABLE')}, {_balance('PENDING')},"
-        f" {VERSION_SUBQUERY} AS defs_version{''.join(extra)}"
-    )
+    statement, params = _statement(member_id, external_id, peeks)
     found_row = await sql.row(statement, params)
     if found_row is None:
         await _create(member_id, external_id, field_name)
@@ -176,10 +157,7 @@ async def lock(
         if found_row is None:
             raise NotFound("no such member", field_name)
     # (SQLite runs one writer at a time, and its subqueries see the new row: nothing to do.)
-    waited = (
-        found_row["seen_seq"] is None or int(found_row["seq"]) != int(found_row["seen_seq"]) + 1
-    )
-    if waited and sql.dialect() == "postgres":
+    if _waited(found_row) and sql.dialect() == "postgres":
         found_row = await sql.row(statement, params)
         assert found_row is not None
     seen(found_row["defs_version"])
@@ -189,6 +167,171 @@ async def lock(
         return known
     unit.cache[("state", state.member_id)] = state
     return state
+
+
+def _statement(
+    member_id: int | None,
+    external_id: str | None,
+    peeks: Sequence[Peek],
+    *,
+    first: int = 1,
+    tag: int | None = None,
+) -> tuple[str, list[Any]]:
+    """The lock statement of one member, its placeholders from `$first`; with a `tag`, the
+    row also says which it is (`n`) and the peeks come as one JSON object (`peeks`)."""
+    params: list[Any]
+    if member_id is not None:
+        where, params = f"member_id = ${first}", [member_id]
+    else:
+        where = f"member_id = (SELECT id FROM member WHERE external_id = ${first})"
+        params = [external_id]
+    extra = []
+    for peek in peeks:
+        text = _renumber(peek.sql, first - 1 + len(params)).replace("$m", "member_state.member_id")
+        extra.append((peek.name, f"({text})"))
+        params += list(peek.params)
+    if tag is None:
+        picks = "".join(f", {text} AS peek_{name}" for name, text in extra)
+    else:
+        pairs = ", ".join(f"'{name}', {text}" for name, text in extra)
+        picks = f", json_build_object({pairs}) AS peeks, {int(tag)} AS n"
+    # The subqueries read the statement's snapshot, taken BEFORE it waited for the row
+    # lock; `seen_seq` is the row as that snapshot saw it. If another writer committed
+    # while we waited, seq moved by two: run the statement again, lock held, fresh snapshot.
+    statement = (
+        f"UPDATE member_state SET seq = seq + 1 WHERE {where}"
+        f" RETURNING {COLUMNS}, seq, (SELECT s.seq FROM member_state s"
+        " WHERE s.member_id = member_state.member_id) AS seen_seq,"
+        f" {_balance('AVAILABLE')}, {_balance('PENDING')},"
+        f" {VERSION_SUBQUERY} AS defs_version{picks}"
+    )
+    return statement, params
+
+
+def _waited(found: dict[str, Any]) -> bool:
+    return found["seen_seq"] is None or int(found["seq"]) != int(found["seen_seq"]) + 1
+
+
+@dataclass(frozen=True)
+class Target:
+    """One member for `lock_many`: by id, or else by external id, with its own peeks."""
+
+    member_id: int | None
+    external_id: str | None
+    peeks: Sequence[Peek] = ()
+    field_name: str | None = None
+
+
+async def lock_many(targets: Sequence[Target]) -> list[State | DomainError]:
+    """`lock()` for several DIFFERENT members, in this order, in ONE statement on
+    PostgreSQL (a data-modifying CTE per member): each gets its state, or the error lock()
+    raises for it (NotFound). A member whose row was missing, or whose snapshot went stale
+    while it waited for the lock, is locked again on its own (as lock() does)."""
+    unit = current()
+    if unit is None:
+        raise RuntimeError("lock_many() outside unit_of_work()")
+    found: dict[int, dict[str, Any]] = {}
+    uniform = _uniform(targets) if sql.dialect() == "postgres" and len(targets) > 1 else None
+    if uniform is not None:
+        for each in await sql.rows(*uniform):
+            found[int(each["n"])] = each
+    elif sql.dialect() == "postgres" and len(targets) > 1:
+        parts: list[str] = []
+        params: list[Any] = []
+        for n, target in enumerate(targets):
+            text, own = _statement(
+                target.member_id, target.external_id, target.peeks, first=len(params) + 1, tag=n
+            )
+            parts.append(f"w{n} AS ({text})")
+            params += own
+        union = " UNION ALL ".join(f"SELECT * FROM w{n}" for n in range(len(targets)))
+        for each in await sql.rows(f"WITH {', '.join(parts)} {union}", params):
+            found[int(each["n"])] = each
+    states: list[State | DomainError] = []
+    for n, target in enumerate(targets):
+        row = found.get(n)
+        if row is None or _waited(row):
+            try:
+                states.append(
+                    await lock(
+                        target.member_id,
+                        external_id=target.external_id,
+                        peeks=target.peeks,
+                        field_name=target.field_name,
+                    )
+                )
+            except DomainError as refusal:
+                states.append(refusal)
+            continue
+        seen(row["defs_version"])
+        if "peeks" in row:
+            peeked = sql.decode_json(row["peeks"]) or {}
+            row = row | {f"peek_{p.name}": peeked.get(p.name) for p in target.peeks}
+        state = _state(row, target.peeks)
+        unit.cache[("state", state.member_id)] = state
+        states.append(state)
+    return states
+
+
+_ROW_TYPES: dict[type, str] = {str: "text", int: "bigint", date: "date", datetime: "timestamptz"}
+
+
+def _uniform(targets: Sequence[Target]) -> tuple[str, list[Any]] | None:
+    """ONE `UPDATE ... FROM unnest(...)` locking every target, when they are all named the
+    same way and their peeks differ only in scalar parameters (a batch's actions of one
+    type): a short statement, planned in a moment whatever the number of members. A
+    parameter equal for all targets is passed once; one that differs is a column of the
+    unnest. None when the targets do not fit (then lock_many writes a CTE per member)."""
+    by_id = targets[0].member_id is not None
+    shape = [(p.name, p.sql, len(p.params)) for p in targets[0].peeks]
+    if any(
+        (t.member_id is not None) != by_id
+        or [(p.name, p.sql, len(p.params)) for p in t.peeks] != shape
+        for t in targets
+    ):
+        return None
+    who = [t.member_id if by_id else t.external_id for t in targets]
+    columns: list[tuple[str, str, list[Any]]] = [
+        ("n", "bigint", list(range(len(targets)))),
+        ("who", "bigint" if by_id else "text", who),
+    ]
+    shared: list[Any] = []
+    picks: list[str] = []
+    for j, (name, text, count) in enumerate(shape):
+        names: dict[int, str] = {}
+        for k in range(count):
+            values = [t.peeks[j].params[k] for t in targets]
+            kind = type(values[0])
+            if all(type(v) is kind and v == values[0] for v in values):
+                shared.append(values[0])
+                names[k + 1] = f"$<{len(shared)}>"
+            elif kind in _ROW_TYPES and all(type(v) is kind for v in values):
+                columns.append((f"c{len(columns)}", _ROW_TYPES[kind], values))
+                names[k + 1] = f"v.{columns[-1][0]}"
+            else:
+                return None
+        own = _NUMBERED.sub(lambda m, names=names: names[int(m.group(1))], text)  # type: ignore[misc]
+        picks.append(f", ({own.replace('$m', 'member_state.member_id')}) AS peek_{name}")
+    unnest = ", ".join(f"${i + 1}::{kind}[]" for i, (_, kind, _) in enumerate(columns))
+    labels = ", ".join(name for name, _, _ in columns)
+    source = f"SELECT * FROM unnest({unnest}) AS v({labels})"
+    if not by_id:
+        source = (
+            f"SELECT v.*, m.id AS mid FROM ({source}) AS v JOIN member m ON m.external_id = v.who"
+        )
+    first = len(columns)
+    peeks = "".join(picks)
+    peeks = re.sub(r"\$<(\d+)>", lambda m: f"${first + int(m.group(1))}", peeks)
+    qualified = ", ".join(f"member_state.{c.strip()}" for c in COLUMNS.split(","))
+    statement = (
+        f"UPDATE member_state SET seq = member_state.seq + 1 FROM ({source}) AS v"
+        f" WHERE member_state.member_id = v.{'who' if by_id else 'mid'}"
+        f" RETURNING v.n AS n, {qualified}, member_state.seq, (SELECT s.seq FROM member_state s"
+        " WHERE s.member_id = member_state.member_id) AS seen_seq,"
+        f" {_balance('AVAILABLE')}, {_balance('PENDING')},"
+        f" {VERSION_SUBQUERY} AS defs_version{peeks}"
+    )
+    return statement, [c[2] for c in columns] + shared
 
 
 async def _create(member_id: int | None, external_id: str | None, field_name: str | None) -> None:

@@ -299,6 +299,7 @@ AREA_COMMAND_MODULES: list[str] = [
     "server.engage_jobs",
     "server.spin_commands",
     "server.key_commands",
+    "server.importing",
 ]
 
 

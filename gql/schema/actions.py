@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 
 import strawberry
 from strawberry.scalars import JSON
 
-from game import action_types, actions
+from core.errors import DomainError
+from game import action_types, actions, batch
+from game.missions.progress import ProgressView
 from gql.context import Info
+from gql.errors import user_error
 from gql.permissions import IsAdmin, IsSignedIn
 from gql.schema.badges import BadgeAward
 from gql.schema.missions import MissionProgress
@@ -73,9 +77,44 @@ class TrackActionPayload(Payload):
         description="Points the action itself earned (0 past the daily cap); rewards of the "
         "missions and stamp cards it completed come on top.",
     )
-    missions: list[MissionProgress] = strawberry.field(default_factory=list)
+    # Built only when selected: a batch of 100 actions on 50 missions is 5,000 of them.
+    views: strawberry.Private[list[ProgressView]] = dataclasses.field(default_factory=list)
+
+    def _missions(self) -> list[MissionProgress]:
+        return [from_row(MissionProgress, v) for v in self.views]
+
+    missions: list[MissionProgress] = strawberry.field(resolver=_missions)
     badges_awarded: list[BadgeAward] = strawberry.field(default_factory=list)
     duplicate: bool = False
+
+
+@strawberry.type
+class TrackActionsPayload(Payload):
+    results: list[TrackActionPayload] = strawberry.field(
+        default_factory=list,
+        description="One per input, in order; a refused input has its own errors "
+        "(fields named ['inputs', index, ...]) and wrote nothing.",
+    )
+
+
+def _track_payload(result: actions.TrackResult) -> TrackActionPayload:
+    return TrackActionPayload(
+        points_awarded=result.points_awarded,
+        views=result.missions,
+        badges_awarded=[from_row(BadgeAward, b) for b in result.badges],
+        duplicate=result.duplicate,
+    )
+
+
+def _item_payload(index: int, outcome: batch.Outcome) -> TrackActionPayload:
+    if not isinstance(outcome, DomainError):
+        return _track_payload(outcome)
+    error = user_error(outcome)
+    if error.field and error.field[0] == "input":
+        error.field = ["inputs", str(index), *error.field[1:]]
+    refused = TrackActionPayload()
+    refused.errors = [error]
+    return refused
 
 
 @strawberry.type
@@ -103,9 +142,28 @@ class Mutation:
             attributes=input.attributes,
             occurred_at=input.occurred_at,
         )
-        return TrackActionPayload(
-            points_awarded=result.points_awarded,
-            missions=[from_row(MissionProgress, v) for v in result.missions],
-            badges_awarded=[from_row(BadgeAward, b) for b in result.badges],
-            duplicate=result.duplicate,
+        return _track_payload(result)
+
+    @mutation(
+        IsSignedIn,
+        description="Up to 100 trackActions in one request, each with its own result "
+        "(idempotent per idempotencyKey, like trackAction).",
+    )
+    async def track_actions(
+        self, info: Info, inputs: list[TrackActionInput]
+    ) -> TrackActionsPayload:
+        outcomes = await batch.report_many(
+            [
+                batch.Reported(
+                    action_type=i.type,
+                    idempotency_key=i.idempotency_key,
+                    member_external_id=i.member_external_id,
+                    value=1 if i.value is None else i.value,
+                    attributes=i.attributes,
+                    occurred_at=i.occurred_at,
+                )
+                for i in inputs
+            ],
+            caller_member_id=info.context.viewer.member_id,
         )
+        return TrackActionsPayload(results=[_item_payload(n, o) for n, o in enumerate(outcomes)])

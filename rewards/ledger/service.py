@@ -171,6 +171,7 @@ class LedgerWrites(Buffer):
     async def flush(self) -> Sequence[sql.Statement | sql.Checked] | None:
         if not self.credits:
             return None
+        await _lock_shards(self.credits)
         if optimistic.get() and not any(c.ref for c in self.credits):
             # One statement fewer: the draw goes with the unit's last writes; a short shard
             # fails them all (ShardShort), and the write runs again carefully.
@@ -197,6 +198,18 @@ class LedgerWrites(Buffer):
                     c.posting_id = by_ref.get(c.ref)
             return _lots(self.credits)
         return [postings, *_lots(self.credits)]
+
+
+async def _lock_shards(credits: list[Credit]) -> None:
+    """A unit crediting members of several shards (a batch of actions) locks those shards
+    first, in key order: two such units would otherwise lock them in whatever order their
+    UPDATE met them, and deadlock (PostgreSQL finds it only after deadlock_timeout)."""
+    shards = sorted({accounts.issuance_of(c.member_id) for c in credits})
+    if len(shards) > 1 and sql.dialect() == "postgres":
+        where, params = sql.id_list(shards, 1, "text")
+        await sql.rows(
+            f"SELECT key FROM ledger_account WHERE key {where} ORDER BY key FOR UPDATE", params
+        )
 
 
 def _moves(credits: list[Credit]) -> dict[str, int]:

@@ -160,3 +160,40 @@ async def test_one_action_is_one_redis_round_trip(api: Api, redis_trips: dict[st
     payload = await helpers.track(api, member)
     assert len(payload["missions"]) == 20 and payload["badgesAwarded"]
     assert redis_trips == {"pipelines": 1, "commands": 0, "rate_limits": 1}
+
+
+BATCH = """mutation($i: [TrackActionInput!]!) { trackActions(inputs: $i) {
+  results { pointsAwarded duplicate errors { code } } errors { code } } }"""
+
+
+async def _statements_per_batch(api: Api, statements: _Statements, size: int, tag: str) -> int:
+    members = [await factories.member() for _ in range(size)]
+    for run in ("warm", "measured"):  # the first creates the progress rows
+        statements.count = 0
+        inputs = [
+            {"memberExternalId": m.external_id, "type": "b.done", "idempotencyKey": f"{tag}-{run}"}
+            for m in members
+        ]
+        done = await api.integration(BATCH, {"i": inputs})
+        assert [r["pointsAwarded"] for r in done["trackActions"]["results"]] == [3] * size
+    return statements.count
+
+
+async def test_sql_per_batch_does_not_grow_with_its_size_on_postgresql(
+    api: Api, statements: _Statements
+) -> None:
+    # given an action type with 20 live missions
+    await helpers.action_type(api, "b.done", points=3)
+    for n in range(20):
+        await helpers.mission(api, title=f"m{n}", actionType="b.done", target=10**6)
+    # when batches of 10 and of 40 actions of different members are tracked
+    ten = await _statements_per_batch(api, statements, 10, "ten")
+    forty = await _statements_per_batch(api, statements, 40, "forty")
+    if backends.ON_POSTGRES:
+        # then the members' locks (each with its peeks) are one statement, the issuance
+        # shards their points come from are locked in order by another, and the batch's
+        # writes and its outbox row are a third, whatever the batch's size
+        assert forty == ten == 3
+    else:
+        # SQLite locks member by member (in-process): one statement per action more
+        assert forty - ten == 30 and ten <= 10 + 8
