@@ -41,7 +41,9 @@ def tortoise_config(db_url: str) -> dict[str, Any]:
     }
 
 
-def dialect(db_url: str) -> str:
+def backend_of(db_url: str) -> str:
+    """The backend a database URL names, read from its scheme before any connection exists
+    (at run time, core.sql.dialect() asks the connection)."""
     return (
         "postgres"
         if db_url.startswith(("postgres://", "postgresql://", "asyncpg://"))

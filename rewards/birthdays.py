@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from contextlib import suppress
 
-from tortoise import connections
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import RawSQL, Subquery
 
 from core import clock
 from core.errors import BudgetExhausted
 from core.events import unit_of_work
+from core.sql import dialect
 from members.models import Member
 from members.program import get_program
 from rewards.earning_models import BirthdayCredit
@@ -25,7 +25,7 @@ BATCH = 500
 
 
 def _month_sql() -> str:
-    if connections.get("default").capabilities.dialect == "postgres":
+    if dialect() == "postgres":
         return "CAST(EXTRACT(MONTH FROM birthday) AS INTEGER)"
     return "CAST(strftime('%m', birthday) AS INTEGER)"
 

@@ -32,12 +32,12 @@ from engage import campaigns, nps, rfm
 from engage.models import NotificationCampaign
 from game import action_types
 from game import actions as game_actions
+from game.grants import Reward
 from game.leaderboards import rebuild
 from game.leaderboards.definitions import Board, Metric
 from game.missions import definitions as missions
+from game.missions.windows import Window
 from game.models import Action, Mission
-from game.rewards import Reward
-from game.windows import Window
 from members import service as members
 from members.models import Member
 from members.program import ProgramChanges, update_program

@@ -37,7 +37,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from core import clock, outbox, redis, sql
 from game.leaderboards import scoring
 from game.leaderboards.definitions import Board
-from game.leaderboards.windows import Period, Window, window_of_day, windows_at
+from game.leaderboards.windows import BoardWindow, Period, window_of_day, windows_at
 
 log = logging.getLogger(__name__)
 
@@ -507,7 +507,7 @@ async def standing(board: str, window_key: str, member_id: int, ties: Iterable[s
 
 async def set_standing(
     board: str,
-    w: Window,
+    w: BoardWindow,
     member_id: int,
     value: tuple[int, int] | None,
     stale: Iterable[str] = (),
@@ -604,7 +604,7 @@ return 0
 async def swap_in(
     run: str,
     boards: Sequence[Board],
-    windows: Sequence[Window],
+    windows: Sequence[BoardWindow],
     filled: set[tuple[str, str]],
     every: Sequence[Board],
 ) -> None:
