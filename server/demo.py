@@ -41,12 +41,14 @@ from game.models import Action, Mission
 from members import service as members
 from members.models import Member
 from members.program import ProgramChanges, update_program
-from rewards import badges, birthdays, enrolment, orders, promotions, tiers
+from rewards import badges, birthdays, enrolment, promotions
 from rewards.ledger import jobs as ledger_jobs
-from rewards.orders import Order
+from rewards.orders import service as orders
+from rewards.orders.models import Order
 from rewards.promotions import Promotion
 from rewards.spin_wheel import service as spin_wheel
 from rewards.spin_wheel.models import SpinResult, SpinWheel
+from rewards.tiers import service as tiers
 from rewards.vouchers import service as vouchers
 from rewards.vouchers.models import Voucher, VoucherOffer
 

@@ -35,7 +35,7 @@ Name = tuple[str, Period]
 
 
 async def tier_codes(member_ids: list[int]) -> dict[int, str | None]:
-    from rewards.tiers import statuses
+    from rewards.tiers.service import statuses
 
     found = await statuses(member_ids)
     return {m: (s.tier.code if s.tier else None) for m, s in found.items()}

@@ -23,8 +23,8 @@ from game.leaderboards import scoring
 from game.leaderboards.definitions import Board, Metric
 from game.leaderboards.windows import BoardWindow
 from game.models import Action
-from rewards.earning_models import TierPointEntry
 from rewards.ledger.models import Posting
+from rewards.tiers.models import TierPointEntry
 
 Row = tuple[int, int, int]
 

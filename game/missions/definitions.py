@@ -129,7 +129,7 @@ async def _columns(data: MissionData) -> dict[str, Any]:
 
 async def _check_tiers(codes: list[str]) -> None:
     try:
-        from rewards.earning_models import Tier
+        from rewards.tiers.models import Tier
     except ImportError:  # tiers not built yet: nothing to check against
         return
     known = set(await Tier.filter(code__in=codes).values_list("code", flat=True))

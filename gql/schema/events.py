@@ -17,8 +17,8 @@ from gql.schema.ledger_types import LedgerReason  # noqa: F401 - registers the e
 from gql.schema.missions import MissionProgressed
 from gql.schema.tiers import Tier, tier_type
 from gql.subscriptions import MEMBER_EVENT_BUILDERS, member_event
-from rewards import tiers
 from rewards.ledger.reasons import Reason
+from rewards.tiers import service as tiers
 
 
 @strawberry.type

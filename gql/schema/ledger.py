@@ -13,10 +13,11 @@ from gql.permissions import IsAdmin, IsMember, IsStaff
 from gql.scalars import BigInt
 from gql.schema.ledger_types import LedgerReason  # noqa: F401 - registers the enum
 from gql.schema.members import Member, PageInfo, member_type
-from rewards import orders
 from rewards.ledger import audit, history, spending
-from rewards.ledger.models import OrderStatus, Posting
+from rewards.ledger.models import Posting
 from rewards.ledger.reasons import Reason
+from rewards.orders import service as orders
+from rewards.orders.models import OrderStatus
 
 strawberry.enum(OrderStatus, name="OrderStatus")
 

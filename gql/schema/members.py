@@ -20,7 +20,8 @@ from gql.schema.tiers import Tier, tier_type
 from gql.validation import parse_id
 from members import segments, service
 from members.models import Member as MemberModel
-from rewards import enrolment, tiers
+from rewards import enrolment
+from rewards.tiers import service as tiers
 
 
 @strawberry.enum

@@ -10,9 +10,10 @@ import strawberry
 from gql.context import Info
 from gql.errors import UserError, payload_errors
 from gql.permissions import IsAdmin, IsSignedIn
-from rewards import promotions, tiers
-from rewards.earning_models import Promotion as PromotionModel
-from rewards.earning_models import Tier as TierModel
+from rewards import promotions
+from rewards.promotions import Promotion as PromotionModel
+from rewards.tiers import service as tiers
+from rewards.tiers.models import Tier as TierModel
 
 
 @strawberry.type
