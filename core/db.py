@@ -1,7 +1,8 @@
 """Tortoise configuration: which modules hold models, and where migrations live.
 
 All models form one Tortoise app, "loyalty", migrated by tortoise's built-in migration
-system (core/migrations). `loyalty migrate` applies them; tests build the same schema.
+system (migrations/, a top-level package). `loyalty migrate` applies them; tests build the
+same schema.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ def tortoise_config(db_url: str) -> dict[str, Any]:
             APP: {
                 "models": list(MODEL_MODULES),
                 "default_connection": "default",
-                "migrations": "core.migrations",
+                "migrations": "migrations",
             }
         },
         "use_tz": True,
