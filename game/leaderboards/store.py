@@ -38,6 +38,7 @@ from core import clock, outbox, redis, sql
 from game.leaderboards import scoring
 from game.leaderboards.definitions import Board
 from game.leaderboards.windows import BoardWindow, Period, window_of_day, windows_at
+from members.program import get_program
 
 log = logging.getLogger(__name__)
 
@@ -113,8 +114,6 @@ async def current_zone() -> str:
 
 async def refresh_zone() -> str:
     global _zone
-    from members.program import get_program
-
     name = (await get_program()).timezone
     _zone = (name, time.monotonic())
     return name

@@ -23,6 +23,8 @@ from core.events import unit_of_work
 from game import action_types, grants
 from game.missions.windows import Window
 from game.models import Mission, MissionProgress
+from members import segments
+from rewards.tiers.models import Tier
 
 MAX_ATTRIBUTES_JSON = 2000
 
@@ -128,10 +130,6 @@ async def _columns(data: MissionData) -> dict[str, Any]:
 
 
 async def _check_tiers(codes: list[str]) -> None:
-    try:
-        from rewards.tiers.models import Tier
-    except ImportError:  # tiers not built yet: nothing to check against
-        return
     known = set(await Tier.filter(code__in=codes).values_list("code", flat=True))
     unknown = [c for c in codes if c not in known]
     if unknown:
@@ -139,8 +137,6 @@ async def _check_tiers(codes: list[str]) -> None:
 
 
 async def _check_segment(segment_id: int) -> None:
-    from members import segments
-
     await segments.get_segment(segment_id, "input.segmentId")
 
 
