@@ -23,7 +23,7 @@ MODEL_MODULES = [
     "rewards.vouchers.models",
     "rewards.spin_wheel.models",
     "rewards.member_state",
-    "rewards.badges",
+    "rewards.badges.models",
     "game.models",
     "game.leaderboards.models",
     "members.segment_models",

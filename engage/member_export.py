@@ -20,7 +20,7 @@ from engage.models import MessageDelivery, Notification, NpsResponse
 from game.models import Action, MemberStampCard, MissionProgress
 from members import consents, service
 from members.models import ConsentChange, Member, ProfileChange, TierChange
-from rewards.badges import BadgeAward
+from rewards.badges.models import BadgeAward
 from rewards.ledger import service as ledger
 from rewards.ledger.models import Posting
 from rewards.orders.models import Order, Refund

@@ -13,8 +13,8 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from core.errors import InvalidInput, NotFound, OutOfStock
-from rewards import badges
-from rewards.badges import BadgeAward
+from rewards.badges import service as badges
+from rewards.badges.models import BadgeAward
 from rewards.ledger.reasons import Reason
 from rewards.ledger.service import credit
 from rewards.spin_wheel import grant_free_spins

@@ -16,7 +16,7 @@ from core.errors import InvalidInput, NotFound
 from core.events import Buffer, buffer, unit_of_work
 from game import action_types, grants
 from game.models import MemberStampCard, StampCard
-from rewards.badges import BadgeAward
+from rewards.badges.models import BadgeAward
 from rewards.member_state import Peek
 
 MAX_SLOTS = 100

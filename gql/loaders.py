@@ -14,7 +14,8 @@ from engage.models import MemberRfm
 from game.missions import definitions as missions
 from members import segments
 from members.models import Member
-from rewards import badges, referrals, standing
+from rewards import referrals, standing
+from rewards.badges import service as badges
 from rewards.ledger import service as ledger
 from rewards.spin_wheel import service as spins
 from rewards.spin_wheel.models import SpinState, SpinWheel

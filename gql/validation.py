@@ -62,7 +62,7 @@ from game.models import Action, ActionType, Mission, StampCard
 from gql.errors import user_error
 from members.models import Member, Program
 from members.segment_models import Segment
-from rewards.badges import Badge
+from rewards.badges.models import Badge
 from rewards.ledger.models import Posting
 from rewards.orders.models import Order, Refund
 from rewards.promotions import Promotion

@@ -41,7 +41,8 @@ from game.models import Action, Mission
 from members import service as members
 from members.models import Member
 from members.program import ProgramChanges, update_program
-from rewards import badges, birthdays, enrolment, promotions
+from rewards import birthdays, enrolment, promotions
+from rewards.badges import service as badges
 from rewards.ledger import jobs as ledger_jobs
 from rewards.orders import service as orders
 from rewards.orders.models import Order

@@ -12,7 +12,8 @@ from game.missions import definitions as missions
 from game.missions.events import MissionCompleted
 from members import program
 from members import service as member_service
-from rewards import badges, promotions
+from rewards import promotions
+from rewards.badges import service as badges
 from rewards.enrolment import MemberEnrolled
 from rewards.orders.service import OrderCompleted
 from rewards.tiers import history as tier_history

@@ -23,7 +23,7 @@ from game.missions.windows import period_key
 from game.models import Mission, MissionProgress
 from members import segments
 from members.models import Member
-from rewards.badges import BadgeAward
+from rewards.badges.models import BadgeAward
 from rewards.member_state import Peek, State, lock
 from rewards.tiers import service as tiers
 

@@ -13,10 +13,10 @@ from gql.errors import UserError, payload_errors
 from gql.permissions import IsAdmin, IsSignedIn
 from gql.subscriptions import member_event
 from members import service as members
-from rewards import badges
-from rewards.badges import Badge as BadgeModel
-from rewards.badges import BadgeAward as AwardModel
-from rewards.badges import Held
+from rewards.badges import service as badges
+from rewards.badges.models import Badge as BadgeModel
+from rewards.badges.models import BadgeAward as AwardModel
+from rewards.badges.service import Held
 
 
 @strawberry.type
