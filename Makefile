@@ -29,7 +29,7 @@ lint: install
 # Regenerate the migrations from the models (nothing is deployed yet, so one initial
 # migration is kept; once released, use `tortoise makemigrations` for incremental ones).
 migrations: install
-	rm -f core/migrations/0*.py
+	rm -f migrations/0*.py
 	$(BIN)/tortoise -c core.db.TORTOISE_ORM makemigrations --name initial
 
 # The hot paths in one table (bench/hotpaths.py, BENCHMARKS.md), with wrk (Debian's `wrk`:

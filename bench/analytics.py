@@ -95,8 +95,8 @@ async def _generate(sizes: dict[str, int]) -> None:
     from tortoise import connections
 
     from engage import sql
-    from rewards import tiers
     from rewards.ledger import accounts
+    from rewards.tiers import service as tiers
 
     await accounts.ensure_system()
     for code, threshold in (("MEMBER", 0), ("SILVER", 100), ("GOLD", 300)):

@@ -39,7 +39,8 @@ async def timed(fn: Callable[[], Awaitable[Any]]) -> tuple[float, Any]:
 
 async def main(args: argparse.Namespace) -> None:
     from members import service
-    from rewards import enrolment, tiers
+    from rewards import enrolment
+    from rewards.tiers import service as tiers
 
     common.print_machine()
     async with common.services("tiers"):

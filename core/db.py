@@ -1,7 +1,8 @@
 """Tortoise configuration: which modules hold models, and where migrations live.
 
 All models form one Tortoise app, "loyalty", migrated by tortoise's built-in migration
-system (core/migrations). `loyalty migrate` applies them; tests build the same schema.
+system (migrations/, a top-level package). `loyalty migrate` applies them; tests build the
+same schema.
 """
 
 from __future__ import annotations
@@ -14,11 +15,15 @@ MODEL_MODULES = [
     "core.models",
     "members.models",
     "rewards.ledger.models",
+    "rewards.orders.models",
+    "rewards.tiers.models",
+    "rewards.promotions",
+    "rewards.referrals",
+    "rewards.birthdays",
     "rewards.vouchers.models",
     "rewards.spin_wheel.models",
-    "rewards.earning_models",
     "rewards.member_state",
-    "rewards.badges",
+    "rewards.badges.models",
     "game.models",
     "game.leaderboards.models",
     "members.segment_models",
@@ -33,7 +38,7 @@ def tortoise_config(db_url: str) -> dict[str, Any]:
             APP: {
                 "models": list(MODEL_MODULES),
                 "default_connection": "default",
-                "migrations": "core.migrations",
+                "migrations": "migrations",
             }
         },
         "use_tz": True,
@@ -41,7 +46,9 @@ def tortoise_config(db_url: str) -> dict[str, Any]:
     }
 
 
-def dialect(db_url: str) -> str:
+def backend_of(db_url: str) -> str:
+    """The backend a database URL names, read from its scheme before any connection exists
+    (at run time, core.sql.dialect() asks the connection)."""
     return (
         "postgres"
         if db_url.startswith(("postgres://", "postgresql://", "asyncpg://"))

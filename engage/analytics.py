@@ -28,8 +28,8 @@ from typing import Any
 from core import clock
 from core.errors import InvalidInput
 from engage import nps, sql
-from rewards import tiers
-from rewards.earning_models import Tier
+from rewards.tiers import service as tiers
+from rewards.tiers.models import Tier
 
 DEFAULT_RANGE = timedelta(days=30)
 

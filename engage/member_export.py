@@ -20,12 +20,13 @@ from engage.models import MessageDelivery, Notification, NpsResponse
 from game.models import Action, MemberStampCard, MissionProgress
 from members import consents, service
 from members.models import ConsentChange, Member, ProfileChange, TierChange
-from rewards import tiers
-from rewards.badges import BadgeAward
-from rewards.earning_models import Referral
+from rewards.badges.models import BadgeAward
 from rewards.ledger import service as ledger
-from rewards.ledger.models import Order, Posting, Refund
+from rewards.ledger.models import Posting
+from rewards.orders.models import Order, Refund
+from rewards.referrals import Referral
 from rewards.spin_wheel.models import SpinResult
+from rewards.tiers import service as tiers
 from rewards.vouchers.models import Voucher
 
 FORMAT_VERSION = 1

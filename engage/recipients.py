@@ -15,7 +15,7 @@ from typing import Any
 from core import sql
 from engage import wording
 from members.consents import Channel
-from rewards import tiers
+from rewards.tiers import service as tiers
 
 _SQL = """
 SELECT m.id, m.display_name, m.phone, m.email, m.erased_at, s.tier_code, a.balance

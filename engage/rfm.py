@@ -28,6 +28,7 @@ from datetime import timedelta
 from tortoise.transactions import in_transaction
 
 from core import clock
+from core.sql import dialect
 from engage import sql
 from engage.models import MemberRfm
 
@@ -81,8 +82,8 @@ DELETE FROM member_rfm WHERE NOT EXISTS (
 """
 
 
-def _statement(dialect: str) -> str:
-    least = "LEAST" if dialect == "postgres" else "MIN"
+def _statement() -> str:
+    least = "LEAST" if dialect() == "postgres" else "MIN"
     scores = {
         key: _SCORE.format(rank=rank).replace("MIN_FN", least)
         for key, rank in (("r", "r_rank"), ("f", "f_rank"), ("m", "m_rank"))
@@ -94,7 +95,7 @@ async def recompute() -> int:
     """Score every member with counted orders now; returns how many were scored."""
     now = clock.now()
     async with in_transaction() as conn:
-        await sql.execute(_statement(sql.dialect(conn)), [now], conn)
+        await sql.execute(_statement(), [now], conn)
         await sql.execute(_DROP_STALE, [], conn)
         scored = await sql.one("SELECT COUNT(*) AS n FROM member_rfm", [], conn)
     return int(scored["n"])

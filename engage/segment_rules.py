@@ -23,8 +23,8 @@ from core.errors import InvalidInput
 from engage import rfm
 from engage.models import MemberRfm
 from members import segments
-from rewards import tiers
-from rewards.ledger.models import OrderStatus
+from rewards.orders.models import OrderStatus
+from rewards.tiers import service as tiers
 
 
 async def _tier_codes(codes: list[str]) -> Q:

@@ -13,15 +13,13 @@ from typing import Any
 from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 
+from core.sql import dialect
+
 _PLACEHOLDER = re.compile(r"\$\d+")
 
 
-def dialect(conn: BaseDBAsyncClient | None = None) -> str:
-    return str((conn or connections.get("default")).capabilities.dialect)
-
-
-def _prepare(sql: str, conn: BaseDBAsyncClient) -> str:
-    return sql if dialect(conn) == "postgres" else _PLACEHOLDER.sub("?", sql)
+def _prepare(sql: str) -> str:
+    return sql if dialect() == "postgres" else _PLACEHOLDER.sub("?", sql)
 
 
 async def rows(
@@ -30,7 +28,7 @@ async def rows(
     conn = conn or connections.get("default")
     # execute_query_dict always fetches: execute_query drops the rows of an
     # UPDATE ... RETURNING on PostgreSQL.
-    return await conn.execute_query_dict(_prepare(sql, conn), values or [])
+    return await conn.execute_query_dict(_prepare(sql), values or [])
 
 
 async def one(
@@ -44,5 +42,5 @@ async def execute(
     sql: str, values: list[Any] | None = None, conn: BaseDBAsyncClient | None = None
 ) -> int:
     conn = conn or connections.get("default")
-    affected, _ = await conn.execute_query(_prepare(sql, conn), values or [])
+    affected, _ = await conn.execute_query(_prepare(sql), values or [])
     return int(affected or 0)

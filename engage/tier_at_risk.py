@@ -18,7 +18,8 @@ from engage.models import Notification, NotificationKind
 from engage.notifications import Draft, notify_many
 from members.models import Member, Program
 from members.program import get_program
-from rewards import tier_status, tiers
+from rewards.tiers import service as tiers
+from rewards.tiers import status as tier_status
 
 BATCH = 500
 COOLDOWN = timedelta(days=7)

@@ -30,10 +30,10 @@ from engage.notifications import Draft, notify, notify_many
 from game.missions.events import MissionCompleted
 from members.models import Member
 from members.program import get_program
-from rewards import tiers
 from rewards.enrolment import MemberEnrolled
 from rewards.ledger.models import Lot
-from rewards.tiers import TierChanged
+from rewards.tiers import service as tiers
+from rewards.tiers.service import TierChanged
 from rewards.vouchers.models import Voucher
 
 VOUCHER_NOTICE = timedelta(days=3)

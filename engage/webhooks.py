@@ -57,8 +57,8 @@ from game.missions.events import MissionCompleted
 from rewards.enrolment import MemberEnrolled
 from rewards.ledger.events import PointsChanged
 from rewards.ledger.spending import PointsRedeemed
-from rewards.orders import OrderCompleted, OrderRefunded
-from rewards.tiers import TierChanged
+from rewards.orders.service import OrderCompleted, OrderRefunded
+from rewards.tiers.service import TierChanged
 from rewards.vouchers.service import VoucherClaimed, VoucherRedeemed
 
 log = logging.getLogger("loyalty.webhooks")

@@ -41,7 +41,7 @@ from game.missions.progress import ProgressView
 from game.models import ActionType
 from members.program import get_program
 from rewards import earning
-from rewards.badges import BadgeAward
+from rewards.badges.models import BadgeAward
 from rewards.ledger import service as ledger
 from rewards.ledger.reasons import Reason
 from rewards.ledger.retry import retrying

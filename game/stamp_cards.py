@@ -14,10 +14,9 @@ from typing import Any, ClassVar
 from core import clock, definitions, sql, validation
 from core.errors import InvalidInput, NotFound
 from core.events import Buffer, buffer, unit_of_work
-from game import action_types
-from game import rewards as game_rewards
+from game import action_types, grants
 from game.models import MemberStampCard, StampCard
-from rewards.badges import BadgeAward
+from rewards.badges.models import BadgeAward
 from rewards.member_state import Peek
 
 MAX_SLOTS = 100
@@ -28,7 +27,7 @@ class StampCardData:
     name: str
     action_type: str
     slots: int
-    reward: game_rewards.Reward
+    reward: grants.Reward
     prestamped: int = 0
     one_per_day: bool = False
 
@@ -49,7 +48,7 @@ async def create(data: StampCardData) -> StampCard:
         raise InvalidInput(f"slots must be 1..{MAX_SLOTS}", "input.slots")
     if not 0 <= data.prestamped < data.slots:
         raise InvalidInput("prestamped must be 0..slots-1", "input.prestamped")
-    reward = await game_rewards.validate(data.reward, "input.reward")
+    reward = await grants.validate(data.reward, "input.reward")
     async with unit_of_work():
         await definitions.changed()
         return await StampCard.create(
@@ -158,9 +157,9 @@ async def stamp(
             result.completed.append(card)
         writes.rows[(member_id, card.id)] = (card.id, member_id, stamps, completed, day, now)
     for card in result.completed:
-        granted = await game_rewards.grant(
+        granted = await grants.grant(
             member_id,
-            game_rewards.Reward.of(card),
+            grants.Reward.of(card),
             f"stamp_card:{card.id}",
             f"Stamp card: {card.name}",
         )

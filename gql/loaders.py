@@ -14,10 +14,12 @@ from engage.models import MemberRfm
 from game.missions import definitions as missions
 from members import segments
 from members.models import Member
-from rewards import badges, referrals, standing, tiers
+from rewards import referrals, standing
+from rewards.badges import service as badges
 from rewards.ledger import service as ledger
 from rewards.spin_wheel import service as spins
 from rewards.spin_wheel.models import SpinState, SpinWheel
+from rewards.tiers import service as tiers
 from rewards.vouchers import service as vouchers
 from rewards.vouchers.models import VoucherOffer
 

@@ -62,10 +62,12 @@ from game.models import Action, ActionType, Mission, StampCard
 from gql.errors import user_error
 from members.models import Member, Program
 from members.segment_models import Segment
-from rewards.badges import Badge
-from rewards.earning_models import Promotion, Tier
-from rewards.ledger.models import Order, Posting, Refund
+from rewards.badges.models import Badge
+from rewards.ledger.models import Posting
+from rewards.orders.models import Order, Refund
+from rewards.promotions import Promotion
 from rewards.spin_wheel.models import SpinResult, SpinSegment, SpinWheel
+from rewards.tiers.models import Tier
 from rewards.vouchers.models import Voucher, VoucherOffer
 
 DEFAULT_LENGTH = 255  # a String that maps to no column

@@ -26,13 +26,13 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from tortoise import connections
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q, RawSQL, Subquery
 
 from core import clock, validation
 from core.errors import AlreadyExists, InvalidInput, NotFound
 from core.events import unit_of_work
+from core.sql import dialect
 from members import service
 from members.models import Member
 from members.segment_models import Segment, SegmentMember
@@ -92,10 +92,6 @@ def sql_text(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def _dialect() -> str:
-    return str(connections.get("default").capabilities.dialect)
-
-
 def check_text_list(values: list[str], where: str) -> list[str]:
     if not values:
         raise InvalidInput("give at least one value, or leave the rule out", where)
@@ -110,7 +106,7 @@ def _check_month(value: int, where: str) -> int:
 
 
 async def _birthday_month(month: int) -> Q:
-    if _dialect() == "postgres":
+    if dialect() == "postgres":
         expr = f"EXTRACT(MONTH FROM birthday) = {int(month)}"
     else:
         expr = f"CAST(strftime('%m', birthday) AS INTEGER) = {int(month)}"
@@ -119,7 +115,7 @@ async def _birthday_month(month: int) -> Q:
 
 async def _tags(tags: list[str]) -> Q:
     literals = ", ".join(sql_text(t) for t in tags)
-    if _dialect() == "postgres":
+    if dialect() == "postgres":
         sql = f"(SELECT id FROM member WHERE jsonb_exists_any(tags, ARRAY[{literals}]))"
     else:
         sql = f"(SELECT m.id FROM member m, json_each(m.tags) t WHERE t.value IN ({literals}))"

@@ -8,24 +8,44 @@ from __future__ import annotations
 
 from contextlib import suppress
 
-from tortoise import connections
+from tortoise import fields
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import RawSQL, Subquery
+from tortoise.models import Model
 
 from core import clock
 from core.errors import BudgetExhausted
 from core.events import unit_of_work
+from core.sql import dialect
 from members.models import Member
 from members.program import get_program
-from rewards.earning_models import BirthdayCredit
 from rewards.ledger import service as ledger
 from rewards.ledger.reasons import Reason
+
+
+class BirthdayCredit(Model):
+    id = fields.IntField(primary_key=True)
+    member: fields.ForeignKeyRelation[Member] = fields.ForeignKeyField(
+        "loyalty.Member", related_name="birthday_credits", on_delete=fields.CASCADE
+    )
+    member_id: int
+    year = fields.IntField()
+    points = fields.IntField()
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "birthday_credit"
+        unique_together = (("member_id", "year"),)
+
+
+__models__ = [BirthdayCredit]
+
 
 BATCH = 500
 
 
 def _month_sql() -> str:
-    if connections.get("default").capabilities.dialect == "postgres":
+    if dialect() == "postgres":
         return "CAST(EXTRACT(MONTH FROM birthday) AS INTEGER)"
     return "CAST(strftime('%m', birthday) AS INTEGER)"
 

@@ -11,8 +11,9 @@ from datetime import datetime
 from decimal import Decimal
 
 from members.models import Member
-from rewards import promotions, referrals, tiers
+from rewards import promotions, referrals
 from rewards.member_state import State
+from rewards.tiers import service as tiers
 
 
 async def multiplier(state: State, action_type: str, at: datetime) -> Decimal:

@@ -10,10 +10,32 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from tortoise import fields
+from tortoise.models import Model
+
 from core import clock, definitions, validation
 from core.errors import InvalidInput
 from core.events import unit_of_work
-from rewards.earning_models import Promotion, Tier
+from rewards.tiers.models import Tier
+
+
+class Promotion(Model):
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=100)
+    multiplier = fields.DecimalField(max_digits=8, decimal_places=4)
+    starts_at = fields.DatetimeField(db_index=True)
+    ends_at = fields.DatetimeField(db_index=True)
+    days_of_week: fields.Field[list[int] | None] = fields.JSONField(null=True)
+    tier_codes: fields.Field[list[str] | None] = fields.JSONField(null=True)
+    action_types: fields.Field[list[str] | None] = fields.JSONField(null=True)
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "promotion"
+
+
+__models__ = [Promotion]
+
 
 MAX_MULTIPLIER = Decimal(100)
 

@@ -15,16 +15,57 @@ from datetime import datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
 from fractions import Fraction
 
+from tortoise import fields
 from tortoise.functions import Count, Sum
+from tortoise.models import Model
 
 from core import clock
 from core.errors import ReferralRejected
 from members.models import Member
 from members.program import get_program
 from members.service import REFERRAL_CODE_LENGTH
-from rewards.earning_models import Referral, ReferralCommission
 from rewards.ledger import service as ledger
 from rewards.ledger.reasons import Reason
+
+
+class Referral(Model):
+    id = fields.IntField(primary_key=True)
+    referrer: fields.ForeignKeyRelation[Member] = fields.ForeignKeyField(
+        "loyalty.Member", related_name="referrals_made", on_delete=fields.CASCADE
+    )
+    referrer_id: int
+    referee: fields.OneToOneRelation[Member] = fields.OneToOneField(
+        "loyalty.Member", related_name="referral", on_delete=fields.CASCADE
+    )
+    referee_id: int
+    created_at = fields.DatetimeField()
+    qualified_at = fields.DatetimeField(null=True)
+    # Net commission paid to the referrer (credits minus refund reversals).
+    points_earned = fields.IntField(default=0)
+
+    class Meta:
+        table = "referral"
+
+
+class ReferralCommission(Model):
+    id = fields.IntField(primary_key=True)
+    referral: fields.ForeignKeyRelation[Referral] = fields.ForeignKeyField(
+        "loyalty.Referral", related_name="commissions", on_delete=fields.CASCADE
+    )
+    referral_id: int
+    order_id = fields.CharField(max_length=128, unique=True)
+    amount = fields.DecimalField(max_digits=18, decimal_places=4)
+    points = fields.IntField()
+    refunded_amount = fields.DecimalField(max_digits=18, decimal_places=4, default=Decimal(0))
+    reversed_points = fields.IntField(default=0)
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "referral_commission"
+
+
+__models__ = [Referral, ReferralCommission]
+
 
 FIELD = "input.referralCode"
 

@@ -18,8 +18,9 @@ from typing import Any
 from core import clock, sql
 from members.models import Member
 from members.program import get_program
-from rewards import member_state, tiers
-from rewards.tiers import TierStatus
+from rewards import member_state
+from rewards.tiers import service as tiers
+from rewards.tiers.service import TierStatus
 
 _COLUMNS = (
     "s.lifetime AS st_lifetime, s.tier_points AS st_tier_points,"

@@ -32,21 +32,24 @@ from engage import campaigns, nps, rfm
 from engage.models import NotificationCampaign
 from game import action_types
 from game import actions as game_actions
+from game.grants import Reward
 from game.leaderboards import rebuild
 from game.leaderboards.definitions import Board, Metric
 from game.missions import definitions as missions
+from game.missions.windows import Window
 from game.models import Action, Mission
-from game.rewards import Reward
-from game.windows import Window
 from members import service as members
 from members.models import Member
 from members.program import ProgramChanges, update_program
-from rewards import badges, birthdays, enrolment, orders, promotions, tiers
+from rewards import birthdays, enrolment, promotions
+from rewards.badges import service as badges
 from rewards.ledger import jobs as ledger_jobs
-from rewards.orders import Order
+from rewards.orders import service as orders
+from rewards.orders.models import Order
 from rewards.promotions import Promotion
 from rewards.spin_wheel import service as spin_wheel
 from rewards.spin_wheel.models import SpinResult, SpinWheel
+from rewards.tiers import service as tiers
 from rewards.vouchers import service as vouchers
 from rewards.vouchers.models import Voucher, VoucherOffer
 

@@ -5,7 +5,7 @@ camelCase (memberExternalId, idempotencyKey, value, attributes, occurredAt), the
 type as `actionType` since the line's own `type` says what the line is; or
 `{"type": "order", ...}` with recordOrder's (orderId, memberExternalId, amount,
 occurredAt, channel). Lines are applied through the domain functions the API calls
-(game.batch for actions, rewards.orders for orders), in chunks of CHUNK lines, in file
+(game.batch for actions, rewards.orders.service for orders), in chunks of CHUNK lines, in file
 order; each is new, a duplicate (already recorded with the same content: re-importing a
 file reports every line as a duplicate), or refused (bad JSON, bad fields, or what the API
 would refuse), with its line number and reason. Progress goes to stderr, the summary to
@@ -29,7 +29,7 @@ from typing import Any, TextIO
 from core.errors import DomainError, InvalidInput
 from core.settings import Settings
 from game import batch
-from rewards import orders
+from rewards.orders import service as orders
 from server.cli import command
 from server.progress import Progress
 

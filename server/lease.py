@@ -21,7 +21,7 @@ from typing import Protocol
 
 import asyncpg
 
-from core.db import dialect
+from core.db import backend_of
 from server.preflight import CONNECT_TIMEOUT, postgres_arguments, reason, sqlite_path
 
 log = logging.getLogger("loyalty.jobs")
@@ -174,7 +174,7 @@ class ProcessLease:
 
 
 def for_database(url: str) -> Lease:
-    if dialect(url) == "postgres":
+    if backend_of(url) == "postgres":
         return PostgresLease(url)
     path = sqlite_path(url)
     if path is None:

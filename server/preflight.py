@@ -19,7 +19,7 @@ import redis.asyncio as aioredis
 import redis.exceptions
 from tortoise.backends.base.config_generator import expand_db_url
 
-from core.db import dialect
+from core.db import backend_of
 from core.settings import ConfigError, Settings
 
 CONNECT_TIMEOUT = 5.0
@@ -59,7 +59,7 @@ def sqlite_path(url: str) -> Path | None:
 async def check_database(settings: Settings) -> None:
     """Open the database once; ConfigError naming LOYALTY_DATABASE_URL if it cannot be."""
     url = settings.effective_database_url
-    if dialect(url) == "postgres":
+    if backend_of(url) == "postgres":
         try:
             conn = await asyncpg.connect(**postgres_arguments(url), timeout=CONNECT_TIMEOUT)
             try:

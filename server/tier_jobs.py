@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from rewards import birthdays, tiers
+from rewards import birthdays
+from rewards.tiers import service as tiers
 from server.jobs import counted, job
 
 

@@ -12,10 +12,13 @@ from game.missions import definitions as missions
 from game.missions.events import MissionCompleted
 from members import program
 from members import service as member_service
-from rewards import badges, promotions, tier_history, tiers
+from rewards import promotions
+from rewards.badges import service as badges
 from rewards.enrolment import MemberEnrolled
-from rewards.orders import OrderCompleted
-from rewards.tiers import TierChanged
+from rewards.orders.service import OrderCompleted
+from rewards.tiers import history as tier_history
+from rewards.tiers import service as tiers
+from rewards.tiers.service import TierChanged
 
 
 def wire() -> None:

@@ -25,6 +25,7 @@ from core import clock, pubsub
 from game.leaderboards import definitions, reading, store
 from game.leaderboards.reading import MAX_FIRST, PublicView, public_view
 from game.leaderboards.windows import Period, window
+from rewards.tiers.service import statuses
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +36,6 @@ Name = tuple[str, Period]
 
 
 async def tier_codes(member_ids: list[int]) -> dict[int, str | None]:
-    from rewards.tiers import statuses
-
     found = await statuses(member_ids)
     return {m: (s.tier.code if s.tier else None) for m, s in found.items()}
 

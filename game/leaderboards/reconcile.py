@@ -33,7 +33,7 @@ from core.errors import NotFound
 from core.events import unit_of_work
 from game.leaderboards import definitions, scoring, sources, store
 from game.leaderboards.definitions import Board
-from game.leaderboards.windows import Window, windows_at
+from game.leaderboards.windows import BoardWindow, windows_at
 from rewards import member_state
 
 log = logging.getLogger(__name__)
@@ -95,7 +95,7 @@ def agrees(
 
 
 class _Round:
-    def __init__(self, boards: Sequence[Board], windows: Sequence[Window]) -> None:
+    def __init__(self, boards: Sequence[Board], windows: Sequence[BoardWindow]) -> None:
         self.boards = {b.key: b for b in boards}
         self.windows = {w.key: w for w in windows}
         self.report = ReconcileReport(windows=len(boards) * len(windows))
@@ -106,7 +106,7 @@ class _Round:
         if n:
             self.report.repaired[place] = self.report.repaired.get(place, 0) + n
 
-    async def compare(self, board: Board, w: Window) -> None:
+    async def compare(self, board: Board, w: BoardWindow) -> None:
         """Step 1 for one window: note suspects, remove what is no member's."""
         place = (board.key, w.key)
         expected: dict[int, tuple[int, int]] = {

@@ -18,12 +18,13 @@ from typing import Any
 
 from tortoise import connections
 
+from core.sql import dialect
 from game.leaderboards import scoring
 from game.leaderboards.definitions import Board, Metric
-from game.leaderboards.windows import Window
+from game.leaderboards.windows import BoardWindow
 from game.models import Action
-from rewards.earning_models import TierPointEntry
 from rewards.ledger.models import Posting
+from rewards.tiers.models import TierPointEntry
 
 Row = tuple[int, int, int]
 
@@ -42,13 +43,13 @@ async def _grouped(
     at: str,
     where: str,
     params: list[Any],
-    w: Window,
+    w: BoardWindow,
     members: Sequence[int] | None,
 ) -> list[Row]:
     """SUM/COUNT and MAX(time) per member in one GROUP BY, in plain SQL: an ORM round trip
     would parse every MAX() through its datetime field, the bulk of a large rebuild."""
     conn = connections.get("default")
-    mark = (lambda n: f"${n}") if conn.capabilities.dialect == "postgres" else (lambda n: "?")
+    mark = (lambda n: f"${n}") if dialect() == "postgres" else (lambda n: "?")
     params = list(params)
     if w.start is not None and w.end is not None:
         params += [w.start, w.end]
@@ -62,29 +63,28 @@ async def _grouped(
     return [(int(r[0]), scoring.clamp(int(r[1])), scoring.millis(_instant(r[2]))) for r in rows]
 
 
-async def points_earned(w: Window, members: Sequence[int] | None = None) -> list[Row]:
+async def points_earned(w: BoardWindow, members: Sequence[int] | None = None) -> list[Row]:
     table = Posting._meta.db_table
     where = "member_id IS NOT NULL AND earned <> 0"
     return await _grouped(table, "SUM(earned)", "created_at", where, [], w, members)
 
 
-async def tier_points(w: Window, members: Sequence[int] | None = None) -> list[Row]:
+async def tier_points(w: BoardWindow, members: Sequence[int] | None = None) -> list[Row]:
     table = TierPointEntry._meta.db_table
     return await _grouped(table, "SUM(points)", "created_at", "points <> 0", [], w, members)
 
 
 async def action_count(
-    action_type: str, w: Window, members: Sequence[int] | None = None
+    action_type: str, w: BoardWindow, members: Sequence[int] | None = None
 ) -> list[Row]:
-    conn = connections.get("default")
-    mark = "$1" if conn.capabilities.dialect == "postgres" else "?"
+    mark = "$1" if dialect() == "postgres" else "?"
     table = Action._meta.db_table
     where = f"action_type = {mark}"
     return await _grouped(table, "COUNT(*)", "occurred_at", where, [action_type], w, members)
 
 
 async def action_value(
-    action_type: str, w: Window, members: Sequence[int] | None = None
+    action_type: str, w: BoardWindow, members: Sequence[int] | None = None
 ) -> list[Row]:
     query = Action.filter(action_type=action_type)
     if w.start is not None and w.end is not None:
@@ -106,7 +106,9 @@ async def action_value(
     return [(m, scoring.clamp(s), t) for m, (s, t) in totals.items()]
 
 
-async def totals(board: Board, w: Window, members: Sequence[int] | None = None) -> Sequence[Row]:
+async def totals(
+    board: Board, w: BoardWindow, members: Sequence[int] | None = None
+) -> Sequence[Row]:
     """(member id, score, reached ms) of every member on `board` in window `w` (or of
     `members` only)."""
     if board.metric is Metric.POINTS_EARNED:

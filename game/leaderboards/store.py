@@ -37,7 +37,8 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from core import clock, outbox, redis, sql
 from game.leaderboards import scoring
 from game.leaderboards.definitions import Board
-from game.leaderboards.windows import Period, Window, window_of_day, windows_at
+from game.leaderboards.windows import BoardWindow, Period, window_of_day, windows_at
+from members.program import get_program
 
 log = logging.getLogger(__name__)
 
@@ -113,8 +114,6 @@ async def current_zone() -> str:
 
 async def refresh_zone() -> str:
     global _zone
-    from members.program import get_program
-
     name = (await get_program()).timezone
     _zone = (name, time.monotonic())
     return name
@@ -507,7 +506,7 @@ async def standing(board: str, window_key: str, member_id: int, ties: Iterable[s
 
 async def set_standing(
     board: str,
-    w: Window,
+    w: BoardWindow,
     member_id: int,
     value: tuple[int, int] | None,
     stale: Iterable[str] = (),
@@ -604,7 +603,7 @@ return 0
 async def swap_in(
     run: str,
     boards: Sequence[Board],
-    windows: Sequence[Window],
+    windows: Sequence[BoardWindow],
     filled: set[tuple[str, str]],
     every: Sequence[Board],
 ) -> None:

@@ -17,7 +17,7 @@ from game.actions import ActionTracked
 from game.leaderboards import scoring, store
 from game.leaderboards.store import Change
 from rewards.ledger.events import PointsChanged
-from rewards.tiers import TierPointsChanged
+from rewards.tiers.service import TierPointsChanged
 
 
 @dataclass

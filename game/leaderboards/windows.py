@@ -23,7 +23,10 @@ class Period(Enum):
 
 
 @dataclass(frozen=True)
-class Window:
+class BoardWindow:
+    """One window of a Period with its bounds, e.g. the ISO week 2026-W48 (a mission's
+    `Window`, game/missions/windows.py, is a repeat cadence, not an interval)."""
+
     period: Period
     key: str  # '2026-11-23', '2026-W48', '2026-11' or 'all'
     start: datetime | None  # UTC; None for ALL_TIME
@@ -39,34 +42,34 @@ def _local_start(day: date, zone: str) -> datetime:
     return clock.start_of_local_day(day, zone)
 
 
-def window(period: Period, at: datetime, zone: str) -> Window:
+def window(period: Period, at: datetime, zone: str) -> BoardWindow:
     """The window of `period` that contains the instant `at`."""
     if period is Period.ALL_TIME:
-        return Window(period, ALL, None, None)
+        return BoardWindow(period, ALL, None, None)
     day = clock.local(at, zone).date()
     if period is Period.DAILY:
         first, last = day, day + timedelta(days=1)
-        return Window(
+        return BoardWindow(
             period, clock.day_key(at, zone), _local_start(first, zone), _local_start(last, zone)
         )
     if period is Period.WEEKLY:
         first = day - timedelta(days=day.weekday())
         last = first + timedelta(days=7)
-        return Window(
+        return BoardWindow(
             period, clock.week_key(at, zone), _local_start(first, zone), _local_start(last, zone)
         )
     first = day.replace(day=1)
     last = (first + timedelta(days=32)).replace(day=1)
-    return Window(
+    return BoardWindow(
         period, clock.month_key(at, zone), _local_start(first, zone), _local_start(last, zone)
     )
 
 
 @functools.lru_cache(maxsize=512)
-def window_of_day(period: Period, day: date, zone: str) -> Window:
+def window_of_day(period: Period, day: date, zone: str) -> BoardWindow:
     """The window of `period` containing the local `day` (cached: a bulk load hits few)."""
     return window(period, clock.start_of_local_day(day, zone), zone)
 
 
-def windows_at(at: datetime, zone: str) -> list[Window]:
+def windows_at(at: datetime, zone: str) -> list[BoardWindow]:
     return [window(p, at, zone) for p in Period]

@@ -20,10 +20,11 @@ from tortoise.functions import Sum
 from core import clock, definitions, validation
 from core.errors import InvalidInput, NotFound
 from core.events import unit_of_work
-from game import action_types
-from game import rewards as game_rewards
+from game import action_types, grants
+from game.missions.windows import Window
 from game.models import Mission, MissionProgress
-from game.windows import Window
+from members import segments
+from rewards.tiers.models import Tier
 
 MAX_ATTRIBUTES_JSON = 2000
 
@@ -46,7 +47,7 @@ class MissionData:
     title: str
     action_type: str
     target: float
-    reward: game_rewards.Reward
+    reward: grants.Reward
     description: str | None = None
     measure: Measure = Measure.COUNT
     filter: dict[str, Any] | None = None
@@ -108,7 +109,7 @@ async def _columns(data: MissionData) -> dict[str, Any]:
         await _check_tiers(tier_codes)
     if data.segment_id is not None:
         await _check_segment(data.segment_id)
-    reward = await game_rewards.validate(data.reward, "input.reward")
+    reward = await grants.validate(data.reward, "input.reward")
     return {
         "title": title,
         "description": description,
@@ -129,10 +130,6 @@ async def _columns(data: MissionData) -> dict[str, Any]:
 
 
 async def _check_tiers(codes: list[str]) -> None:
-    try:
-        from rewards.earning_models import Tier
-    except ImportError:  # tiers not built yet: nothing to check against
-        return
     known = set(await Tier.filter(code__in=codes).values_list("code", flat=True))
     unknown = [c for c in codes if c not in known]
     if unknown:
@@ -140,8 +137,6 @@ async def _check_tiers(codes: list[str]) -> None:
 
 
 async def _check_segment(segment_id: int) -> None:
-    from members import segments
-
     await segments.get_segment(segment_id, "input.segmentId")
 
 

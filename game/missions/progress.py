@@ -16,16 +16,16 @@ from typing import Any, ClassVar, Protocol
 from core import clock, sql
 from core.errors import AlreadyRedeemed, NotEligible
 from core.events import Buffer, buffer, emit, unit_of_work
-from game import rewards as game_rewards
+from game import grants
 from game.missions.definitions import Measure, Missions, get, loaded
 from game.missions.events import MissionCompleted, MissionProgressed
+from game.missions.windows import period_key
 from game.models import Mission, MissionProgress
-from game.windows import period_key
 from members import segments
 from members.models import Member
-from rewards import tiers
-from rewards.badges import BadgeAward
+from rewards.badges.models import BadgeAward
 from rewards.member_state import Peek, State, lock
+from rewards.tiers import service as tiers
 
 
 @dataclass
@@ -386,9 +386,9 @@ async def advance(
     for mission, row in completed:
         emit(MissionCompleted(member_id, mission.id, mission.title, row.period_key or None, now))
         if mission.auto_claim:
-            granted = await game_rewards.grant(
+            granted = await grants.grant(
                 member_id,
-                game_rewards.Reward.of(mission),
+                grants.Reward.of(mission),
                 f"mission:{mission.id}",
                 f"Mission: {mission.title}",
             )
@@ -454,10 +454,10 @@ async def claim(member: Member, mission_id: int, zone: str) -> Claimed:
             row.times_claimed = row.times_completed
             row.updated_at = now
         await MissionProgress.bulk_update(pending, fields=["times_claimed", "updated_at"])
-        reward = game_rewards.Reward.of(mission)
-        granted = game_rewards.Granted()
+        reward = grants.Reward.of(mission)
+        granted = grants.Granted()
         for _ in range(times):
-            once = await game_rewards.grant(
+            once = await grants.grant(
                 member.id, reward, f"mission:{mission.id}", f"Mission: {mission.title}"
             )
             granted.points += once.points

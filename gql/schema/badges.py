@@ -13,7 +13,7 @@ from gql.permissions import IsAdmin, IsSignedIn
 from gql.subscriptions import member_event
 from gql.types import Payload, from_input, from_row, mutation
 from members import service as members
-from rewards import badges
+from rewards.badges import service as badges
 
 
 @strawberry.type

@@ -26,7 +26,7 @@ from gql.permissions import IsStaff
 from gql.types import from_row
 from members import consents
 from members.models import Member as MemberModel
-from rewards import tier_status
+from rewards.tiers import status as tier_status
 
 if TYPE_CHECKING:
     from gql.schema.members import PageInfo

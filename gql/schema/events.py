@@ -18,8 +18,8 @@ from gql.schema.missions import MissionProgressed
 from gql.schema.tiers import Tier
 from gql.subscriptions import build, member_event
 from gql.types import from_row
-from rewards import tiers
 from rewards.ledger.reasons import Reason
+from rewards.tiers import service as tiers
 
 
 @strawberry.type

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from game import rewards as game_rewards
+from game import grants as game_rewards
 from gql.context import Info
 from gql.schema.badges import Badge
 from gql.types import from_input, from_row

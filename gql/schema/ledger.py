@@ -13,10 +13,10 @@ from gql.scalars import BigInt
 from gql.schema.ledger_types import LedgerReason  # noqa: F401 - registers the enum
 from gql.schema.members import Member, PageInfo
 from gql.types import Payload, from_row, mutation, row_field
-from rewards import orders
 from rewards.ledger import audit, history, spending
-from rewards.ledger.models import OrderStatus
 from rewards.ledger.reasons import Reason
+from rewards.orders import service as orders
+from rewards.orders.models import OrderStatus
 
 strawberry.enum(OrderStatus, name="OrderStatus")
 

@@ -19,7 +19,8 @@ from gql.schema.tiers import Tier
 from gql.types import Payload, from_input, from_row, mutation
 from gql.validation import parse_id
 from members import segments, service
-from rewards import enrolment, tiers
+from rewards import enrolment
+from rewards.tiers import service as tiers
 
 
 @strawberry.enum

@@ -8,11 +8,11 @@ from typing import Any
 import strawberry
 from strawberry.scalars import JSON
 
-from game import rewards as game_rewards
+from game import grants as game_rewards
 from game.missions import definitions, progress
 from game.missions.definitions import Measure, Status
+from game.missions.windows import Window
 from game.models import Mission as MissionModel
-from game.windows import Window
 from gql.context import Info
 from gql.permissions import IsAdmin, IsMember
 from gql.schema.game import Reward, RewardInput

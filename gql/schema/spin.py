@@ -8,7 +8,7 @@ from datetime import datetime
 import strawberry
 
 from core.security import Role
-from game import rewards as game_rewards
+from game import grants as game_rewards
 from gql.context import Info
 from gql.permissions import IsAdmin, IsMember, IsSignedIn
 from gql.schema.game import Reward

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
-from game import rewards as game_rewards
+from game import grants as game_rewards
 from game import stamp_cards
 from game.models import StampCard as CardModel
 from gql.context import Info

@@ -10,7 +10,8 @@ import strawberry
 from gql.context import Info
 from gql.permissions import IsAdmin, IsSignedIn
 from gql.types import Payload, from_input, from_row, mutation
-from rewards import promotions, tiers
+from rewards import promotions
+from rewards.tiers import service as tiers
 
 
 @strawberry.type

@@ -12,9 +12,9 @@ from core.errors import InvalidInput
 from core.events import unit_of_work
 from members import program as program_service
 from members.models import Program
-from rewards import tiers
 from rewards.ledger import accounts
 from rewards.ledger.reasons import Reason
+from rewards.tiers import service as tiers
 
 
 async def remaining() -> int:

@@ -23,7 +23,8 @@ from core import clock, validation
 from core.errors import Inactive, InvalidInput, LimitReached, NotFound, OutOfStock
 from core.events import unit_of_work
 from members.program import get_program
-from rewards import badges, spin_fairness
+from rewards import spin_fairness
+from rewards.badges import service as badges
 from rewards.ledger import service as ledger
 from rewards.ledger.reasons import Reason
 from rewards.spin_wheel.models import SpinResult, SpinSegment, SpinState, SpinWheel

@@ -32,9 +32,9 @@ from core.errors import (
 from core.events import emit, unit_of_work
 from members import segments
 from members.models import Member
-from rewards import tiers
 from rewards.ledger import service as ledger
 from rewards.ledger.reasons import Reason
+from rewards.tiers import service as tiers
 from rewards.vouchers.models import Voucher, VoucherOffer
 
 CODE_LENGTH = 12  # 25**12 ~ 6e16 codes: unguessable at any realistic redemption rate

@@ -11,7 +11,8 @@ from core import clock
 from engage import background
 from members.models import Member
 from members.program import ProgramChanges, update_program
-from rewards import orders, tiers
+from rewards.orders import service as orders
+from rewards.tiers import service as tiers
 from tests import factories
 from tests.conftest import Api
 

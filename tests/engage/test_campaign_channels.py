@@ -22,7 +22,7 @@ from engage.models import MessageDelivery, NotificationCampaign
 from members import consents
 from members.consents import Channel
 from members.models import Member
-from rewards import orders
+from rewards.orders import service as orders
 from tests.conftest import Api
 from tests.engage import factories as f
 from tests.engage.receivers import http_receiver

@@ -15,7 +15,8 @@ from game.models import Action
 from members import consents
 from members.consents import Channel
 from members.models import Member, ProfileChange
-from rewards.ledger.models import Order, Posting
+from rewards.ledger.models import Posting
+from rewards.orders.models import Order
 from tests import factories
 from tests.conftest import ADMIN_KEY, INTEGRATION_KEY, Api
 from tests.engage.care_story import tell

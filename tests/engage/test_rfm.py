@@ -9,7 +9,7 @@ from core import clock
 from core.settings import Settings
 from engage import rfm
 from engage.models import MemberRfm
-from rewards.orders import refund_order
+from rewards.orders.service import refund_order
 from server.cli import COMMANDS
 from tests.conftest import Api
 from tests.engage import factories as f

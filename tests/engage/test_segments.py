@@ -108,7 +108,7 @@ async def test_inactive_days_counts_old_orders_and_never_ordered(api: Api) -> No
     await f.order(old, 500_000, clock.now() - timedelta(days=31))
     await f.order(recent, 500_000, clock.now() - timedelta(days=29))
     await f.order(refunded, 500_000, clock.now() - timedelta(days=40))
-    from rewards.orders import refund_order
+    from rewards.orders.service import refund_order
 
     late = await f.order(refunded, 500_000, clock.now() - timedelta(days=1))
     await refund_order(late.order_id, "r-1", None)

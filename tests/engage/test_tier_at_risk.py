@@ -8,7 +8,7 @@ from core import clock
 from core.settings import Settings
 from engage import tier_at_risk
 from engage.models import Notification
-from rewards import tiers
+from rewards.tiers import service as tiers
 from server import jobs, jobs_registry
 from tests import factories
 from tests.conftest import Api

@@ -203,7 +203,7 @@ async def test_every_business_event_leaves_through_its_webhook(api: Api) -> None
 
 
 async def orders_refund(order_id: str) -> None:
-    from rewards import orders
+    from rewards.orders import service as orders
 
     await orders.refund_order(order_id, f"refund-{order_id}", None)
 

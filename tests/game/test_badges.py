@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from core.settings import Settings
-from rewards.badges import Badge, BadgeAward
+from rewards.badges.models import Badge, BadgeAward
 from tests import factories
 from tests.conftest import Api
 from tests.game import helpers

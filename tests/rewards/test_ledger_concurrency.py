@@ -14,7 +14,7 @@ from core import clock
 from rewards.ledger import budget, jobs, service
 from rewards.ledger.models import IdempotencyRecord, Posting
 from rewards.ledger.reasons import Reason
-from rewards.orders import Order
+from rewards.orders.models import Order
 from tests import backends, factories
 from tests.conftest import Api
 from tests.rewards.ledger_api import adjust, points, record, redeem, refund

@@ -26,9 +26,9 @@ from tortoise.functions import Sum
 from core import clock
 from core.errors import IdempotencyConflict, InsufficientPoints
 from members.program import ProgramChanges, update_program
-from rewards import orders
 from rewards.ledger import audit, jobs, service, spending
 from rewards.ledger.models import Lot, Posting
+from rewards.orders import service as orders
 from tests import factories
 from tests.conftest import empty_program
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from core import clock
 from core.events import within
-from rewards.orders import OrderCompleted
+from rewards.orders.service import OrderCompleted
 from tests import factories
 from tests.conftest import Api
 from tests.rewards.ledger_api import audit, points, record, redeem, refund

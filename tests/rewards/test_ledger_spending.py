@@ -132,7 +132,7 @@ async def test_an_order_beyond_the_budget_is_refused_whole(api: Api) -> None:
     r = await record(api, "ord-b2", "b2", "1000000")
     assert r["errors"][0]["code"] == "BUDGET_EXHAUSTED"
     assert r["order"] is None
-    from rewards.orders import Order
+    from rewards.orders.models import Order
 
     assert not await Order.exists(order_id="ord-b2")
 

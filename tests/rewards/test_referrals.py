@@ -12,10 +12,10 @@ import pytest
 from core import clock
 from core.errors import ReferralRejected
 from members.models import Member
-from rewards.earning_models import Referral
 from rewards.ledger import service as ledger
 from rewards.ledger.models import Posting
 from rewards.ledger.reasons import Reason
+from rewards.referrals import Referral
 from tests import backends
 from tests.conftest import Api
 from tests.rewards.ledger_factories import assert_books_balance

@@ -8,7 +8,8 @@ from typing import Any
 
 from core import clock
 from core.settings import Settings
-from rewards import badges, spin_fairness
+from rewards import spin_fairness
+from rewards.badges import service as badges
 from rewards.spin_wheel import grant_free_spins
 from rewards.spin_wheel.models import SpinResult, SpinState, SpinWheel
 from rewards.vouchers.models import Voucher

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from core import clock
-from rewards import tiers
+from rewards.tiers import service as tiers
 from tests.conftest import Api
 from tests.members.care_api import TIER_STATUS
 from tests.rewards.tier_factories import enrol, order, program, standard_tiers

@@ -9,8 +9,9 @@ import pytest
 
 from core import clock
 from core.errors import AlreadyExists, InvalidInput, NotFound
-from rewards import earning, tiers
+from rewards import earning
 from rewards.member_state import MemberState
+from rewards.tiers import service as tiers
 from tests.rewards import tier_factories
 from tests.rewards.tier_factories import (
     captured,

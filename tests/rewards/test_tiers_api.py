@@ -226,7 +226,7 @@ async def test_delete_tier(api: Api) -> None:
 
 
 async def test_the_member_sees_their_grace_period(api: Api, settings: Settings) -> None:
-    from rewards import tiers
+    from rewards.tiers import service as tiers
 
     await create_standard_tiers(api)
     clock.freeze(datetime(2026, 1, 5, 2, 0, tzinfo=UTC))

@@ -8,9 +8,11 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from core import clock
-from rewards import birthdays, tiers
-from rewards.earning_models import BirthdayCredit, TierPointEntry
+from rewards import birthdays
+from rewards.birthdays import BirthdayCredit
 from rewards.ledger import service as ledger
+from rewards.tiers import service as tiers
+from rewards.tiers.models import TierPointEntry
 from tests import backends
 from tests.rewards.tier_factories import captured, enrol, order, program, standard_tiers
 

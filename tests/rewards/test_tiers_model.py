@@ -24,8 +24,9 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 
 from core import clock
 from members.program import ProgramChanges, update_program
-from rewards import orders, tiers
 from rewards.member_state import MemberState
+from rewards.orders import service as orders
+from rewards.tiers import service as tiers
 from tests.conftest import empty_program
 from tests.rewards.tier_factories import enrol, standard_tiers
 

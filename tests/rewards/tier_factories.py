@@ -15,8 +15,11 @@ from core.events import unit_of_work
 from members import service
 from members.models import Member
 from members.program import ProgramChanges, update_program
-from rewards import earning, enrolment, member_state, orders, promotions, tiers
-from rewards.earning_models import Promotion, Tier
+from rewards import earning, enrolment, member_state, promotions
+from rewards.orders import service as orders
+from rewards.promotions import Promotion
+from rewards.tiers import service as tiers
+from rewards.tiers.models import Tier
 
 _seq = itertools.count(1)
 

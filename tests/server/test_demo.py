@@ -13,11 +13,11 @@ from game.leaderboards import reading
 from game.leaderboards.windows import Period
 from game.models import Action, Mission, MissionProgress
 from members.models import Member, Program
-from rewards.earning_models import Tier
 from rewards.ledger.models import Lot
 from rewards.member_state import MemberState
-from rewards.orders import Order
+from rewards.orders.models import Order
 from rewards.spin_wheel.models import SpinResult, SpinWheel
+from rewards.tiers.models import Tier
 from rewards.vouchers.models import Voucher
 from server.demo import LAST_CAMPAIGN, MEMBERS, seed
 from tests.conftest import Api

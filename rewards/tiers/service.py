@@ -31,8 +31,8 @@ from core.events import Buffer, MemberEvent, buffer, emit, unit_of_work
 from members.models import Program
 from members.program import get_program
 from rewards import member_state
-from rewards.earning_models import Tier, TierPointEntry
 from rewards.member_state import MemberState, State
+from rewards.tiers.models import Tier, TierPointEntry
 
 ROLLING_DAYS = member_state.ROLLING_DAYS
 REVIEW_BATCH = 500

@@ -1,6 +1,6 @@
 """What a member must still earn, and by when, to keep their tier (Member.tierStatus).
 
-Built on rewards/tiers.py's rules and public functions only (statuses() for the tier held
+Built on tiers/service.py's rules and public functions only (statuses() for the tier held
 and its grace, window_start() for the counted window): the tier is next reviewed
 
 - at the end of grace, while the member is below their tier's threshold (if the review job
@@ -32,8 +32,8 @@ from tortoise.functions import Sum
 from core import clock
 from members.models import Program
 from members.program import get_program
-from rewards import tiers
-from rewards.earning_models import Tier, TierPointEntry
+from rewards.tiers import service as tiers
+from rewards.tiers.models import Tier, TierPointEntry
 
 # Tier points earned at one instant: (earned_at, net points).
 Earned = tuple[datetime, int]

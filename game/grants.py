@@ -13,10 +13,14 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from core.errors import InvalidInput, NotFound, OutOfStock
-from rewards import badges
-from rewards.badges import BadgeAward
+from rewards.badges import service as badges
+from rewards.badges.models import BadgeAward
 from rewards.ledger.reasons import Reason
 from rewards.ledger.service import credit
+from rewards.spin_wheel import grant_free_spins
+from rewards.spin_wheel.models import SpinWheel
+from rewards.vouchers import grant_voucher
+from rewards.vouchers.models import VoucherOffer
 
 log = logging.getLogger(__name__)
 
@@ -87,14 +91,10 @@ async def validate(reward: Reward, where: str) -> Reward:
 
 
 async def _wheel_exists(wheel_id: int) -> bool:
-    from rewards.spin_wheel.models import SpinWheel
-
     return await SpinWheel.filter(id=wheel_id).exists()
 
 
 async def _offer_exists(offer_id: int) -> bool:
-    from rewards.vouchers.models import VoucherOffer
-
     return await VoucherOffer.filter(id=offer_id).exists()
 
 
@@ -110,12 +110,8 @@ async def grant(member_id: int, reward: Reward, source: str, description: str) -
         if award is not None:
             granted.badges.append(award)
     if reward.spin_wheel_id is not None and reward.spins:
-        from rewards.spin_wheel import grant_free_spins
-
         await grant_free_spins(member_id, reward.spin_wheel_id, reward.spins)
     if reward.voucher_offer_id is not None:
-        from rewards.vouchers import grant_voucher
-
         try:
             # A savepoint: an offer that ran out of stock costs the member the voucher,
             # not the action that earned it.

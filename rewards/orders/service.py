@@ -22,12 +22,13 @@ from core.errors import IdempotencyConflict, InvalidInput, NotFound
 from core.events import Buffer, buffer, emit, flush, raise_event, unit_of_work
 from members import service as members
 from members.program import get_program
-from rewards import earning, member_state, referrals, tiers
+from rewards import earning, member_state, referrals
 from rewards.ledger import service as ledger
-from rewards.ledger.models import Order, OrderStatus, Refund
 from rewards.ledger.reasons import Reason
 from rewards.ledger.retry import retrying
 from rewards.member_state import Peek
+from rewards.orders.models import Order, OrderStatus, Refund
+from rewards.tiers import service as tiers
 
 __all__ = [
     "Order",

@@ -12,54 +12,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
-from tortoise import fields
 from tortoise.exceptions import IntegrityError
-from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from core import clock, definitions, sql, validation
 from core.errors import InvalidInput, NotFound
 from core.events import Buffer, MemberEvent, buffer, emit, unit_cache, unit_of_work
-from members.models import Member
 from rewards import member_state
+from rewards.badges.models import Badge, BadgeAward
 
 _CODE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
-
-
-class Badge(Model):
-    id = fields.IntField(primary_key=True)
-    code = fields.CharField(max_length=64, unique=True)
-    name = fields.CharField(max_length=100)
-    description = fields.TextField(null=True)
-    icon_url = fields.CharField(max_length=500, null=True)
-    secret = fields.BooleanField(default=False)
-    created_at = fields.DatetimeField()
-    updated_at = fields.DatetimeField()
-
-    class Meta:
-        table = "badge"
-
-
-class BadgeAward(Model):
-    id = fields.IntField(primary_key=True)
-    badge: fields.ForeignKeyRelation[Badge] = fields.ForeignKeyField(
-        "loyalty.Badge", related_name="awards", on_delete=fields.CASCADE
-    )
-    badge_id: int
-    member: fields.ForeignKeyRelation[Member] = fields.ForeignKeyField(
-        "loyalty.Member", related_name="badge_awards", on_delete=fields.CASCADE
-    )
-    member_id: int
-    awarded_at = fields.DatetimeField()
-    # What granted it: "mission:12", "stamp_card:3", "spin:7", "admin".
-    source = fields.CharField(max_length=100)
-
-    class Meta:
-        table = "badge_award"
-        unique_together = (("member_id", "badge_id"),)
-
-
-__models__ = [Badge, BadgeAward]
 
 
 @dataclass

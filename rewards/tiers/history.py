@@ -7,7 +7,7 @@ care history reads the log (member_state only keeps the tier held now).
 from __future__ import annotations
 
 from members.models import TierChange
-from rewards.tiers import TierChanged
+from rewards.tiers.service import TierChanged
 
 
 async def on_tier_changed(event: TierChanged) -> None:

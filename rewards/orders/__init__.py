@@ -1,0 +1,2 @@
+"""Orders: recording orders that earn points, refunds that take them back (service), and
+their tables (models)."""
