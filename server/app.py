@@ -28,6 +28,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 )
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
 from tortoise import Tortoise, connections
+from tortoise.exceptions import OperationalError
 
 from core import definitions, outbox, pubsub, ratelimit, redis, sql
 from core.db import tortoise_config
@@ -240,11 +241,29 @@ async def start(settings: Settings) -> None:
     wiring.wire()
     jobs_registry.load()
     engage_jobs.configure(settings)
-    await get_program()
+    await _while_locked(get_program)
     # The ledger's program accounts exist before any request races to create them.
+    await _while_locked(_system_accounts)
+    await leaderboard_jobs.startup()
+
+
+async def _system_accounts() -> None:
     async with unit_of_work():
         await ensure_system_accounts()
-    await leaderboard_jobs.startup()
+
+
+async def _while_locked(step: Callable[[], Awaitable[Any]], attempts: int = 50) -> None:
+    """Run a startup step, again while SQLite says another worker holds the database: a
+    transaction that read before it writes is refused at once, not queued, when several
+    workers start together on one file (PostgreSQL waits on its locks instead)."""
+    for attempt in range(attempts):
+        try:
+            await step()
+            return
+        except OperationalError as exc:
+            if "database is locked" not in str(exc) or attempt == attempts - 1:
+                raise
+            await asyncio.sleep(0.05 * (1 + attempt % 5))
 
 
 async def stop() -> None:
