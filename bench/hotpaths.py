@@ -430,7 +430,12 @@ SHOP_ROWS: dict[str, Row] = {
 
 async def shop_rows(run: Run, shop: Shop, workers: int, names: list[str]) -> None:
     env = common.service_env(
-        run.tmp, shop.db_url, redis_url=run.redis_url, prefix=shop.prefix, production=True
+        run.tmp,
+        shop.db_url,
+        redis_url=run.redis_url,
+        prefix=shop.prefix,
+        production=True,
+        jobs=not run.args.no_jobs,
     )
     if not shop.ready:
         servers.run_cli(env, run.tmp, "migrate")
@@ -451,7 +456,12 @@ async def shop_rows(run: Run, shop: Shop, workers: int, names: list[str]) -> Non
 
 async def board_row(run: Run, board: Board, workers: int) -> None:
     env = common.service_env(
-        run.tmp, board.db_url, redis_url=run.redis_url, prefix=board.prefix, production=True
+        run.tmp,
+        board.db_url,
+        redis_url=run.redis_url,
+        prefix=board.prefix,
+        production=True,
+        jobs=not run.args.no_jobs,
     )
     if not board.built:
         await build_board(board, env, run.tmp)
@@ -642,10 +652,11 @@ async def main(args: argparse.Namespace) -> int:
             for prefix in (shop_prefix, board_prefix):
                 await common.delete_redis_keys(redis_url, prefix)
     finished = dt.datetime.now(dt.UTC)
+    jobs = "no jobs: `loyalty worker` would run them" if args.no_jobs else "its jobs on"
     header = [
         f"Hot paths (issue 11), {started:%Y-%m-%d %H:%M}-{finished:%H:%M} UTC, "
         f"code {git_revision()}",
-        f"- {stack} on this machine; the service in production mode (its jobs on); workers: {how}",
+        f"- {stack} on this machine; the service in production mode ({jobs}); workers: {how}",
         f"- load: {wrk.version()}, {args.threads} threads, {args.connections} connections, "
         f"{args.warmup:g} s warm-up then {args.seconds:g} s per figure",
         f"- machine: os.cpu_count() = {os.cpu_count()} cores, shared by the service, "
@@ -705,6 +716,12 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         help="wrk connections of the trackActions row (each has a batch in flight)",
     )
     parser.add_argument("--sockets", type=int, default=1000)
+    parser.add_argument(
+        "--no-jobs",
+        action="store_true",
+        help="servers without the time-driven jobs (LOYALTY_JOBS_INTERVAL_SECONDS=0), as when "
+        "`loyalty worker` runs them elsewhere",
+    )
     parser.add_argument("--events", type=int, default=100, help="fan-out events measured")
     parser.add_argument("--start-timeout", type=float, default=600.0, help="seconds")
     parser.add_argument(
