@@ -370,12 +370,25 @@ async def held() -> AsyncIterator[None]:
     # No session state is ever set on these connections (transactions only; the jobs lease
     # has a connection of its own): giving one back needs no RESET ALL round trip.
     pool._reset = _keep_session
-    connection = await pool.acquire()
-    holder = _Held(base, connection)
-    token = get_connections().set(ALIAS, holder)
-    try:
-        yield
-    finally:
-        holder.released = True
-        get_connections().reset(token)
-        await pool.release(connection)
+    async with _gate(base, pool):
+        connection = await pool.acquire()
+        holder = _Held(base, connection)
+        token = get_connections().set(ALIAS, holder)
+        try:
+            yield
+        finally:
+            holder.released = True
+            get_connections().reset(token)
+            await pool.release(connection)
+
+
+def _gate(client: Any, pool: Any) -> asyncio.Semaphore:
+    """First come, first served for the pool's connections. asyncpg hands a released
+    connection to whichever task asks next, not to the longest waiter: with more requests
+    than connections, some waited seconds while the median took milliseconds (home query,
+    32 clients, 5 connections: p99 6 s). A fair semaphore of the pool's size queues them."""
+    found: tuple[Any, asyncio.Semaphore] | None = getattr(client, "_loyalty_gate", None)
+    if found is None or found[0] is not pool:  # kept on the client: asyncpg's Pool has slots
+        found = (pool, asyncio.Semaphore(pool._maxsize))
+        client._loyalty_gate = found
+    return found[1]
