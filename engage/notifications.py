@@ -210,9 +210,9 @@ async def _words(drafts: list[Draft]) -> list[_Written]:
             if channel is Channel.PUSH:
                 inbox[key] = (found.title or "", found.body)
     used += [text for d in drafts if d.template not in inbox for text in (d.title, d.body)]
-    names = set().union(*(templates.names_in(text) for text in used)) if used else set()
+    names = set().union(*(templates.names_in(text) for text in used))
     asks = bool(names & templates.MEMBER_PLACEHOLDERS)
-    if names & {"pointsBalance", "tierName"}:
+    if names & templates.STATE_PLACEHOLDERS:
         await settle()  # the balance and tier this unit's earlier buffers wrote
     people = await recipients.of(d.member_id for d in drafts) if asks else {}
     tier_names = await recipients.tier_names() if asks else {}

@@ -46,6 +46,8 @@ PLACEHOLDERS = (
 )
 # What the member's own data fills in (the rest comes with the message).
 MEMBER_PLACEHOLDERS = frozenset({"displayName", "pointsBalance", "tierName"})
+# The member's values a write itself may change (a message must see the write's own).
+STATE_PLACEHOLDERS = frozenset({"pointsBalance", "tierName"})
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _KEY = re.compile(r"^[a-z0-9][a-z0-9._:-]{0,63}$")
 
