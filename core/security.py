@@ -242,13 +242,33 @@ def issue_member_token(member_id: int, ttl: timedelta, settings: Settings) -> tu
     return jwt.encode(claims, settings.secret_key, algorithm="HS256"), expires
 
 
+# Tokens whose signature and claims were checked, by (secret, token): a member's app sends
+# the same token with every request, and HS256 verification is most of authenticating it.
+# Only what the signature proves is kept; expiry and erasure are checked on every use.
+_verified: dict[tuple[str, str], tuple[int, float]] = {}
+_VERIFIED_MAX = 20_000
+
+
 def verify_member_token(token: str, settings: Settings) -> tuple[int, float]:
     """The member id and expiry (unix seconds) of a valid member token."""
     assert settings.secret_key, "secret key is set at startup"
+    known = _verified.get((settings.secret_key, token))
+    if known is not None:
+        if known[1] <= clock.now().timestamp():
+            raise Unauthenticated("member token expired or not a member token")
+        return known
+    member_id, expires_at = _verify(token, settings.secret_key)
+    if len(_verified) >= _VERIFIED_MAX:
+        _verified.clear()
+    _verified[(settings.secret_key, token)] = (member_id, expires_at)
+    return member_id, expires_at
+
+
+def _verify(token: str, secret_key: str) -> tuple[int, float]:
     try:
         claims = jwt.decode(
             token,
-            settings.secret_key,
+            secret_key,
             algorithms=["HS256"],
             # PyJWT compares exp and iat with the wall clock; expiry is checked with core.clock.
             options={"require": ["sub", "exp"], "verify_exp": False, "verify_iat": False},

@@ -10,8 +10,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any, Generic, TypeVar
 
 from graphql import (
     DocumentNode,
@@ -61,6 +61,39 @@ class _LongLiteral(Visitor):
             self.found = True
 
 
+_Result = TypeVar("_Result")
+
+
+class _PerDocument(Generic[_Result]):
+    """A fact about a parsed document, worked out once: ParserCache hands the same document
+    object to every request with the same query, so it is keyed by identity (the document
+    is kept with it, so an id is never reused while cached)."""
+
+    def __init__(self, work: Callable[[DocumentNode], _Result], size: int = 512) -> None:
+        self.work = work
+        self.size = size
+        self.known: dict[int, tuple[DocumentNode, _Result]] = {}
+
+    def __call__(self, document: DocumentNode) -> _Result:
+        known = self.known.get(id(document))
+        if known is not None and known[0] is document:
+            return known[1]
+        result = self.work(document)
+        if len(self.known) >= self.size:
+            self.known.clear()
+        self.known[id(document)] = (document, result)
+        return result
+
+
+def _has_long_literal(document: DocumentNode) -> bool:
+    finder = _LongLiteral()
+    visit(document, finder)
+    return finder.found
+
+
+_long_literal = _PerDocument(_has_long_literal)
+
+
 class ListLimit(SchemaExtension):
     """Refuse a request holding a list of more than MAX_LIST items, naming where it is."""
 
@@ -68,9 +101,7 @@ class ListLimit(SchemaExtension):
         context = self.execution_context
         where = _long_variable(context.variables or {}, [])
         if where is None and context.graphql_document is not None:
-            finder = _LongLiteral()
-            visit(context.graphql_document, finder)
-            where = [] if finder.found else None
+            where = [] if _long_literal(context.graphql_document) else None
         if where is not None:
             error = GraphQLError(
                 f"lists are limited to {MAX_LIST} items",
@@ -106,6 +137,25 @@ def root_fields(document: DocumentNode, operation_name: str | None) -> set[str]:
     return names
 
 
+_root_fields = _PerDocument(lambda document: _RootFields(document))
+
+
+class _RootFields:
+    """Root field names of a document's operations, by operation name."""
+
+    def __init__(self, document: DocumentNode) -> None:
+        self.document = document
+        self.by_name: dict[str | None, set[str]] = {}
+
+    def of(self, operation_name: str | None) -> set[str]:
+        names = self.by_name.get(operation_name)
+        if names is None:
+            names = root_fields(self.document, operation_name)
+            if len(self.by_name) < 16:  # a caller may send any operationName
+                self.by_name[operation_name] = names
+        return names
+
+
 def _kind(viewer: Viewer) -> ratelimit.Kind:
     if viewer.role is Role.MEMBER:
         return "member"
@@ -131,7 +181,7 @@ class RateLimit(SchemaExtension):
             identity = viewer.identity or f"address:{context.client or 'unknown'}"
             strict = bool(
                 ratelimit.limits().strict
-                & root_fields(execution.graphql_document, execution.operation_name)
+                & _root_fields(execution.graphql_document).of(execution.operation_name)
             )
             decision = await ratelimit.take(identity, _kind(viewer), strict=strict)
             if not decision.allowed:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
-from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
 from typing import Any, TypeVar
 
 from strawberry.dataloader import DataLoader
@@ -95,53 +95,77 @@ async def _segment_counts(keys: list[int]) -> Iterable[tuple[int, int]]:
     return (await segments.counts(keys)).items()
 
 
-@dataclass
 class Loaders:
-    member: DataLoader[int, Member | None] = field(default_factory=lambda: keyed(_members))
-    # Balances, lifetime and tier of members: one read (rewards/standing.py).
-    standing: DataLoader[int, standing.Standing | None] = field(
-        default_factory=lambda: keyed(_standings)
-    )
-    expiring_soon: DataLoader[int, int | None] = field(
-        default_factory=lambda: keyed(_expiring_soon, 0)
-    )
-    referral_stats: DataLoader[int, referrals.ReferralStats | None] = field(
-        default_factory=lambda: keyed(_referral_stats)
-    )
-    voucher_offer: DataLoader[int, VoucherOffer | None] = field(
-        default_factory=lambda: keyed(_voucher_offers)
-    )
-    voucher_discount: DataLoader[int, Decimal | None] = field(
-        default_factory=lambda: keyed(_voucher_discounts)
-    )
-    spin_wheel: DataLoader[int, SpinWheel | None] = field(
-        default_factory=lambda: keyed(_spin_wheels)
-    )
-    spin_odds: DataLoader[int, spins.Odds | None] = field(default_factory=lambda: keyed(_spin_odds))
-    # (member_id, wheel_id) -> the member's state on that wheel (its committed seed).
-    spin_state: DataLoader[tuple[int, int], SpinState | None] = field(
-        default_factory=lambda: keyed(_spin_states)
-    )
-    badge: DataLoader[str, badges.Badge | None] = field(default_factory=lambda: keyed(_badges))
-    badge_awards: DataLoader[int, list[badges.Held] | None] = field(
-        default_factory=lambda: keyed(_badge_awards)
-    )
-    mission_completions: DataLoader[int, int | None] = field(
-        default_factory=lambda: keyed(_mission_completions)
-    )
-    rfm: DataLoader[int, MemberRfm | None] = field(default_factory=lambda: keyed(_rfm))
-    segment_count: DataLoader[int, int | None] = field(
-        default_factory=lambda: keyed(_segment_counts)
-    )
-    # The tier of members, from their standing (the same read).
-    tier_status: DataLoader[int, tiers.TierStatus | None] = field(init=False)
+    """The request's DataLoaders, each built on first use (a request uses a few of them)."""
 
-    def __post_init__(self) -> None:
+    def __init__(self) -> None:
+        # Areas add their loaders here, built fresh for every request.
+        self.extra: dict[str, Any] = {}
+
+    @cached_property
+    def member(self) -> DataLoader[int, Member | None]:
+        return keyed(_members)
+
+    @cached_property
+    def standing(self) -> DataLoader[int, standing.Standing | None]:
+        """Balances, lifetime and tier of members: one read (rewards/standing.py)."""
+        return keyed(_standings)
+
+    @cached_property
+    def expiring_soon(self) -> DataLoader[int, int | None]:
+        return keyed(_expiring_soon, 0)
+
+    @cached_property
+    def referral_stats(self) -> DataLoader[int, referrals.ReferralStats | None]:
+        return keyed(_referral_stats)
+
+    @cached_property
+    def voucher_offer(self) -> DataLoader[int, VoucherOffer | None]:
+        return keyed(_voucher_offers)
+
+    @cached_property
+    def voucher_discount(self) -> DataLoader[int, Decimal | None]:
+        return keyed(_voucher_discounts)
+
+    @cached_property
+    def spin_wheel(self) -> DataLoader[int, SpinWheel | None]:
+        return keyed(_spin_wheels)
+
+    @cached_property
+    def spin_odds(self) -> DataLoader[int, spins.Odds | None]:
+        return keyed(_spin_odds)
+
+    @cached_property
+    def spin_state(self) -> DataLoader[tuple[int, int], SpinState | None]:
+        """(member_id, wheel_id) -> the member's state on that wheel (its committed seed)."""
+        return keyed(_spin_states)
+
+    @cached_property
+    def badge(self) -> DataLoader[str, badges.Badge | None]:
+        return keyed(_badges)
+
+    @cached_property
+    def badge_awards(self) -> DataLoader[int, list[badges.Held] | None]:
+        return keyed(_badge_awards)
+
+    @cached_property
+    def mission_completions(self) -> DataLoader[int, int | None]:
+        return keyed(_mission_completions)
+
+    @cached_property
+    def rfm(self) -> DataLoader[int, MemberRfm | None]:
+        return keyed(_rfm)
+
+    @cached_property
+    def segment_count(self) -> DataLoader[int, int | None]:
+        return keyed(_segment_counts)
+
+    @cached_property
+    def tier_status(self) -> DataLoader[int, tiers.TierStatus | None]:
+        """The tier of members, from their standing (the same read)."""
+
         async def tiers_of(keys: Sequence[int]) -> list[tiers.TierStatus | None]:
             found = await self.standing.load_many(keys)
             return [s.tier if s else None for s in found]
 
-        self.tier_status = DataLoader(load_fn=tiers_of)
-
-    # Areas add their loaders here, built fresh for every request.
-    extra: dict[str, Any] = field(default_factory=dict)
+        return DataLoader(load_fn=tiers_of)

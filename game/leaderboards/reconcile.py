@@ -28,7 +28,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from core import clock, outbox
+from core import clock, outbox, turns
 from core.errors import NotFound
 from core.events import unit_of_work
 from game.leaderboards import definitions, scoring, sources, store
@@ -109,9 +109,9 @@ class _Round:
     async def compare(self, board: Board, w: BoardWindow) -> None:
         """Step 1 for one window: note suspects, remove what is no member's."""
         place = (board.key, w.key)
-        expected: dict[int, tuple[int, int]] = {
-            m: (score, reached) for m, score, reached in await sources.totals(board, w)
-        }
+        expected: dict[int, tuple[int, int]] = {}
+        async for rows in turns.slices(await sources.totals(board, w)):
+            expected.update({m: (score, reached) for m, score, reached in rows})
         seen: dict[int, list[tuple[str, int]]] = defaultdict(list)
         stray: list[str] = []
         async for batch in store.scan_window(board.key, w.key):
@@ -135,12 +135,13 @@ class _Round:
         await store.remove_ties(board.key, w.key, stray)
         await store.remove_fields(board.key, w.key, bad_fields)
         self.repaired(place, len(stray) + len(bad_fields))
-        members = set(expected) | set(seen) | set(heads)
+        members = list(set(expected) | set(seen) | set(heads))
         self.report.checked += len(members)
-        for member_id in members:
-            ties = seen.get(member_id, [])
-            if not agrees(member_id, expected.get(member_id), heads.get(member_id), ties):
-                self.suspects[member_id][place] = sorted({t for t, _ in ties})
+        async for some in turns.slices(members):
+            for member_id in some:
+                ties = seen.get(member_id, [])
+                if not agrees(member_id, expected.get(member_id), heads.get(member_id), ties):
+                    self.suspects[member_id][place] = sorted({t for t, _ in ties})
 
     async def recheck(self, member_id: int, places: dict[Place, list[str]]) -> bool:
         """Step 3 for one member; False if they had writes in flight after all."""

@@ -18,6 +18,7 @@ from typing import Any
 
 from tortoise import connections
 
+from core import turns
 from core.sql import dialect
 from game.leaderboards import scoring
 from game.leaderboards.definitions import Board, Metric
@@ -60,7 +61,12 @@ async def _grouped(
         where += f" AND member_id IN ({', '.join(str(int(m)) for m in members)})"
     sql = f"SELECT member_id, {total}, MAX({at}) FROM {table} WHERE {where} GROUP BY member_id"
     _, rows = await conn.execute_query(sql, params)
-    return [(int(r[0]), scoring.clamp(int(r[1])), scoring.millis(_instant(r[2]))) for r in rows]
+    found: list[Row] = []
+    async for some in turns.slices(rows):
+        found += [
+            (int(r[0]), scoring.clamp(int(r[1])), scoring.millis(_instant(r[2]))) for r in some
+        ]
+    return found
 
 
 async def points_earned(w: BoardWindow, members: Sequence[int] | None = None) -> list[Row]:
@@ -95,14 +101,15 @@ async def action_value(
         query = query.filter(member_id__in=list(members))
     rows = await query.values_list("member_id", "value", "occurred_at")
     totals: dict[int, list[int]] = {}
-    for member_id, value, occurred_at in rows:
-        units = scoring.whole_units(value)
-        if units == 0:
-            continue
-        reached = scoring.millis(_instant(occurred_at))
-        entry = totals.setdefault(int(member_id), [0, 0])
-        entry[0] += units
-        entry[1] = max(entry[1], reached)
+    async for some in turns.slices(rows):
+        for member_id, value, occurred_at in some:
+            units = scoring.whole_units(value)
+            if units == 0:
+                continue
+            reached = scoring.millis(_instant(occurred_at))
+            entry = totals.setdefault(int(member_id), [0, 0])
+            entry[0] += units
+            entry[1] = max(entry[1], reached)
     return [(m, scoring.clamp(s), t) for m, (s, t) in totals.items()]
 
 

@@ -564,8 +564,7 @@ async def load_temp(
             pipe.zadd(zset, ties)  # type: ignore[arg-type]
             pipe.hset(heads, mapping=fields)  # type: ignore[arg-type]
             ties, fields = {}, {}
-            if len(pipe) >= 20:
-                await pipe.execute()
+            await pipe.execute()  # a chunk at a time: requests get turns between them
     if ties:
         pipe.zadd(zset, ties)  # type: ignore[arg-type]
         pipe.hset(heads, mapping=fields)  # type: ignore[arg-type]

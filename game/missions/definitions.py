@@ -208,6 +208,9 @@ class Missions:
     by_id: dict[int, Mission]
     active: tuple[Mission, ...]
     active_by_action: dict[str, tuple[Mission, ...]]
+    # What an action of a type reads with the member's lock: its missions' ids and windows.
+    ids_by_action: dict[str, frozenset[int]]
+    windows_by_action: dict[str, frozenset[str]]
 
 
 async def load_definitions() -> Missions:
@@ -220,6 +223,8 @@ async def load_definitions() -> Missions:
         by_id={m.id: m for m in rows},
         active=active,
         active_by_action={k: tuple(v) for k, v in by_action.items()},
+        ids_by_action={k: frozenset(m.id for m in v) for k, v in by_action.items()},
+        windows_by_action={k: frozenset(m.window for m in v) for k, v in by_action.items()},
     )
 
 

@@ -19,7 +19,7 @@ from core.events import Buffer, buffer, emit, unit_of_work
 from game import grants
 from game.missions.definitions import Measure, Missions, get, loaded
 from game.missions.events import MissionCompleted, MissionProgressed
-from game.missions.windows import period_key
+from game.missions.windows import period_keys
 from game.models import Mission, MissionProgress
 from members import segments
 from members.models import Member
@@ -98,11 +98,15 @@ class ProgressRow:
     updated_at: datetime
 
 
+# The measures as stored (plain strings: compared once per mission per action).
+_COUNT, _SUM, _STREAK_DAYS = Measure.COUNT.value, Measure.SUM.value, Measure.STREAK_DAYS.value
+
+
 def view(mission: Mission, row: Row | None, key: str, today: date) -> ProgressView:
     progress = row.progress if row else Decimal(0)
     if (
         row is not None
-        and mission.measure == Measure.STREAK_DAYS.value
+        and mission.measure == _STREAK_DAYS
         and not _maxed(mission, row)
         and row.last_day is not None
         and row.last_day < today - timedelta(days=1)
@@ -143,10 +147,10 @@ def step(mission: Mission, row: Row, value: Decimal, day: date, now: datetime) -
     """Apply one matching action to `row`: None if it does not move, else whether it completed."""
     if _maxed(mission, row):
         return None
-    measure = Measure(mission.measure)
-    if measure is Measure.COUNT:
+    measure = mission.measure
+    if measure == _COUNT:
         row.progress = Decimal(row.progress) + 1
-    elif measure is Measure.SUM:
+    elif measure == _SUM:
         row.progress = Decimal(row.progress) + value
     else:
         if row.last_day is not None and day <= row.last_day:
@@ -294,12 +298,11 @@ class Prefetch:
 
 def prefetch_for(action_type: str, missions: Missions, at: datetime, zone: str) -> Prefetch | None:
     """What to read with the lock for an action of this type (None: no live mission)."""
-    live = missions.active_by_action.get(action_type, ())
-    if not live:
+    ids = missions.ids_by_action.get(action_type)
+    if not ids:
         return None
-    return Prefetch(
-        frozenset(m.id for m in live), frozenset(period_key(m.window, at, zone) for m in live)
-    )
+    windows = missions.windows_by_action[action_type]
+    return Prefetch(ids, frozenset(period_keys(windows, at, zone).values()))
 
 
 def _rows_of(member_id: int, peeked: Any) -> dict[tuple[int, str], Row]:
@@ -361,7 +364,8 @@ async def advance(
     if not missions:
         return result
     member_id = state.member_id
-    keys = {m.id: period_key(m.window, occurred_at, zone) for m in missions}
+    by_window = period_keys((m.window for m in missions), occurred_at, zone)
+    keys = {m.id: by_window[m.window] for m in missions}
     if prefetched is not None and prefetched.covers(set(keys), set(keys.values())):
         rows = _rows_of(member_id, state.peeks.get("progress"))
     else:
@@ -423,7 +427,8 @@ async def my_missions(
         return []
     now = clock.now()
     today = clock.local_today(zone)
-    keys = {m.id: period_key(m.window, now, zone) for m in missions}
+    by_window = period_keys((m.window for m in missions), now, zone)
+    keys = {m.id: by_window[m.window] for m in missions}
     rows = await _rows(member_id, list(keys), sorted(set(keys.values())))
     views = [view(m, rows.get((m.id, keys[m.id])), keys[m.id], today) for m in missions]
     return [v for v in views if include_completed or not v.completed]

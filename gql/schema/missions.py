@@ -58,7 +58,13 @@ class Mission:
 
 @strawberry.type
 class MissionProgress:
-    mission: Mission
+    model: strawberry.Private[progress.ProgressView]
+
+    def _mission(self) -> Mission:
+        # Built when asked for: the home screen lists every mission's progress only.
+        return from_row(Mission, self.model.mission)
+
+    mission: Mission = strawberry.field(resolver=_mission)
     progress: float
     target: float
     period_key: str | None = strawberry.field(

@@ -62,3 +62,14 @@ async def test_a_token_signed_with_another_secret_is_refused(settings: Settings)
     token, _ = issue_member_token(7, timedelta(hours=1), other)
     with pytest.raises(Unauthenticated):
         await authenticate(f"Bearer {token}", settings)
+
+
+async def test_a_token_verified_once_is_refused_under_another_secret(settings: Settings) -> None:
+    # given a token accepted (and remembered) under the secret that signed it
+    token, _ = issue_member_token(7, timedelta(hours=1), settings)
+    assert (await authenticate(f"Bearer {token}", settings)).member_id == 7
+    # when the secret is rotated
+    rotated = settings.model_copy(update={"secret_key": "another-secret-0123456789abcdef-xyz"})
+    # then the same token is checked again, and refused
+    with pytest.raises(Unauthenticated):
+        await authenticate(f"Bearer {token}", rotated)
