@@ -49,10 +49,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
-from bench import common, fanout, profiling, servers, wrk
+from bench import common, cpu, fanout, profiling, servers, wrk
 from bench.fixtures import (
     BONUS_EVERY,
     KEY,
@@ -203,6 +204,7 @@ class Figure:
     p99_ms: float | None = None
     profile: str = ""
     ceiling: float | None = None  # req/s of the ceiling measured just before
+    cpu: dict[str, float] = field(default_factory=dict)  # ms per request, by part (bench/cpu.py)
 
 
 @dataclass
@@ -211,6 +213,7 @@ class Measured:
     result: wrk.Result
     profile: str  # py-spy's summary, or ""
     ceiling: float | None  # the ceiling's req/s measured just before
+    cpu: dict[str, float]  # ms of CPU per request, by part (bench/cpu.py)
 
 
 @dataclass
@@ -220,6 +223,8 @@ class Run:
     redis_url: str
     figures: list[Figure] = field(default_factory=list)
     ceiling: Process | None = None  # the ceiling app, up for the whole run
+    # the database the figures being measured use: its backends' CPU counts (bench/cpu.py)
+    database: str | None = None
 
     def baseline(self, name: str) -> float | None:
         """The mean of a baseline's start and end figures."""
@@ -247,9 +252,11 @@ class Run:
         *,
         baseline: bool = False,
         connections: int | None = None,
+        service: int | None = None,
     ) -> Measured:
         """The ceiling now (unless measuring a baseline), then a warm-up and the measured
-        run; with --profile, py-spy on spy_on during the measured run."""
+        run, with the CPU each part spent on it (the service: `service`, else spy_on); with
+        --profile, py-spy on spy_on during the measured run."""
         args = self.args
         ceiling = None if baseline else self.ceiling_now()
         connections = connections or args.connections
@@ -265,12 +272,14 @@ class Run:
         if args.profile and spy_on is not None:
             output.parent.mkdir(parents=True, exist_ok=True)
             spy = profiling.record(spy_on, args.seconds, output)
+        before = cpu.sample(service or spy_on, self.database)
         result = wrk.run(url, script, run_id=run_id, seconds=args.seconds, **options)
+        spent = before.per_request(cpu.sample(service or spy_on, self.database), result.requests)
         summary = ""
         if spy is not None:
             profiling.finish(spy)
             summary = f"raw stacks: {output}\n\n{profiling.summary(output)}"
-        return Measured(warm, result, summary, ceiling)
+        return Measured(warm, result, summary, ceiling, spent)
 
     def add(
         self,
@@ -287,6 +296,7 @@ class Run:
             )
         figure = Figure(name, workers, load, result=result, note=note, profile=measured.profile)
         figure.ceiling = measured.ceiling
+        figure.cpu = measured.cpu
         self.figures.append(figure)
         log(
             f"{name}, {workers} worker(s): {result.per_second:,.1f} req/s, p50 "
@@ -323,8 +333,11 @@ async def baselines(run: Run, ceiling_dsn: str, when: str) -> None:
         load = one_minute_load()
         log(f"{name} ({when}): measuring")
         app = baseline_app(run, "bare", ceiling_dsn) if name == "bare" else run.ceiling
+        run.database = database_name(ceiling_dsn)
         try:
-            measured = run.measure(app.url, script, f"{name}-{when}", baseline=True)
+            measured = run.measure(
+                app.url, script, f"{name}-{when}", baseline=True, service=app.pid
+            )
         finally:
             if name == "bare":
                 app.stop()
@@ -428,15 +441,27 @@ SHOP_ROWS: dict[str, Row] = {
 }
 
 
+def database_name(db_url: str) -> str:
+    return urlsplit(db_url).path.lstrip("/")
+
+
+def pooled(db_url: str, pool: int | None) -> str:
+    """The service's database URL with its pool size (`maxsize`) when --pool gives one."""
+    if pool is None:
+        return db_url
+    return f"{db_url}{'&' if '?' in db_url else '?'}maxsize={pool}"
+
+
 async def shop_rows(run: Run, shop: Shop, workers: int, names: list[str]) -> None:
     env = common.service_env(
         run.tmp,
-        shop.db_url,
+        pooled(shop.db_url, run.args.pool),
         redis_url=run.redis_url,
         prefix=shop.prefix,
         production=True,
         jobs=not run.args.no_jobs,
     )
+    run.database = database_name(shop.db_url)
     if not shop.ready:
         servers.run_cli(env, run.tmp, "migrate")
     log(f"shop server, {workers} worker(s): starting")
@@ -457,12 +482,13 @@ async def shop_rows(run: Run, shop: Shop, workers: int, names: list[str]) -> Non
 async def board_row(run: Run, board: Board, workers: int) -> None:
     env = common.service_env(
         run.tmp,
-        board.db_url,
+        pooled(board.db_url, run.args.pool),
         redis_url=run.redis_url,
         prefix=board.prefix,
         production=True,
         jobs=not run.args.no_jobs,
     )
+    run.database = database_name(board.db_url)
     if not board.built:
         await build_board(board, env, run.tmp)
     log(f"board server, {workers} worker(s): starting")
@@ -503,13 +529,13 @@ def table(run: Run, header: list[str]) -> str:
         *header,
         "",
         "| operation | workers | req/s | p50 ms | p99 ms | ceiling req/s just before | "
-        "÷ ceiling | ÷ bare | load 1 min | notes |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "÷ ceiling | ÷ bare | CPU ms/req: service / PostgreSQL / Redis | load 1 min | notes |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for f in sorted(run.figures, key=lambda f: (order.index(f.name), f.workers)):
         note = f.note
         if f.status:
-            cells = [f.status, "", "", "", "", ""]
+            cells = [f.status, "", "", "", "", "", ""]
         elif f.result is not None:
             rate = f.result.per_second
             if f.name == "trackActions":
@@ -526,9 +552,10 @@ def table(run: Run, header: list[str]) -> str:
                 f"{f.ceiling:,.1f}" if f.ceiling else "",
                 f"{rate / against:.3f}" if against else "",
                 f"{rate / bare:.3f}" if bare else "",
+                cpu.describe(f.cpu),
             ]
         else:
-            cells = ["—", _ms(f.p50_ms), _ms(f.p99_ms), "", "", ""]
+            cells = ["—", _ms(f.p50_ms), _ms(f.p99_ms), "", "", "", ""]
         lines.append(
             f"| {label(f.name, args)} | {f.workers} | "
             + " | ".join(cells)
@@ -716,6 +743,12 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         help="wrk connections of the trackActions row (each has a batch in flight)",
     )
     parser.add_argument("--sockets", type=int, default=1000)
+    parser.add_argument(
+        "--pool",
+        type=int,
+        default=None,
+        help="connections per server process (the database URL's maxsize; tortoise's default 5)",
+    )
     parser.add_argument(
         "--no-jobs",
         action="store_true",
