@@ -112,7 +112,10 @@ class _Round:
         expected: dict[int, tuple[int, int]] = {}
         async for rows in turns.slices(await sources.totals(board, w)):
             expected.update({m: (score, reached) for m, score, reached in rows})
-        seen: dict[int, list[tuple[str, int]]] = defaultdict(list)
+        # A member's first entry, and any more (a stale tie): a million lists would make
+        # every full garbage collection of the process walk them, a pause each time.
+        seen: dict[int, tuple[str, int]] = {}
+        more: dict[int, list[tuple[str, int]]] = defaultdict(list)
         stray: list[str] = []
         async for batch in store.scan_window(board.key, w.key):
             for tie, raw in batch:
@@ -122,26 +125,38 @@ class _Round:
                 except ValueError:
                     member_id = 0
                 if 0 < member_id <= MAX_MEMBER_ID:
-                    seen[member_id].append((tie, score))
+                    if member_id in seen:
+                        more[member_id].append((tie, score))
+                    else:
+                        seen[member_id] = (tie, score)
                 else:
                     stray.append(tie)  # no member's tie at all
         heads: dict[int, str] = {}
         bad_fields: list[str] = []
-        for name, head in (await store.scan_heads(board.key, w.key)).items():
-            if name.isdigit() and 0 < int(name) <= MAX_MEMBER_ID:
-                heads[int(name)] = head  # a wrong head makes them a suspect
-            else:
-                bad_fields.append(name)
+        found = await store.scan_heads(board.key, w.key)
+        async for names in turns.slices(list(found)):
+            for name in names:
+                if name.isdigit() and 0 < int(name) <= MAX_MEMBER_ID:
+                    heads[int(name)] = found[name]  # a wrong head makes them a suspect
+                else:
+                    bad_fields.append(name)
         await store.remove_ties(board.key, w.key, stray)
         await store.remove_fields(board.key, w.key, bad_fields)
         self.repaired(place, len(stray) + len(bad_fields))
-        members = list(set(expected) | set(seen) | set(heads))
-        self.report.checked += len(members)
-        async for some in turns.slices(members):
-            for member_id in some:
-                ties = seen.get(member_id, [])
-                if not agrees(member_id, expected.get(member_id), heads.get(member_id), ties):
-                    self.suspects[member_id][place] = sorted({t for t, _ in ties})
+        # Every member in any of the three, once (not a union of three million-member sets:
+        # building one would hold the process for most of a second).
+        for source in (expected, seen, heads):
+            async for some in turns.slices(list(source)):
+                for member_id in some:
+                    if source is not expected and (
+                        member_id in expected or (source is heads and member_id in seen)
+                    ):
+                        continue
+                    self.report.checked += 1
+                    first = seen.get(member_id)
+                    ties = [first, *more.get(member_id, ())] if first else []
+                    if not agrees(member_id, expected.get(member_id), heads.get(member_id), ties):
+                        self.suspects[member_id][place] = sorted({t for t, _ in ties})
 
     async def recheck(self, member_id: int, places: dict[Place, list[str]]) -> bool:
         """Step 3 for one member; False if they had writes in flight after all."""
