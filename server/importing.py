@@ -30,7 +30,6 @@ from core.errors import DomainError, InvalidInput
 from core.settings import Settings
 from game import batch
 from rewards.orders import service as orders
-from server.cli import command
 from server.progress import Progress
 
 CHUNK = batch.MAX_BATCH
@@ -242,7 +241,7 @@ async def import_file(path: Path, errors: TextIO | None, progress: Progress) -> 
     return counts
 
 
-def _arguments(parser: argparse.ArgumentParser) -> None:
+def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", type=Path, help="the JSON Lines file (one order or action a line)")
     parser.add_argument(
         "--errors",
@@ -276,12 +275,7 @@ def _summary(path: Path, counts: Counter[str]) -> str:
     return head + (f" ({'; '.join(kinds)})" if kinds else "")
 
 
-@command(
-    "import",
-    "apply a JSON Lines file of orders and actions (back-office backfills), idempotently",
-    _arguments,
-)
-async def _import(args: argparse.Namespace, settings: Settings) -> int:
+async def import_lines(args: argparse.Namespace, settings: Settings) -> int:
     path: Path = args.file
     total = _count(path)
     if total is None:
