@@ -29,6 +29,7 @@ from typing import Any, TextIO
 from core.errors import DomainError, InvalidInput
 from core.settings import Settings
 from game import batch
+from gql.errors import api_path
 from rewards.orders import service as orders
 from server.progress import Progress
 
@@ -46,8 +47,11 @@ class Refusal:
     field: list[str] | None = None
 
     @classmethod
-    def of(cls, error: DomainError) -> Refusal:
-        return cls(error.code.value, error.message, error.field)
+    def of(cls, error: DomainError, operation: str) -> Refusal:
+        """A line's refusal, naming its field as the API does in `operation` (trackAction
+        or recordOrder, whose input fields a line has)."""
+        field = api_path(error.field, operation, {"input"})
+        return cls(error.code.value, error.message, field)
 
 
 @dataclass
@@ -153,11 +157,11 @@ async def _actions(lines: list[Line]) -> None:
         try:
             reported.append((line, _action(line.fields)))
         except DomainError as error:
-            line.refuse(Refusal.of(error))
+            line.refuse(Refusal.of(error, "trackAction"))
     outcomes = await batch.report_many([r for _, r in reported], caller_member_id=None)
     for (line, _), outcome in zip(reported, outcomes, strict=True):
         if isinstance(outcome, DomainError):
-            line.refuse(Refusal.of(outcome))
+            line.refuse(Refusal.of(outcome, "trackAction"))
         else:
             line.outcome = "duplicate" if outcome.duplicate else "new"
 
@@ -175,7 +179,7 @@ async def _order(line: Line) -> None:
             _text(fields, "channel", required=False),
         )
     except DomainError as error:
-        line.refuse(Refusal.of(error))
+        line.refuse(Refusal.of(error, "recordOrder"))
         return
     line.outcome = "duplicate" if result.duplicate else "new"
 
