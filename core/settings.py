@@ -17,6 +17,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from tortoise.backends.base.config_generator import expand_db_url
+from tortoise.exceptions import ConfigurationError
 
 SECRETS = ("secret_key", "admin_key", "integration_key")
 # Production keys are random tokens; anything shorter can be guessed or is a placeholder.
@@ -159,9 +161,6 @@ class Settings(BaseSettings):
 
 def _database_engine(url: str) -> str:
     """'sqlite' or 'postgres' for a URL tortoise accepts and we support; ValueError else."""
-    from tortoise.backends.base.config_generator import expand_db_url
-    from tortoise.exceptions import ConfigurationError
-
     try:
         expanded = expand_db_url(url)
     except (ConfigurationError, ValueError, KeyError):

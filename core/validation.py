@@ -1,4 +1,9 @@
-"""Small input checks that raise InvalidInput naming the offending field."""
+"""Small input checks that raise InvalidInput naming the offending field.
+
+A field is named the domain's way (`points_cost`, `segments.2.weight`); gql/errors.py
+turns that into the API's path. Messages name it the way clients spell it (`spoken`), as
+every message does ("occurredAt cannot be in the future").
+"""
 
 from __future__ import annotations
 
@@ -16,10 +21,17 @@ _HHMM = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
 MAX_LIST = 100
 
 
+def spoken(field: str) -> str:
+    """How a message names a field: its last part, spelled as clients spell it
+    (`rules.tier_codes` -> `tierCodes`)."""
+    head, *rest = field.split(".")[-1].split("_")
+    return head + "".join(word[:1].upper() + word[1:] for word in rest)
+
+
 def text(value: str, field: str, *, min_len: int = 1, max_len: int = 200) -> str:
     value = value.strip()
     if not min_len <= len(value) <= max_len:
-        raise InvalidInput(f"{field.split('.')[-1]} must be {min_len}..{max_len} characters", field)
+        raise InvalidInput(f"{spoken(field)} must be {min_len}..{max_len} characters", field)
     return value
 
 
@@ -63,13 +75,13 @@ def percent(value: Decimal, field: str) -> Decimal:
 
 def non_negative(value: int, field: str) -> int:
     if value < 0:
-        raise InvalidInput(f"{field.split('.')[-1]} must not be negative", field)
+        raise InvalidInput(f"{spoken(field)} must not be negative", field)
     return value
 
 
 def positive(value: int | Decimal | float, field: str) -> None:
     if value <= 0:
-        raise InvalidInput(f"{field.split('.')[-1]} must be greater than 0", field)
+        raise InvalidInput(f"{spoken(field)} must be greater than 0", field)
 
 
 def capped_list(values: list, field: str, cap: int = MAX_LIST) -> list:

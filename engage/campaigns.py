@@ -71,32 +71,32 @@ async def _words(data: CampaignData) -> tuple[str, str]:
         if template is None:
             raise NotFound(
                 f"no {data.channel.value} template with key {data.template_key!r}",
-                "input.templateKey",
+                "template_key",
             )
         return template.title or "", template.body
     if data.title is None:
-        raise InvalidInput("give a title and body, or a templateKey", "input.title")
+        raise InvalidInput("give a title and body, or a templateKey", "title")
     if data.body is None:
-        raise InvalidInput("give a title and body, or a templateKey", "input.body")
-    title = templates.check(validation.text(data.title, "input.title", max_len=100), "input.title")
-    body = templates.check(validation.text(data.body, "input.body", max_len=1000), "input.body")
+        raise InvalidInput("give a title and body, or a templateKey", "body")
+    title = templates.check(validation.text(data.title, "title", max_len=100), "title")
+    body = templates.check(validation.text(data.body, "body", max_len=1000), "body")
     return title, body
 
 
 async def create_campaign(data: CampaignData) -> NotificationCampaign:
     title, body = await _words(data)
     deep_link = (
-        validation.text(data.deep_link, "input.deepLink", max_len=500) if data.deep_link else None
+        validation.text(data.deep_link, "deep_link", max_len=500) if data.deep_link else None
     )
     window = data.conversion_window_days
     if window is None:
         window = 7
     elif not 1 <= window <= MAX_CONVERSION_DAYS:
         raise InvalidInput(
-            f"conversionWindowDays must be 1..{MAX_CONVERSION_DAYS}", "input.conversionWindowDays"
+            f"conversionWindowDays must be 1..{MAX_CONVERSION_DAYS}", "conversion_window_days"
         )
     if data.segment_id is not None:
-        await segments.get_segment(data.segment_id, "input.segmentId")
+        await segments.get_segment(data.segment_id)
     now = clock.now()
     send_at = data.send_at
     if send_at is not None and send_at.tzinfo is None:

@@ -54,7 +54,7 @@ class MemberErased:
     external_id: str | None = None
 
 
-async def erase(external_id: str, actor: str, field: str = "memberExternalId") -> Member:
+async def erase(external_id: str, actor: str, field: str = "member_external_id") -> Member:
     """Erase the member's personal data; a second erasure finds nobody (NOT_FOUND)."""
     member = await service.get_by_external_id(external_id, field)
     now = clock.now()

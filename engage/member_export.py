@@ -55,7 +55,7 @@ def _rows(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
 
 async def export_for(viewer_member_id: int | None, external_id: str | None) -> dict[str, Any]:
     """exportMemberData: a member's own document, or the one an admin names."""
-    return await export(await service.acting_on(viewer_member_id, external_id, "memberExternalId"))
+    return await export(await service.acting_on(viewer_member_id, external_id))
 
 
 async def export(member: Member) -> dict[str, Any]:

@@ -210,14 +210,14 @@ def validate(data: TemplateInput) -> TemplateInput:
     key = data.key.strip()
     if not _KEY.match(key):
         raise InvalidInput(
-            "key must be 1..64 lowercase letters, digits or . _ : - (e.g. tier.up)", "input.key"
+            "key must be 1..64 lowercase letters, digits or . _ : - (e.g. tier.up)", "key"
         )
     title = data.title.strip() if data.title is not None else None
     if title:
-        title = check(validation.text(title, "input.title", max_len=100), "input.title")
+        title = check(validation.text(title, "title", max_len=100), "title")
     elif data.channel is Channel.EMAIL:
-        raise InvalidInput("an email needs a title (its subject)", "input.title")
-    body = check(validation.text(data.body, "input.body", max_len=1000), "input.body")
+        raise InvalidInput("an email needs a title (its subject)", "title")
+    body = check(validation.text(data.body, "body", max_len=1000), "body")
     return TemplateInput(key, data.channel, title or None, body)
 
 

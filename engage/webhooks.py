@@ -214,7 +214,7 @@ async def deliveries_of(webhook_id: int, first: int) -> list[WebhookDelivery]:
     if not 0 <= first <= validation.MAX_LIST:
         raise InvalidInput(f"first must be 0..{validation.MAX_LIST}", "first")
     if not await Webhook.exists(id=webhook_id):
-        raise NotFound("no webhook with this id", "webhookId")
+        raise NotFound("no webhook with this id", "webhook_id")
     return await WebhookDelivery.filter(webhook_id=webhook_id).order_by("-id").limit(first)
 
 

@@ -51,15 +51,15 @@ def validate(data: ActionTypeData) -> ActionTypeData:
     key = data.key.strip()
     if len(key) > 64 or not _KEY.match(key):
         raise InvalidInput(
-            "key must be lowercase words joined by dots, e.g. 'review.posted'", "input.key"
+            "key must be lowercase words joined by dots, e.g. 'review.posted'", "key"
         )
     if key == ORDER:
-        raise InvalidInput("'order' is built in: orders are recorded with recordOrder", "input.key")
-    name = validation.text(data.name, "input.name", max_len=100)
+        raise InvalidInput("'order' is built in: orders are recorded with recordOrder", "key")
+    name = validation.text(data.name, "name", max_len=100)
     if not 0 <= data.points <= MAX_POINTS:
-        raise InvalidInput(f"points must be 0..{MAX_POINTS}", "input.points")
+        raise InvalidInput(f"points must be 0..{MAX_POINTS}", "points")
     if data.daily_cap is not None and data.daily_cap < 0:
-        raise InvalidInput("dailyCap must not be negative", "input.dailyCap")
+        raise InvalidInput("dailyCap must not be negative", "daily_cap")
     return ActionTypeData(key, name, data.points, data.daily_cap, data.client_reportable)
 
 
@@ -103,7 +103,7 @@ async def all_types() -> list[ActionType]:
     return [builtin_order(), *(await by_key()).values()]
 
 
-async def get(key: str, field: str = "input.type") -> ActionType:
+async def get(key: str, field: str = "action_type") -> ActionType:
     if key == ORDER:
         return builtin_order()
     row = (await by_key()).get(key)

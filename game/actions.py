@@ -52,6 +52,7 @@ CLOCK_SKEW = timedelta(seconds=60)
 # How far back staff may report (a back office catching up, an import of last year's actions).
 MAX_BACKDATE = timedelta(days=366)
 MAX_VALUE = Decimal("1e12")
+MAX_ACTION_TYPE = 64
 
 
 @dataclass
@@ -77,9 +78,9 @@ def _value(value: float | Decimal | int) -> Decimal:
     try:
         number = Decimal(str(value))
     except InvalidOperation as exc:
-        raise InvalidInput("value must be a number", "input.value") from exc
+        raise InvalidInput("value must be a number", "value") from exc
     if not number.is_finite() or not 0 <= number <= MAX_VALUE:
-        raise InvalidInput("value must be between 0 and 1e12", "input.value")
+        raise InvalidInput("value must be between 0 and 1e12", "value")
     return number.quantize(Decimal("0.0001"))
 
 
@@ -91,15 +92,13 @@ def occurred(occurred_at: datetime | None, now: datetime, *, by_member: bool) ->
     if occurred_at.tzinfo is None:
         occurred_at = occurred_at.replace(tzinfo=UTC)
     if occurred_at > now + CLOCK_SKEW:
-        raise InvalidInput("occurredAt cannot be in the future", "input.occurredAt")
+        raise InvalidInput("occurredAt cannot be in the future", "occurred_at")
     if by_member and occurred_at < now - CLOCK_SKEW:
         raise InvalidInput(
-            "members report actions as they happen: occurredAt must be now", "input.occurredAt"
+            "members report actions as they happen: occurredAt must be now", "occurred_at"
         )
     if occurred_at < now - MAX_BACKDATE:
-        raise InvalidInput(
-            f"occurredAt may be at most {MAX_BACKDATE.days} days ago", "input.occurredAt"
-        )
+        raise InvalidInput(f"occurredAt may be at most {MAX_BACKDATE.days} days ago", "occurred_at")
     return occurred_at
 
 
@@ -143,12 +142,16 @@ def check(
     occurred_at: datetime | None = None,
 ) -> Report:
     if action_type == action_types.ORDER:
-        raise InvalidInput("orders are recorded with recordOrder", "input.type")
+        raise InvalidInput("orders are recorded with recordOrder", "action_type")
+    action_type = action_type.strip()
+    if not 1 <= len(action_type) <= MAX_ACTION_TYPE:
+        # Clients call it the action's `type` (trackAction's input).
+        raise InvalidInput(f"type must be 1..{MAX_ACTION_TYPE} characters", "action_type")
     return Report(
-        action_type=validation.text(action_type, "input.type", max_len=64),
-        idempotency_key=validation.text(idempotency_key, "input.idempotencyKey", max_len=200),
+        action_type=action_type,
+        idempotency_key=validation.text(idempotency_key, "idempotency_key", max_len=200),
         value=_value(value),
-        attributes=check_attributes(attributes, "input.attributes"),
+        attributes=check_attributes(attributes, "attributes"),
         occurred_at=occurred_at,
     )
 
@@ -166,7 +169,7 @@ async def report(
     """trackAction: staff name the member; a member reports clientReportable types, own only."""
     checked = check(action_type, idempotency_key, value, attributes, occurred_at)
     if caller_member_id is None and not member_external_id:
-        raise InvalidInput("memberExternalId is required with an API key", "input.memberExternalId")
+        raise InvalidInput("memberExternalId is required with an API key", "member_external_id")
     return await record(
         checked,
         member_id=caller_member_id,
@@ -299,7 +302,7 @@ def target(ready: Prepared, member_id: int | None, external_id: str | None) -> T
         member_id,
         None if member_id is not None else external_id,
         peeks,
-        "input.memberExternalId",
+        "member_external_id",
     )
 
 
@@ -325,7 +328,7 @@ async def admit(
         )
     own = state.peeks.get("external_id", external_id)
     if member_id is not None and external_id is not None and own != external_id:
-        raise Forbidden("a member reports only their own actions", "input.memberExternalId")
+        raise Forbidden("a member reports only their own actions", "member_external_id")
     fingerprint = _fingerprint(
         state.member_id, item.action_type, item.value, item.attributes, item.occurred_at
     )
@@ -334,7 +337,7 @@ async def admit(
         return await _replay(state.member_id, str(first), fingerprint)
     kind = await action_types.get(item.action_type)
     if by_member and not kind.client_reportable:
-        raise Forbidden("members may not report this action type", "input.type")
+        raise Forbidden("members may not report this action type", "action_type")
     program = await get_program()
     if program.timezone != zone:  # the zone changed since we looked: count that day
         zone = program.timezone
@@ -357,7 +360,7 @@ async def _replay(member_id: int, first: str, fingerprint: str) -> TrackResult:
     stored_fingerprint, _, action_id = first.partition("|")
     if stored_fingerprint != fingerprint:
         raise IdempotencyConflict(
-            "this idempotencyKey was used for another action", "input.idempotencyKey"
+            "this idempotencyKey was used for another action", "idempotency_key"
         )
     found = await sql.row("SELECT result FROM game_action WHERE id = $1", [int(action_id)])
     stored = sql.decode_json(found["result"]) if found else {}

@@ -86,7 +86,7 @@ async def report_many(items: Sequence[Reported], *, caller_member_id: int | None
             )
             if caller_member_id is None and not raw.member_external_id:
                 raise InvalidInput(
-                    "memberExternalId is required with an API key", "input.memberExternalId"
+                    "memberExternalId is required with an API key", "member_external_id"
                 )
         except DomainError as refusal:
             outcomes[n] = refusal

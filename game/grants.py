@@ -65,22 +65,22 @@ class Granted:
 
 
 async def validate(reward: Reward, where: str) -> Reward:
-    """Check the reward names things that exist; `where` is its input path ("input.reward")."""
+    """Check the reward names things that exist; `where` is its input path ("reward")."""
     if reward.empty:
         raise InvalidInput("reward must give points, a badge, free spins or a voucher offer", where)
     if reward.points is not None and reward.points < 0:
         raise InvalidInput("points must not be negative", f"{where}.points")
     badge_code = reward.badge_code.strip() if reward.badge_code else None
     if badge_code:
-        await badges.get(badge_code, f"{where}.badgeCode")
+        await badges.get(badge_code, f"{where}.badge_code")
     if (reward.spin_wheel_id is None) != (not reward.spins):
         raise InvalidInput("free spins need both spinWheelId and spins > 0", f"{where}.spins")
     if reward.spins is not None and reward.spins < 0:
         raise InvalidInput("spins must not be negative", f"{where}.spins")
     if reward.spin_wheel_id is not None and not await _wheel_exists(reward.spin_wheel_id):
-        raise NotFound("no spin wheel with this id", f"{where}.spinWheelId")
+        raise NotFound("no spin wheel with this id", f"{where}.spin_wheel_id")
     if reward.voucher_offer_id is not None and not await _offer_exists(reward.voucher_offer_id):
-        raise NotFound("no voucher offer with this id", f"{where}.voucherOfferId")
+        raise NotFound("no voucher offer with this id", f"{where}.voucher_offer_id")
     return Reward(
         points=reward.points or None,
         badge_code=badge_code,

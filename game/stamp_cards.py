@@ -41,14 +41,14 @@ class CardView:
 
 
 async def create(data: StampCardData) -> StampCard:
-    name = validation.text(data.name, "input.name", max_len=200)
+    name = validation.text(data.name, "name", max_len=200)
     if not await action_types.known(data.action_type):
-        raise NotFound(f"no action type {data.action_type!r}", "input.actionType")
+        raise NotFound(f"no action type {data.action_type!r}", "action_type")
     if not 1 <= data.slots <= MAX_SLOTS:
-        raise InvalidInput(f"slots must be 1..{MAX_SLOTS}", "input.slots")
+        raise InvalidInput(f"slots must be 1..{MAX_SLOTS}", "slots")
     if not 0 <= data.prestamped < data.slots:
-        raise InvalidInput("prestamped must be 0..slots-1", "input.prestamped")
-    reward = await grants.validate(data.reward, "input.reward")
+        raise InvalidInput("prestamped must be 0..slots-1", "prestamped")
+    reward = await grants.validate(data.reward, "reward")
     async with unit_of_work():
         await definitions.changed()
         return await StampCard.create(

@@ -4,15 +4,19 @@ Mutations return payloads: `@payload_errors(Payload)` turns a DomainError raised
 domain call into `Payload(errors=[UserError])`. Everything else that goes wrong becomes a
 top-level error: `ErrorCodes` gives expected ones an extensions.code from the contract
 and hides unexpected ones behind a generic message in production (the log keeps them).
+
+A DomainError names the field at fault the domain's way (`points`, `order_id`,
+`segments.2.prize.voucher_offer_id`); `api_path` says it the API's way, for both.
 """
 
 from __future__ import annotations
 
 import functools
+import inspect
 import logging
 import re
 import traceback
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Collection, Iterator, Sequence
 from typing import Any, ParamSpec, TypeVar
 
 import strawberry
@@ -38,8 +42,49 @@ class UserError:
     )
 
 
-def user_error(exc: DomainError) -> UserError:
-    return UserError(code=exc.code, message=exc.message, field=exc.field)
+# Where the API calls a domain field otherwise than its name in camelCase, per operation:
+# the field's first part -> the API's path for it.
+FIELD_PATHS: dict[str, dict[str, list[str]]] = {
+    # The input's `type` is the domain's action_type (an action's kind).
+    "trackAction": {"action_type": ["input", "type"]},
+}
+
+
+def camel(name: str) -> str:
+    """A domain name as the API spells it: order_id -> orderId (orderId stays orderId)."""
+    head, *rest = name.split("_")
+    return head + "".join(word[:1].upper() + word[1:] for word in rest)
+
+
+def api_path(
+    field: Sequence[str] | None, operation: str = "", arguments: Collection[str] | None = None
+) -> list[str] | None:
+    """The API's path of the field a DomainError names: each part in camelCase (order_id is
+    orderId; list indexes stay), FIELD_PATHS holding the exceptions.
+
+    Raised by a mutation, `operation`, whose own arguments are `arguments` (as the API spells
+    them): a field that is one of them is named alone (issueMemberToken's memberExternalId),
+    any other is under `input` (recordOrder's ["input", "orderId"]), also in the mutations
+    that take no input (spin's INSUFFICIENT_POINTS names ["input", "points"], as it always
+    has). Raised elsewhere (a top-level error: queries take no input) it is one of the
+    field's arguments. A path already the API's (["input", "segmentId"], ["ids", "3"], from
+    gql's own checks) comes back unchanged.
+    """
+    if not field:
+        return None
+    first, *rest = field
+    known = FIELD_PATHS.get(operation, {}).get(first)
+    if known is not None:
+        return [*known, *(camel(part) for part in rest)]
+    path = [camel(part) for part in field]
+    if arguments is None or path[0] in arguments:
+        return path
+    return ["input", *path]
+
+
+def user_error(exc: DomainError, field: list[str] | None) -> UserError:
+    """The UserError of `exc`, naming `field` (the API's path: see api_path)."""
+    return UserError(code=exc.code, message=exc.message, field=field)
 
 
 P = ParamSpec("P")
@@ -52,12 +97,20 @@ def payload_errors(
     """Return `payload(errors=[...])` when the resolver raises a DomainError."""
 
     def decorate(resolver: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
+        operation = camel(resolver.__name__)
+        arguments = {
+            camel(name)
+            for name in inspect.signature(resolver).parameters
+            if name not in ("self", "root", "info")
+        }
+
         @functools.wraps(resolver)
         async def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
             try:
                 return await resolver(*args, **kwargs)
             except DomainError as exc:
-                return payload(errors=[user_error(exc)])
+                field = api_path(exc.field, operation, arguments)
+                return payload(errors=[user_error(exc, field)])
 
         return wrapper
 
@@ -141,8 +194,10 @@ def _format(error: GraphQLError, production: bool) -> GraphQLError:
     domain = _as_domain_error(original)
     if domain is not None:
         extensions["code"] = domain.code.value
-        if domain.field:
-            extensions["field"] = domain.field
+        # Only mutations take an `input`: here the field is one of the field's arguments.
+        field = api_path(domain.field)
+        if field:
+            extensions["field"] = field
         return GraphQLError(
             domain.message,
             error.nodes,

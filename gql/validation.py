@@ -454,7 +454,7 @@ def _guard(
             _permitted(field, source, info, schema)
             if payload is None:
                 raise
-            return payload(errors=[user_error(refusal)])
+            return payload(errors=[user_error(refusal, refusal.field)])
         return resolve(source, info, **arguments)
 
     guarded.__loyalty_guarded__ = True  # type: ignore[attr-defined]

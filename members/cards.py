@@ -52,7 +52,7 @@ async def unused_code() -> str:
     raise RuntimeError("could not draw an unused card code")
 
 
-def normalize(code: str, field: str = "cardCode") -> str:
+def normalize(code: str, field: str = "card_code") -> str:
     """The code as typed or scanned (spaces and dashes allowed); INVALID_INPUT if malformed."""
     digits = _SEPARATORS.sub("", code)
     if len(digits) != LENGTH or not digits.isdigit():

@@ -73,7 +73,7 @@ async def answer(
     actor: str,
 ) -> Member:
     """setConsents: a member answers for themselves, staff for the member they name."""
-    member = await service.acting_on(viewer_member_id, external_id, "memberExternalId")
+    member = await service.acting_on(viewer_member_id, external_id)
     await set_consents(member.id, answers, actor)
     return member
 

@@ -22,11 +22,6 @@ from members.models import Member, ProfileChange
 FIELDS = ("display_name", "email", "phone", "birthday", "gender", "city")
 
 
-def _where(name: str) -> str:
-    head, *rest = name.split("_")
-    return "input." + head + "".join(part.title() for part in rest)
-
-
 def _display_name(value: str, where: str) -> str:
     return validation.text(value, where, max_len=100)
 
@@ -47,14 +42,13 @@ def validate(changes: dict[str, Any]) -> dict[str, Any]:
     for name, value in changes.items():
         if name not in _CHECKS:
             raise ValueError(f"{name} is not a profile field")
-        where = _where(name)
         blank = value is None or (isinstance(value, str) and not value.strip())
         if blank:
             if name == "display_name":
-                raise InvalidInput("displayName cannot be empty", where)
+                raise InvalidInput("displayName cannot be empty", name)
             values[name] = None
         else:
-            values[name] = _CHECKS[name](value, where)
+            values[name] = _CHECKS[name](value, name)
     return values
 
 

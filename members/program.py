@@ -80,53 +80,49 @@ NULLABLE = {
 }
 
 
-def _field(name: str) -> str:
-    head, *rest = name.split("_")
-    return "input." + head + "".join(part.title() for part in rest)
-
-
 def validate(changes: ProgramChanges) -> dict[str, Any]:
     """Check every given setting; return the column values to write."""
     values: dict[str, Any] = {}
     for f in fields(changes):
-        value = getattr(changes, f.name)
-        if f.name == "clear" or value is None:
+        name, value = f.name, getattr(changes, f.name)
+        if name == "clear" or value is None:
             continue
-        where = _field(f.name)
-        if f.name == "name":
-            value = validation.text(value, where, max_len=100)
-        elif f.name == "currency":
+        if name == "name":
+            value = validation.text(value, name, max_len=100)
+        elif name == "currency":
             value = value.strip().upper()
             if len(value) != 3 or not value.isalpha():
-                raise InvalidInput("currency must be a 3-letter ISO code", where)
-        elif f.name == "timezone":
-            value = _zone(value, where)
-        elif f.name in ("earn_rate_percent", "referral_rate_percent"):
-            _finite(value, where)
-            value = validation.percent(value, where)
-        elif f.name in ("point_value", "tier_point_unit"):
-            _finite(value, where)
+                raise InvalidInput("currency must be a 3-letter ISO code", name)
+        elif name == "timezone":
+            value = _zone(value, name)
+        elif name in ("earn_rate_percent", "referral_rate_percent"):
+            _finite(value, name)
+            value = validation.percent(value, name)
+        elif name in ("point_value", "tier_point_unit"):
+            _finite(value, name)
             if value < AMOUNT_STEP:
-                raise InvalidInput(f"{where.split('.')[-1]} must be at least {AMOUNT_STEP}", where)
+                raise InvalidInput(
+                    f"{validation.spoken(name)} must be at least {AMOUNT_STEP}", name
+                )
             if value > MAX_AMOUNT:
-                raise InvalidInput(f"{where.split('.')[-1]} must be at most {MAX_AMOUNT}", where)
-        elif f.name == "tier_window":
+                raise InvalidInput(f"{validation.spoken(name)} must be at most {MAX_AMOUNT}", name)
+        elif name == "tier_window":
             if value not in TIER_WINDOWS:
-                raise InvalidInput("tierWindow must be LIFETIME or ROLLING_YEAR", where)
-        elif f.name in ("quiet_hours_start", "quiet_hours_end"):
-            validation.hhmm(value, where)
-        elif f.name == "quiet_windows":
-            value = _windows(value, where)
-        elif f.name == "points_expiry_days":
-            validation.positive(value, where)
-        elif f.name == "max_notifications_per_week" or isinstance(value, int):
-            validation.non_negative(value, where)
-        if f.name in DAYS and value > MAX_DAYS:
-            raise InvalidInput(f"{where.split('.')[-1]} must be at most {MAX_DAYS} days", where)
-        values[f.name] = value
+                raise InvalidInput("tierWindow must be LIFETIME or ROLLING_YEAR", name)
+        elif name in ("quiet_hours_start", "quiet_hours_end"):
+            validation.hhmm(value, name)
+        elif name == "quiet_windows":
+            value = _windows(value, name)
+        elif name == "points_expiry_days":
+            validation.positive(value, name)
+        elif name == "max_notifications_per_week" or isinstance(value, int):
+            validation.non_negative(value, name)
+        if name in DAYS and value > MAX_DAYS:
+            raise InvalidInput(f"{validation.spoken(name)} must be at most {MAX_DAYS} days", name)
+        values[name] = value
     for name in changes.clear:
         if name not in NULLABLE:
-            raise InvalidInput(f"{name} cannot be cleared", _field(name))
+            raise InvalidInput(f"{name} cannot be cleared", name)
         values[name] = None
     return values
 
@@ -164,11 +160,9 @@ def _quiet(program: Program, values: dict[str, Any]) -> None:
             end = values.get("quiet_hours_end", first.get("end"))
             if start is None or end is None:
                 missing = "quiet_hours_end" if end is None else "quiet_hours_start"
-                raise InvalidInput("a quiet window needs both a start and an end", _field(missing))
+                raise InvalidInput("a quiet window needs both a start and an end", missing)
             if start == end:
-                raise InvalidInput(
-                    "a quiet window must not start when it ends", _field("quiet_hours_end")
-                )
+                raise InvalidInput("a quiet window must not start when it ends", "quiet_hours_end")
             windows = [{"start": start, "end": end}, *windows[1:]]
     values["quiet_windows"] = windows
     values["quiet_hours_start"] = windows[0]["start"] if windows else None
@@ -177,7 +171,7 @@ def _quiet(program: Program, values: dict[str, Any]) -> None:
 
 def _finite(value: Decimal, where: str) -> None:
     if not value.is_finite():
-        raise InvalidInput(f"{where.split('.')[-1]} must be a finite number", where)
+        raise InvalidInput(f"{validation.spoken(where)} must be a finite number", where)
 
 
 @functools.cache

@@ -72,11 +72,6 @@ def register_rule(name: str, rule: Rule) -> None:
     _RULES[name] = rule
 
 
-def _field(name: str) -> str:
-    head, *rest = name.split("_")
-    return "input.rules." + head + "".join(p.title() for p in rest)
-
-
 def _rule(name: str) -> Rule:
     rule = _RULES.get(name)
     if rule is None:
@@ -131,14 +126,14 @@ register_rule("tags", Rule(check_text_list, _tags))
 
 def validate_rules(rules: SegmentRules) -> SegmentRules:
     checked = {
-        name: _rule(name).check(value, _field(name)) for name, value in rules.given().items()
+        name: _rule(name).check(value, f"rules.{name}") for name, value in rules.given().items()
     }
     return SegmentRules(**checked)
 
 
 async def _member_ids(external_ids: list[str]) -> list[int]:
     """Ids of the named members; every unknown externalId is reported, nothing is made."""
-    where = "input.memberExternalIds"
+    where = "member_external_ids"
     wanted = sorted({e.strip() for e in external_ids if e.strip()})
     if not wanted:
         raise InvalidInput("memberExternalIds is empty", where)
@@ -161,15 +156,15 @@ async def create_segment(
     name: str, rules: SegmentRules | None, member_external_ids: list[str] | None
 ) -> Segment:
     """A rule segment or a fixed list (exactly one of them); bad input writes nothing."""
-    name = validation.text(name, "input.name", max_len=100)
+    name = validation.text(name, "name", max_len=100)
     if (rules is None) == (member_external_ids is None):
-        raise InvalidInput("give either rules or memberExternalIds", "input.rules")
+        raise InvalidInput("give either rules or memberExternalIds", "rules")
     checked = validate_rules(rules) if rules is not None else None
     member_ids = await _member_ids(member_external_ids) if member_external_ids is not None else []
     try:
         async with unit_of_work():
             if await Segment.filter(name=name).exists():
-                raise AlreadyExists("a segment with this name exists", "input.name")
+                raise AlreadyExists("a segment with this name exists", "name")
             segment = await Segment.create(
                 name=name,
                 rules=checked.given() if checked is not None else None,
@@ -181,11 +176,11 @@ async def create_segment(
                 batch_size=1000,
             )
     except IntegrityError as exc:  # a concurrent create took the name
-        raise AlreadyExists("a segment with this name exists", "input.name") from exc
+        raise AlreadyExists("a segment with this name exists", "name") from exc
     return segment
 
 
-async def get_segment(segment_id: int, field: str = "segmentId") -> Segment:
+async def get_segment(segment_id: int, field: str = "segment_id") -> Segment:
     segment = await Segment.get_or_none(id=segment_id)
     if segment is None:
         raise NotFound("segment not found", field)
@@ -206,7 +201,7 @@ async def member_filter(segment: Segment) -> Q:
     return where
 
 
-async def filter_for(segment_id: int, field: str = "segmentId") -> Q:
+async def filter_for(segment_id: int, field: str = "segment_id") -> Q:
     return await member_filter(await get_segment(segment_id, field))
 
 

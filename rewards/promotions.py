@@ -52,38 +52,36 @@ class PromotionData:
 
 
 async def create_promotion(data: PromotionData) -> Promotion:
-    name = validation.text(data.name, "input.name", max_len=100)
+    name = validation.text(data.name, "name", max_len=100)
     multiplier = Decimal(str(data.multiplier))
     if not Decimal(0) < multiplier <= MAX_MULTIPLIER:
-        raise InvalidInput(
-            f"multiplier must be above 0 and at most {MAX_MULTIPLIER}", "input.multiplier"
-        )
+        raise InvalidInput(f"multiplier must be above 0 and at most {MAX_MULTIPLIER}", "multiplier")
     if data.starts_at.tzinfo is None or data.ends_at.tzinfo is None:
-        raise InvalidInput("startsAt and endsAt need a UTC offset", "input.startsAt")
+        raise InvalidInput("startsAt and endsAt need a UTC offset", "starts_at")
     if data.ends_at <= data.starts_at:
-        raise InvalidInput("endsAt must be after startsAt", "input.endsAt")
+        raise InvalidInput("endsAt must be after startsAt", "ends_at")
     days = None
     if data.days_of_week is not None:
-        validation.capped_list(data.days_of_week, "input.daysOfWeek", 7)
+        validation.capped_list(data.days_of_week, "days_of_week", 7)
         if not data.days_of_week or any(not 1 <= d <= 7 for d in data.days_of_week):
-            raise InvalidInput("daysOfWeek are ISO weekdays 1..7", "input.daysOfWeek")
+            raise InvalidInput("daysOfWeek are ISO weekdays 1..7", "days_of_week")
         days = sorted(set(data.days_of_week))
     tier_codes = None
     if data.tier_codes is not None:
-        validation.capped_list(data.tier_codes, "input.tierCodes")
+        validation.capped_list(data.tier_codes, "tier_codes")
         tier_codes = sorted({c.strip() for c in data.tier_codes})
         known = set(await Tier.filter(code__in=tier_codes).values_list("code", flat=True))
         unknown = [c for c in tier_codes if c not in known]
         if unknown or not tier_codes:
-            raise InvalidInput(f"unknown tier codes: {unknown}", "input.tierCodes")
+            raise InvalidInput(f"unknown tier codes: {unknown}", "tier_codes")
     action_types = None
     if data.action_types is not None:
-        validation.capped_list(data.action_types, "input.actionTypes")
+        validation.capped_list(data.action_types, "action_types")
         action_types = sorted(
-            {validation.text(a, "input.actionTypes", max_len=64) for a in data.action_types}
+            {validation.text(a, "action_types", max_len=64) for a in data.action_types}
         )
         if not action_types:
-            raise InvalidInput("actionTypes may be null but not empty", "input.actionTypes")
+            raise InvalidInput("actionTypes may be null but not empty", "action_types")
     async with unit_of_work():
         await definitions.changed()
         return await Promotion.create(

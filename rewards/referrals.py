@@ -67,7 +67,7 @@ class ReferralCommission(Model):
 __models__ = [Referral, ReferralCommission]
 
 
-FIELD = "input.referralCode"
+FIELD = "referral_code"
 
 
 @dataclass(frozen=True)

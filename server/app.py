@@ -47,7 +47,6 @@ from server import (
     engage_jobs,
     graphiql,
     jobs,
-    jobs_registry,
     leaderboard_jobs,
     lease,
     preflight,
@@ -239,7 +238,6 @@ async def start(settings: Settings) -> None:
         config=tortoise_config(settings.effective_database_url), _enable_global_fallback=True
     )
     wiring.wire()
-    jobs_registry.load()
     engage_jobs.configure(settings)
     await _while_locked(get_program)
     # The ledger's program accounts exist before any request races to create them.

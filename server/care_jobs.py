@@ -6,7 +6,6 @@ from datetime import datetime, timedelta
 
 from core import clock
 from engage import tier_at_risk
-from server.jobs import job
 
 # Standings move when points leave the window or grace starts: a few times a day matters,
 # every 30 s would only repeat queries (the notices are keyed, so reruns add nothing).
@@ -15,7 +14,6 @@ EVERY = timedelta(minutes=30)
 _last: datetime | None = None
 
 
-@job("tiers.at_risk")
 async def tier_at_risk_notices() -> int | None:
     global _last
     now = clock.now()

@@ -1,7 +1,9 @@
-"""The `loyalty` command: serve, migrate, create-api-key, seed-demo, run-jobs and more.
+"""The `loyalty` command: every command it has is listed once, in COMMANDS below.
 
-Areas add commands with `@command(...)`; each gets an initialised database and Redis
-unless it says it needs none. A configuration mistake (a malformed setting, a database or
+Each command gets an initialised database and Redis unless its entry says it needs none;
+`serve` runs its own event loop (uvicorn) and checks the services itself. An area's
+commands live beside its jobs (server/*_jobs.py, server/*_commands.py, server/importing.py)
+and import nothing from here. A configuration mistake (a malformed setting, a database or
 Redis that does not answer, a busy port) is one line on stderr and exit status 2.
 """
 
@@ -14,41 +16,59 @@ import logging
 import signal
 import sys
 from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tortoise import Tortoise
+from tortoise.migrations.api import migrate as run_migrations
+
+from core import redis
 from core.db import tortoise_config
 from core.security import Role, create_api_key
 from core.settings import ConfigError, Settings, get_settings, mask_url
-from server import logs, preflight
+from server import (
+    engage_jobs,
+    importing,
+    jobs,
+    key_commands,
+    leaderboard_jobs,
+    lease,
+    logs,
+    preflight,
+    schema_docs,
+    serving,
+    spin_commands,
+)
+from server.app import start, stop
+from server.demo import seed
 
-Command = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int | None]]
+Run = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int | None]]
 Arguments = Callable[[argparse.ArgumentParser], None]
 
 
-COMMANDS: dict[str, tuple[str, Command, Arguments | None]] = {}
-# Commands that need neither the database nor Redis (the others get both opened first).
-WITHOUT_SERVICES: set[str] = set()
-# Commands that run until stopped log what they do; the others print a summary.
-LONG_RUNNING = {"serve", "worker"}
+@dataclass(frozen=True)
+class Command:
+    help: str
+    run: Run
+    arguments: Arguments | None = None
+    # False: needs neither the database nor Redis (the others get both opened first).
+    services: bool = True
+    # Runs until stopped and logs what it does; the others print a summary.
+    long_running: bool = False
 
 
-def command(
-    name: str, help: str, arguments: Arguments | None = None, *, services: bool = True
-) -> Callable[[Command], Command]:
-    def register(fn: Command) -> Command:
-        COMMANDS[name] = (help, fn, arguments)
-        if not services:
-            WITHOUT_SERVICES.add(name)
-        return fn
+@dataclass(frozen=True)
+class Serve:
+    """`loyalty serve`: not run in an event loop of ours (uvicorn runs its own)."""
 
-    return register
+    help: str
+    run: Callable[[argparse.Namespace, Settings], int]
+    arguments: Arguments
+    long_running: bool = True
 
 
 async def migrate(settings: Settings) -> None:
-    from tortoise import Tortoise
-    from tortoise.migrations.api import migrate as run_migrations
-
     await preflight.check_database(settings)
     try:
         await run_migrations(config=tortoise_config(settings.effective_database_url))
@@ -73,8 +93,6 @@ def _banner(settings: Settings, workers: int) -> None:
 
 
 def serve(args: argparse.Namespace, settings: Settings) -> int:
-    from server import serving
-
     if args.host:
         settings.host = args.host
     if args.port:
@@ -90,8 +108,6 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
         return serving.run(settings, sock, redis_url, ready=_banner)
     finally:
         sock.close()
-        from core import redis
-
         # Stop the embedded Redis this process started (after its workers are gone).
         redis.stop_embedded()
 
@@ -102,25 +118,17 @@ async def _prepare(settings: Settings, redis_url: str, *, migrate_first: bool) -
         await migrate(settings)
 
 
-async def _with_services(name: str, args: argparse.Namespace, settings: Settings) -> int:
-    from server.app import start, stop
-
-    _, run, _ = COMMANDS[name]
-    if name in WITHOUT_SERVICES:
-        return (await run(args, settings)) or 0
+async def _with_services(command: Command, args: argparse.Namespace, settings: Settings) -> int:
+    if not command.services:
+        return (await command.run(args, settings)) or 0
     try:
         await start(settings)
-        return (await run(args, settings)) or 0
+        return (await command.run(args, settings)) or 0
     finally:
         # Also after a failed start: an open database connection would keep the process alive.
         await stop()
 
 
-@command(
-    "migrate",
-    "apply the database migrations (serve does it too, unless --no-migrate)",
-    services=False,
-)
 async def _migrate(args: argparse.Namespace, settings: Settings) -> int:
     await migrate(settings)
     print(f"migrations applied to {mask_url(settings.effective_database_url)}")
@@ -139,17 +147,13 @@ def _key_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-@command("create-api-key", "create an API key (stored hashed, printed once)", _key_arguments)
 async def _create_key(args: argparse.Namespace, settings: Settings) -> int:
     key = await create_api_key(Role(args.role.upper()), args.label)
     print(key)
     return 0
 
 
-@command("run-jobs", "run every scheduled job once (pending points, expiry, tiers, ...)")
 async def _run_jobs(args: argparse.Namespace, settings: Settings) -> int:
-    from server import jobs, lease
-
     held = lease.for_database(settings.effective_database_url)
     if not await held.hold():
         holder = await held.holder()
@@ -169,14 +173,7 @@ async def _run_jobs(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if len(results) == len(jobs.JOBS) else 1
 
 
-@command(
-    "worker",
-    "run the scheduled jobs until stopped, without serving (whichever process holds the "
-    "jobs lease runs them)",
-)
 async def _worker(args: argparse.Namespace, settings: Settings) -> int:
-    from server import jobs, lease
-
     interval = settings.jobs_interval_seconds or 30.0
     logging.getLogger("loyalty").info("worker: scheduled jobs every %g s", interval)
     running = asyncio.ensure_future(
@@ -192,10 +189,7 @@ async def _worker(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-@command("seed-demo", "fill the database with a year of a demo coffee shop (idempotent)")
 async def _seed(args: argparse.Namespace, settings: Settings) -> int:
-    from server.demo import seed
-
     print(await seed())
     return 0
 
@@ -209,15 +203,7 @@ def _schema_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-@command(
-    "export-schema",
-    "write the served GraphQL schema (SDL) to docs/schema.graphql",
-    _schema_arguments,
-    services=False,
-)
 async def _export_schema(args: argparse.Namespace, settings: Settings) -> int:
-    from server import schema_docs
-
     text = schema_docs.export()
     if args.output == "-":
         sys.stdout.write(text)
@@ -241,43 +227,95 @@ def _positive(text: str) -> int:
     return value
 
 
-def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="loyalty", description="Loyalty & gamification API")
-    sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    serving = sub.add_parser(
-        "serve", help="migrate, then serve the API", description="migrate, then serve the API"
-    )
-    serving.add_argument("--host", help="address to bind (default: LOYALTY_HOST, 127.0.0.1)")
-    serving.add_argument("--port", type=_port, help="port to bind (default: LOYALTY_PORT, 8000)")
-    serving.add_argument(
+def _serve_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", help="address to bind (default: LOYALTY_HOST, 127.0.0.1)")
+    parser.add_argument("--port", type=_port, help="port to bind (default: LOYALTY_PORT, 8000)")
+    parser.add_argument(
         "--workers",
         type=_positive,
         help="server processes on the one port (default: LOYALTY_WORKERS; 1 in development, "
         "the CPU count in production)",
     )
-    serving.add_argument(
+    parser.add_argument(
         "--no-migrate",
         action="store_true",
         help="do not apply migrations first (when `loyalty migrate` runs separately)",
     )
-    _load_area_commands()
-    for name, (help_text, _, arguments) in COMMANDS.items():
-        p = sub.add_parser(name, help=help_text, description=help_text)
-        if arguments:
-            arguments(p)
+
+
+# Every command, in the order `loyalty --help` lists them.
+COMMANDS: dict[str, Command | Serve] = {
+    "serve": Serve("migrate, then serve the API", serve, _serve_arguments),
+    "migrate": Command(
+        "apply the database migrations (serve does it too, unless --no-migrate)",
+        _migrate,
+        services=False,
+    ),
+    "create-api-key": Command(
+        "create an API key (stored hashed, printed once)", _create_key, _key_arguments
+    ),
+    "run-jobs": Command(
+        "run every scheduled job once (pending points, expiry, tiers, ...)", _run_jobs
+    ),
+    "worker": Command(
+        "run the scheduled jobs until stopped, without serving (whichever process holds the "
+        "jobs lease runs them)",
+        _worker,
+        long_running=True,
+    ),
+    "seed-demo": Command("fill the database with a year of a demo coffee shop (idempotent)", _seed),
+    "export-schema": Command(
+        "write the served GraphQL schema (SDL) to docs/schema.graphql",
+        _export_schema,
+        _schema_arguments,
+        services=False,
+    ),
+    "rebuild-leaderboards": Command(
+        "recompute every leaderboard from the database (each board swapped in atomically)",
+        leaderboard_jobs.rebuild_boards,
+    ),
+    "rfm": Command(
+        "score every member's RFM now (the job also does it hourly)", engage_jobs.score_rfm
+    ),
+    "verify-spin": Command(
+        "re-check a spin result with the provably fair derivation",
+        spin_commands.verify_spin,
+        spin_commands.arguments,
+    ),
+    "revoke-api-key": Command(
+        "revoke a stored API key (by its printed prefix)",
+        key_commands.revoke,
+        key_commands.arguments,
+    ),
+    "import": Command(
+        "apply a JSON Lines file of orders and actions (back-office backfills), idempotently",
+        importing.import_lines,
+        importing.arguments,
+    ),
+}
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="loyalty", description="Loyalty & gamification API")
+    sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, command in COMMANDS.items():
+        p = sub.add_parser(name, help=command.help, description=command.help)
+        if command.arguments:
+            command.arguments(p)
     return top
 
 
 def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
-    logs.configure("INFO" if args.command in LONG_RUNNING else "WARNING")
+    command = COMMANDS[args.command]
+    logs.configure("INFO" if command.long_running else "WARNING")
     try:
         settings = get_settings()
-        if args.command == "serve":
-            sys.exit(serve(args, settings))
-        if args.command not in WITHOUT_SERVICES:
+        if isinstance(command, Serve):
+            sys.exit(command.run(args, settings))
+        if command.services:
             settings.require_secrets()
-        sys.exit(asyncio.run(_with_services(args.command, args, settings)))
+        sys.exit(asyncio.run(_with_services(command, args, settings)))
     except ConfigError as exc:
         print(f"loyalty: {exc}", file=sys.stderr)
         sys.exit(2)
@@ -286,27 +324,5 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(130)
 
 
-def _load_area_commands() -> None:
-    """Import the modules that register further commands (they call @command)."""
-    import importlib
-
-    for module in AREA_COMMAND_MODULES:
-        importlib.import_module(module)
-
-
-AREA_COMMAND_MODULES: list[str] = [
-    "server.leaderboard_jobs",
-    "server.engage_jobs",
-    "server.spin_commands",
-    "server.key_commands",
-    "server.importing",
-]
-
-
 if __name__ == "__main__":
-    # Run the imported module, not __main__: area modules register their commands on
-    # server.cli's COMMANDS, which would otherwise be a second copy. Spawned server
-    # workers import this file as __mp_main__ and must not run it.
-    from server.cli import main as canonical_main
-
-    canonical_main()
+    main()

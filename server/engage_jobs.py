@@ -1,5 +1,8 @@
-"""Jobs and commands of the engage area: campaigns, the message outbox of every channel,
-webhooks, reminders, birthday greetings, RFM."""
+"""The engage area in the composition root: its channels' configuration, the jobs that keep
+a schedule of their own (expiry reminders, birthday greetings) and `loyalty rfm`.
+
+Campaigns, the message outbox of every channel, webhooks and RFM run as jobs straight from
+their domain functions (server/jobs.py lists every job, server/cli.py every command)."""
 
 from __future__ import annotations
 
@@ -8,9 +11,7 @@ from datetime import datetime, timedelta
 
 from core import clock
 from core.settings import Settings
-from engage import background, campaigns, channel_settings, deliveries, rfm, transactional, webhooks
-from server.cli import command
-from server.jobs import counted, job
+from engage import background, channel_settings, rfm, transactional
 from server.progress import Progress
 
 REMIND_EVERY = timedelta(minutes=10)
@@ -27,28 +28,10 @@ async def shutdown() -> None:
     await background.cancel_all()
 
 
-@job(
-    "engage.campaigns",
-    counted("notification delivered", "notifications delivered", "no campaign due"),
-)
-async def deliver_campaigns() -> int:
-    return await campaigns.deliver_due()
-
-
-@job("engage.messages", counted("message sent", "messages sent", "no message due"))
-async def flush_messages() -> int:
-    return await deliveries.flush()
-
-
-@job("engage.webhooks", counted("webhook delivered", "webhooks delivered", "no webhook due"))
-async def flush_webhooks() -> int:
-    return await webhooks.flush()
-
-
 _last_reminders: datetime | None = None
 
 
-def _reminders(sent: dict[str, int] | None) -> str:
+def reminders(sent: dict[str, int] | None) -> str:
     if sent is None:
         return f"not due (every {int(REMIND_EVERY.total_seconds() // 60)} min)"
     if not any(sent.values()):
@@ -56,7 +39,6 @@ def _reminders(sent: dict[str, int] | None) -> str:
     return f"{sent['vouchers']} voucher and {sent['points']} points expiry reminder(s) sent"
 
 
-@job("engage.reminders", _reminders)
 async def expiry_reminders() -> dict[str, int] | None:
     # Reminders are keyed per cause, so running more often adds nothing but queries.
     global _last_reminders
@@ -70,9 +52,6 @@ async def expiry_reminders() -> dict[str, int] | None:
 _last_birthdays: datetime | None = None
 
 
-@job(
-    "engage.birthdays", counted("birthday greeting sent", "birthday greetings sent", "no birthday")
-)
 async def birthday_greetings() -> int | None:
     # Keyed per member and year: more runs add nothing but queries.
     global _last_birthdays
@@ -83,13 +62,7 @@ async def birthday_greetings() -> int | None:
     return await transactional.greet_birthdays()
 
 
-@job("engage.rfm", counted("member scored", "members scored", "no member with orders"))
-async def score_rfm() -> int | None:
-    return await rfm.recompute_if_due()
-
-
-@command("rfm", "score every member's RFM now (the job also does it hourly)")
-async def _rfm(args: argparse.Namespace, settings: Settings) -> int:
+async def score_rfm(args: argparse.Namespace, settings: Settings) -> int:
     async with Progress("scoring RFM").ticking():
         scored = await rfm.recompute()
     print(f"scored {scored} member(s) with orders on recency, frequency and monetary value")

@@ -29,8 +29,8 @@ from typing import Any, TextIO
 from core.errors import DomainError, InvalidInput
 from core.settings import Settings
 from game import batch
+from gql.errors import api_path
 from rewards.orders import service as orders
-from server.cli import command
 from server.progress import Progress
 
 CHUNK = batch.MAX_BATCH
@@ -47,8 +47,11 @@ class Refusal:
     field: list[str] | None = None
 
     @classmethod
-    def of(cls, error: DomainError) -> Refusal:
-        return cls(error.code.value, error.message, error.field)
+    def of(cls, error: DomainError, operation: str) -> Refusal:
+        """A line's refusal, naming its field as the API does in `operation` (trackAction
+        or recordOrder, whose input fields a line has)."""
+        field = api_path(error.field, operation, {"input"})
+        return cls(error.code.value, error.message, field)
 
 
 @dataclass
@@ -154,11 +157,11 @@ async def _actions(lines: list[Line]) -> None:
         try:
             reported.append((line, _action(line.fields)))
         except DomainError as error:
-            line.refuse(Refusal.of(error))
+            line.refuse(Refusal.of(error, "trackAction"))
     outcomes = await batch.report_many([r for _, r in reported], caller_member_id=None)
     for (line, _), outcome in zip(reported, outcomes, strict=True):
         if isinstance(outcome, DomainError):
-            line.refuse(Refusal.of(outcome))
+            line.refuse(Refusal.of(outcome, "trackAction"))
         else:
             line.outcome = "duplicate" if outcome.duplicate else "new"
 
@@ -176,7 +179,7 @@ async def _order(line: Line) -> None:
             _text(fields, "channel", required=False),
         )
     except DomainError as error:
-        line.refuse(Refusal.of(error))
+        line.refuse(Refusal.of(error, "recordOrder"))
         return
     line.outcome = "duplicate" if result.duplicate else "new"
 
@@ -242,7 +245,7 @@ async def import_file(path: Path, errors: TextIO | None, progress: Progress) -> 
     return counts
 
 
-def _arguments(parser: argparse.ArgumentParser) -> None:
+def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", type=Path, help="the JSON Lines file (one order or action a line)")
     parser.add_argument(
         "--errors",
@@ -276,12 +279,7 @@ def _summary(path: Path, counts: Counter[str]) -> str:
     return head + (f" ({'; '.join(kinds)})" if kinds else "")
 
 
-@command(
-    "import",
-    "apply a JSON Lines file of orders and actions (back-office backfills), idempotently",
-    _arguments,
-)
-async def _import(args: argparse.Namespace, settings: Settings) -> int:
+async def import_lines(args: argparse.Namespace, settings: Settings) -> int:
     path: Path = args.file
     total = _count(path)
     if total is None:

@@ -8,16 +8,14 @@ import sys
 from core.errors import NotFound
 from core.security import KEY_CACHE_SECONDS, revoke_api_key
 from core.settings import Settings
-from server.cli import command
 
 
-def _arguments(parser: argparse.ArgumentParser) -> None:
+def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--prefix", required=True, help="the key's first 8 characters")
     parser.add_argument("--id", type=int, help="which key, when several share the prefix")
 
 
-@command("revoke-api-key", "revoke a stored API key (by its printed prefix)", _arguments)
-async def _revoke(args: argparse.Namespace, settings: Settings) -> int:
+async def revoke(args: argparse.Namespace, settings: Settings) -> int:
     try:
         row = await revoke_api_key(args.prefix, args.id)
     except NotFound as exc:

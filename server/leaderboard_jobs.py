@@ -16,8 +16,6 @@ from core import redis
 from core.settings import Settings
 from game.leaderboards import definitions, rebuild, reconcile, store
 from game.leaderboards.reconcile import ReconcileReport
-from server.cli import command
-from server.jobs import job
 from server.progress import Progress
 
 log = logging.getLogger("loyalty.leaderboards")
@@ -25,11 +23,7 @@ log = logging.getLogger("loyalty.leaderboards")
 _redis_was_down = False
 
 
-@command(
-    "rebuild-leaderboards",
-    "recompute every leaderboard from the database (each board swapped in atomically)",
-)
-async def _rebuild(args: argparse.Namespace, settings: Settings) -> int:
+async def rebuild_boards(args: argparse.Namespace, settings: Settings) -> int:
     boards = await definitions.all_boards()
     reports = []
     with Progress("rebuilding leaderboards", total=len(boards), unit="board") as progress:
@@ -52,11 +46,10 @@ async def startup() -> None:
         log.warning("Redis is unreachable at startup; leaderboards rebuild once it is back")
 
 
-def _caught_up(result: str | None) -> str:
+def caught_up(result: str | None) -> str:
     return result or "boards up to date"
 
 
-@job("leaderboards-catch-up", _caught_up)
 async def catch_up() -> str | None:
     """Rebuild after Redis was seen unreachable (updates were lost) or came back empty."""
     global _redis_was_down
@@ -73,11 +66,10 @@ RECONCILE_EVERY = 300  # seconds
 _reconciled_here = False
 
 
-def _reconciled(result: ReconcileReport | str | None) -> str:
+def reconciled(result: ReconcileReport | str | None) -> str:
     return "not due (every 5 min)" if result is None else str(result)
 
 
-@job("leaderboards-reconcile", _reconciled)
 async def reconcile_boards() -> ReconcileReport | str | None:
     """Compare every board's current windows with the database and repair drift: first
     when this process starts running jobs, then every RECONCILE_EVERY seconds."""

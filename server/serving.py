@@ -20,6 +20,7 @@ from uvicorn.supervisors.multiprocess import Multiprocess
 
 from core.settings import Settings
 from server import logs
+from server.app import create_app
 
 GRACE = 10  # seconds open requests and sockets get to finish on shutdown
 STARTUP_TIMEOUT = 120.0
@@ -78,8 +79,6 @@ def run(settings: Settings, sock: socket.socket, redis_url: str, ready: Ready) -
     """Serve on `sock` until stopped; the exit status."""
     workers = settings.effective_workers
     if workers == 1:
-        from server.app import create_app
-
         server = _Server(_config(settings, create_app(settings), 1), lambda: ready(settings, 1))
         server.run(sockets=[sock])
         return 0

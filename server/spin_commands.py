@@ -11,10 +11,10 @@ import argparse
 
 from core.settings import Settings
 from rewards import spin_fairness
-from server.cli import command
+from rewards.spin_wheel.models import SpinResult
 
 
-def _arguments(parser: argparse.ArgumentParser) -> None:
+def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--result", type=int, help="id of a stored spin result to re-check")
     parser.add_argument("--server-seed", help="the revealed serverSeed")
     parser.add_argument("--client-seed", help="the clientSeed sent with the spin")
@@ -60,11 +60,8 @@ def check(args: argparse.Namespace) -> tuple[bool, str]:
     return verdict.ok, report
 
 
-@command("verify-spin", "re-check a spin result with the provably fair derivation", _arguments)
-async def _verify_spin(args: argparse.Namespace, settings: Settings) -> int:
+async def verify_spin(args: argparse.Namespace, settings: Settings) -> int:
     if args.result is not None:
-        from rewards.spin_wheel.models import SpinResult
-
         row = await SpinResult.get_or_none(id=args.result)
         if row is None:
             print(f"no spin result {args.result}")

@@ -77,21 +77,21 @@ async def validate(board: Board) -> Board:
         raise InvalidInput(
             "key must be 1..64 lowercase letters, digits or . _ - (starting with a letter "
             "or digit)",
-            "input.key",
+            "key",
         )
-    name = validation.text(board.name, "input.name", max_len=100)
+    name = validation.text(board.name, "name", max_len=100)
     action_type = (board.action_type or "").strip() or None
     if board.metric.per_action:
         if action_type is None:
-            raise InvalidInput(f"{board.metric.value} needs an actionType", "input.actionType")
+            raise InvalidInput(f"{board.metric.value} needs an actionType", "action_type")
         if not await action_types.known(action_type):
-            raise InvalidInput(f"unknown action type {action_type!r}", "input.actionType")
+            raise InvalidInput(f"unknown action type {action_type!r}", "action_type")
     elif action_type is not None:
         raise InvalidInput(
-            "actionType applies only to ACTION_COUNT and ACTION_VALUE", "input.actionType"
+            "actionType applies only to ACTION_COUNT and ACTION_VALUE", "action_type"
         )
     if key == POINTS and board.metric is not Metric.POINTS_EARNED:
-        raise InvalidInput("the built-in `points` board ranks POINTS_EARNED", "input.metric")
+        raise InvalidInput("the built-in `points` board ranks POINTS_EARNED", "metric")
     return Board(key, name, board.metric, action_type)
 
 

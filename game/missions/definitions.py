@@ -80,43 +80,37 @@ def check_attributes(value: Any, field: str) -> dict[str, Any] | None:
 
 
 async def _columns(data: MissionData) -> dict[str, Any]:
-    title = validation.text(data.title, "input.title", max_len=200)
+    title = validation.text(data.title, "title", max_len=200)
     description = (
-        validation.text(data.description, "input.description", max_len=2000)
-        if data.description
-        else None
+        validation.text(data.description, "description", max_len=2000) if data.description else None
     )
     if not await action_types.known(data.action_type):
-        raise NotFound(f"no action type {data.action_type!r}", "input.actionType")
+        raise NotFound(f"no action type {data.action_type!r}", "action_type")
     if not math.isfinite(data.target) or data.target <= 0:
-        raise InvalidInput("target must be greater than 0", "input.target")
+        raise InvalidInput("target must be greater than 0", "target")
     if data.target > 1e12:
-        raise InvalidInput("target is too large", "input.target")
+        raise InvalidInput("target is too large", "target")
     if data.measure is not Measure.SUM and data.target != int(data.target):
-        raise InvalidInput(
-            "target must be a whole number for COUNT and STREAK_DAYS", "input.target"
-        )
+        raise InvalidInput("target must be a whole number for COUNT and STREAK_DAYS", "target")
     if data.starts_at and data.ends_at and data.ends_at <= data.starts_at:
-        raise InvalidInput("endsAt must be after startsAt", "input.endsAt")
+        raise InvalidInput("endsAt must be after startsAt", "ends_at")
     if data.max_completions is not None and data.max_completions < 1:
-        raise InvalidInput("maxCompletions must be at least 1 (or null)", "input.maxCompletions")
+        raise InvalidInput("maxCompletions must be at least 1 (or null)", "max_completions")
     tier_codes = None
     if data.tier_codes is not None:
-        validation.capped_list(data.tier_codes, "input.tierCodes", 50)
-        tier_codes = sorted(
-            {validation.text(c, "input.tierCodes", max_len=32) for c in data.tier_codes}
-        )
+        validation.capped_list(data.tier_codes, "tier_codes", 50)
+        tier_codes = sorted({validation.text(c, "tier_codes", max_len=32) for c in data.tier_codes})
         await _check_tiers(tier_codes)
     if data.segment_id is not None:
         await _check_segment(data.segment_id)
-    reward = await grants.validate(data.reward, "input.reward")
+    reward = await grants.validate(data.reward, "reward")
     return {
         "title": title,
         "description": description,
         "action_type": data.action_type,
         "measure": data.measure.value,
         "target": Decimal(str(data.target)),
-        "attribute_filter": check_attributes(data.filter, "input.filter") or None,
+        "attribute_filter": check_attributes(data.filter, "filter") or None,
         "window": Window(data.window).value,
         "starts_at": data.starts_at,
         "ends_at": data.ends_at,
@@ -133,11 +127,11 @@ async def _check_tiers(codes: list[str]) -> None:
     known = set(await Tier.filter(code__in=codes).values_list("code", flat=True))
     unknown = [c for c in codes if c not in known]
     if unknown:
-        raise NotFound(f"no tier {unknown[0]!r}", "input.tierCodes")
+        raise NotFound(f"no tier {unknown[0]!r}", "tier_codes")
 
 
 async def _check_segment(segment_id: int) -> None:
-    await segments.get_segment(segment_id, "input.segmentId")
+    await segments.get_segment(segment_id)
 
 
 async def create(data: MissionData) -> Mission:
@@ -160,7 +154,7 @@ async def update(mission_id: int, data: MissionData) -> Mission:
     """Replace the definition; members' progress rows are left untouched."""
     mission = await get(mission_id)
     if mission.status == Status.ARCHIVED.value and data.status is not Status.ARCHIVED:
-        raise InvalidInput("an archived mission stays archived", "input.status")
+        raise InvalidInput("an archived mission stays archived", "status")
     columns = await _columns(data)
     async with unit_of_work():
         await Mission.filter(id=mission.id).update(**columns, updated_at=clock.now())

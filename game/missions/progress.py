@@ -442,7 +442,7 @@ class Claimed:
 
 async def claim(member: Member, mission_id: int, zone: str) -> Claimed:
     """Grant the reward of every completion not yet claimed (autoClaim false)."""
-    mission = await get(mission_id, "missionId")
+    mission = await get(mission_id, "mission_id")
     async with unit_of_work():
         await lock(member.id)
         rows = await MissionProgress.filter(member_id=member.id, mission_id=mission.id).order_by(
@@ -451,8 +451,8 @@ async def claim(member: Member, mission_id: int, zone: str) -> Claimed:
         pending = [r for r in rows if r.times_completed > r.times_claimed]
         if not pending:
             if any(r.times_completed for r in rows):
-                raise AlreadyRedeemed("this mission's reward was claimed already", "missionId")
-            raise NotEligible("complete the mission before claiming its reward", "missionId")
+                raise AlreadyRedeemed("this mission's reward was claimed already", "mission_id")
+            raise NotEligible("complete the mission before claiming its reward", "mission_id")
         times = sum(r.times_completed - r.times_claimed for r in pending)
         now = clock.now()
         for row in pending:

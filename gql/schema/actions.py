@@ -12,7 +12,7 @@ from core.errors import DomainError
 from game import action_types, actions, batch
 from game.missions.progress import ProgressView
 from gql.context import Info
-from gql.errors import user_error
+from gql.errors import api_path, user_error
 from gql.permissions import IsAdmin, IsSignedIn
 from gql.schema.badges import BadgeAward
 from gql.schema.missions import MissionProgress
@@ -109,7 +109,7 @@ def _track_payload(result: actions.TrackResult) -> TrackActionPayload:
 def _item_payload(index: int, outcome: batch.Outcome) -> TrackActionPayload:
     if not isinstance(outcome, DomainError):
         return _track_payload(outcome)
-    error = user_error(outcome)
+    error = user_error(outcome, api_path(outcome.field, "trackAction", {"input"}))
     if error.field and error.field[0] == "input":
         error.field = ["inputs", str(index), *error.field[1:]]
     refused = TrackActionPayload()

@@ -86,6 +86,6 @@ class Mutation:
     async def award_badge(
         self, info: Info, member_external_id: str, badge_code: str
     ) -> BadgePayload:
-        member = await members.get_by_external_id(member_external_id, "memberExternalId")
-        await badges.award(member.id, badge_code, "admin", field="badgeCode")
-        return BadgePayload(badge=from_row(Badge, await badges.get(badge_code, "badgeCode")))
+        member = await members.get_by_external_id(member_external_id)
+        await badges.award(member.id, badge_code, "admin", field="badge_code")
+        return BadgePayload(badge=from_row(Badge, await badges.get(badge_code, "badge_code")))

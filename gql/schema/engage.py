@@ -1,4 +1,5 @@
-"""Segments, notification campaigns, the inbox, NPS and program analytics."""
+"""Notification campaigns, the inbox, NPS and program analytics; its roots also serve
+segments' two fields (gql/schema/segments.py) in the place they have always had."""
 
 from __future__ import annotations
 
@@ -16,63 +17,14 @@ from gql.loaders import keyed
 from gql.permissions import IsAdmin, IsMember
 from gql.scalars import BigInt
 from gql.schema import care_member  # noqa: F401  (registers the Channel enum)
-from gql.schema.members import MemberConnection, member_connection
+from gql.schema import segments as segments_area
 from gql.schema.tiers import Tier
 from gql.subscriptions import member_event
 from gql.types import Payload, from_input, from_row, mutation
 from gql.validation import INT64_MAX, parse_id
-from members import segments
 from members.consents import Channel
-from members.segment_models import Segment as SegmentModel
 
 strawberry.enum(CampaignStatus, name="CampaignStatus")
-
-
-# --------------------------------------------------------------------------- segments
-
-
-@strawberry.type
-class Segment:
-    model: strawberry.Private[SegmentModel]
-    id: strawberry.ID
-    name: str
-
-    @strawberry.field(description="Members in the segment now (exact).")
-    async def member_count(self, info: Info) -> int:
-        return await info.context.loaders.segment_count.load(self.model.id) or 0
-
-    @strawberry.field
-    async def members(
-        self, info: Info, first: int = 50, after: str | None = None
-    ) -> MemberConnection:
-        return member_connection(await segments.members_page(self.model.id, first, after))
-
-
-@strawberry.input
-class SegmentRulesInput:
-    tier_codes: list[str] | None = None
-    birthday_month: int | None = None
-    rfm_segments: list[str] | None = None
-    min_lifetime_points: int | None = None
-    inactive_days: int | None = strawberry.field(
-        default=None,
-        description="Members whose last order is older than this many days (or who never ordered).",
-    )
-    tags: list[str] | None = None
-
-
-@strawberry.input
-class SegmentInput:
-    name: str
-    rules: SegmentRulesInput | None = None
-    member_external_ids: list[str] | None = strawberry.field(
-        default=None, description="A fixed list of members (e.g. imported from a spreadsheet)."
-    )
-
-
-@strawberry.type
-class SegmentPayload(Payload):
-    segment: Segment | None = None
 
 
 # --------------------------------------------------------------------------- campaigns
@@ -307,9 +259,7 @@ class Query:
         found = await notifications.inbox(info.context.member_id, bool(unread_only), first)
         return [from_row(Notification, n) for n in found]
 
-    @strawberry.field(permission_classes=[IsAdmin], description="Admin.")
-    async def segments(self, info: Info) -> list[Segment]:
-        return [from_row(Segment, s) for s in await segments.list_segments()]
+    segments = segments_area.segments_field
 
     @strawberry.field(permission_classes=[IsAdmin], description="Admin.")
     async def campaigns(self, info: Info) -> list[NotificationCampaign]:
@@ -329,14 +279,7 @@ class Query:
 
 @strawberry.type
 class Mutation:
-    @mutation(IsAdmin)
-    async def create_segment(self, info: Info, input: SegmentInput) -> SegmentPayload:
-        segment = await segments.create_segment(
-            input.name,
-            from_input(segments.SegmentRules, input.rules),
-            input.member_external_ids,
-        )
-        return SegmentPayload(segment=from_row(Segment, segment))
+    create_segment = segments_area.create_segment
 
     @mutation(IsAdmin)
     async def create_notification_campaign(

@@ -276,7 +276,7 @@ class Mutation:
         ttl = 3600 if ttl_seconds is None else ttl_seconds
         if not 60 <= ttl <= MAX_TOKEN_TTL:
             raise InvalidInput(f"ttlSeconds must be 60..{MAX_TOKEN_TTL}", "ttlSeconds")
-        member = await service.get_by_external_id(member_external_id, "memberExternalId")
+        member = await service.get_by_external_id(member_external_id)
         token, expires = issue_member_token(
             member.id, timedelta(seconds=ttl), info.context.settings
         )

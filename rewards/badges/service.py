@@ -53,18 +53,14 @@ def check_code(code: str, field: str) -> str:
 
 
 async def upsert(data: BadgeData) -> Badge:
-    code = check_code(data.code, "input.code")
-    name = validation.text(data.name, "input.name", max_len=100)
+    code = check_code(data.code, "code")
+    name = validation.text(data.name, "name", max_len=100)
     description = (
-        validation.text(data.description, "input.description", max_len=1000)
-        if data.description
-        else None
+        validation.text(data.description, "description", max_len=1000) if data.description else None
     )
     icon_url = data.icon_url.strip() if data.icon_url else None
     if icon_url and (len(icon_url) > 500 or not icon_url.startswith(("https://", "http://"))):
-        raise InvalidInput(
-            "iconUrl must be an http(s) URL of at most 500 characters", "input.iconUrl"
-        )
+        raise InvalidInput("iconUrl must be an http(s) URL of at most 500 characters", "icon_url")
     now = clock.now()
     values: dict[str, Any] = {
         "name": name,

@@ -30,7 +30,7 @@ async def top_up(points: int) -> None:
         balances = await accounts.lock_shards()
         if points < 0 and sum(balances.values()) < -points:
             raise InvalidInput(
-                "cannot withdraw more than the budget has left", "input.issuanceBudgetTopUp"
+                "cannot withdraw more than the budget has left", "issuance_budget_top_up"
             )
         keys = sorted(balances)
         per_shard, rest = divmod(abs(points), len(keys))

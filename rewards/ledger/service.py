@@ -103,7 +103,7 @@ async def credit(
     """Give a member points from the issuance budget, written when the unit ends
     (BudgetExhausted then, and nothing is written; LimitReached past the Int range)."""
     if points <= 0:
-        raise InvalidInput("points must be greater than 0", "input.points")
+        raise InvalidInput("points must be greater than 0", "points")
     async with unit_of_work():
         state = await member_state.lock(member_id)
         now = clock.now()
@@ -119,9 +119,7 @@ async def credit(
             or state.pending + to_pending > MAX_BALANCE
             or state.lifetime + points > MAX_BALANCE
         ):
-            raise LimitReached(
-                f"the member's balance cannot exceed {MAX_BALANCE} points", "input.points"
-            )
+            raise LimitReached(f"the member's balance cannot exceed {MAX_BALANCE} points", "points")
         expires_at = (
             now + timedelta(days=program.points_expiry_days) if program.points_expiry_days else None
         )
@@ -412,7 +410,7 @@ async def debit(
 ) -> Posting:
     """Spend a member's points (InsufficientPoints when the available balance is short)."""
     if points <= 0:
-        raise InvalidInput("points must be greater than 0", "input.points")
+        raise InvalidInput("points must be greater than 0", "points")
     async with unit_of_work():
         state = await member_state.lock(member_id)
         await flush()  # credits drafted earlier in this unit count
@@ -420,7 +418,7 @@ async def debit(
         key = accounts.available(member_id)
         if not await accounts.take(key, points):
             raise InsufficientPoints(
-                f"the member has fewer than {points} spendable points", "input.points"
+                f"the member has fewer than {points} spendable points", "points"
             )
         await consume_lots(member_id, points, LotState.AVAILABLE)
         sink = _sink(reason) or accounts.issuance_of(member_id)

@@ -19,7 +19,7 @@ from rewards.ledger.models import IdempotencyRecord, Posting
 from rewards.ledger.reasons import Reason
 from rewards.ledger.retry import retrying
 
-KEY_FIELD = "input.idempotencyKey"
+KEY_FIELD = "idempotency_key"
 CENTS = Decimal("0.01")
 
 
@@ -55,8 +55,8 @@ async def redeem_points(
 ) -> Redemption:
     """Turn points into a discount of points x pointValue (INSUFFICIENT_POINTS: nothing)."""
     if points <= 0:
-        raise InvalidInput("points must be greater than 0", "input.points")
-    order_id = validation.text(order_id, "input.orderId", max_len=128)
+        raise InvalidInput("points must be greater than 0", "points")
+    order_id = validation.text(order_id, "order_id", max_len=128)
     key = validation.text(key, KEY_FIELD, max_len=200)
     member = await members.get_by_external_id(member_external_id)
     digest = idempotency.fingerprint(member.id, points, order_id)
@@ -96,8 +96,8 @@ def _redemption(record: IdempotencyRecord, member: Member) -> Redemption:
 async def adjust_points(member_external_id: str, points: int, reason: str, key: str) -> Adjustment:
     """Admin credit (drawing on the budget) or debit (never below zero) with a reason."""
     if points == 0:
-        raise InvalidInput("points must not be 0", "input.points")
-    reason = validation.text(reason, "input.reason", max_len=200)
+        raise InvalidInput("points must not be 0", "points")
+    reason = validation.text(reason, "reason", max_len=200)
     key = validation.text(key, KEY_FIELD, max_len=200)
     member = await members.get_by_external_id(member_external_id)
     digest = idempotency.fingerprint(member.id, points, reason)

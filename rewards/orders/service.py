@@ -113,14 +113,14 @@ def _money(value: Decimal, field: str) -> Decimal:
     return value.quantize(Decimal("0.01"))
 
 
-def _order_id(value: str, field: str = "input.orderId") -> str:
+def _order_id(value: str, field: str = "order_id") -> str:
     return validation.text(value, field, max_len=128)
 
 
 def _replay_order(order: Order, member_id: int, amount: Decimal) -> OrderResult:
     if order.member_id != member_id or Decimal(order.amount) != amount:
         raise IdempotencyConflict(
-            "this orderId was recorded with another member or amount", "input.orderId"
+            "this orderId was recorded with another member or amount", "order_id"
         )
     return OrderResult(
         order=order,
@@ -140,17 +140,17 @@ async def record_order(
 ) -> OrderResult:
     """Record a completed order once: points (pending per the program), tier points, events."""
     order_id = _order_id(order_id)
-    amount = _money(amount, "input.amount")
+    amount = _money(amount, "amount")
     if channel is not None:
-        channel = validation.text(channel, "input.channel", max_len=50)
-    member_external_id = validation.text(member_external_id, "input.memberExternalId", max_len=128)
+        channel = validation.text(channel, "channel", max_len=50)
+    member_external_id = validation.text(member_external_id, "member_external_id", max_len=128)
     if occurred_at is not None:
         now = clock.now()
         if occurred_at > now + CLOCK_SKEW:
-            raise InvalidInput("occurredAt cannot be in the future", "input.occurredAt")
+            raise InvalidInput("occurredAt cannot be in the future", "occurred_at")
         if occurred_at < now - MAX_BACKDATE:
             raise InvalidInput(
-                f"occurredAt may be at most {MAX_BACKDATE.days} days ago", "input.occurredAt"
+                f"occurredAt may be at most {MAX_BACKDATE.days} days ago", "occurred_at"
             )
     try:
         return await retrying(
@@ -178,7 +178,7 @@ async def _record(
                 Peek("order", "SELECT id FROM orders WHERE order_id = $1", [order_id]),
                 Peek("referred", "SELECT referred_by_id FROM member WHERE id = $m"),
             ],
-            field_name="input.memberExternalId",
+            field_name="member_external_id",
         )
         if state.peeks["order"] is not None:
             existing = await Order.get(id=int(state.peeks["order"]))
@@ -272,9 +272,7 @@ def _replay_refund(refund: Refund, order: Order, requested: Decimal | None) -> R
         and Decimal(refund.requested_amount) == requested
     )
     if refund.order_id != order.id or not same_amount:
-        raise IdempotencyConflict(
-            "this refundId was used for another order or amount", "input.refundId"
-        )
+        raise IdempotencyConflict("this refundId was used for another order or amount", "refund_id")
     return RefundResult(order=order, points_reversed=refund.points_reversed, duplicate=True)
 
 
@@ -287,8 +285,8 @@ def reversed_so_far(earned: int, amount: Decimal, refunded: Decimal) -> int:
 
 async def refund_order(order_id: str, refund_id: str, amount: Decimal | None) -> RefundResult:
     order_id = _order_id(order_id)
-    refund_id = validation.text(refund_id, "input.refundId", max_len=128)
-    requested = _money(amount, "input.amount") if amount is not None else None
+    refund_id = validation.text(refund_id, "refund_id", max_len=128)
+    requested = _money(amount, "amount") if amount is not None else None
     try:
         return await retrying(lambda: _refund(order_id, refund_id, requested))
     except IntegrityError:
@@ -304,7 +302,7 @@ async def _refund(order_id: str, refund_id: str, requested: Decimal | None) -> R
         # The row lock serialises refunds of one order (SQLite serialises writers anyway).
         order = await Order.filter(order_id=order_id).select_for_update().first()
         if order is None:
-            raise NotFound(f"no order {order_id!r}", "input.orderId")
+            raise NotFound(f"no order {order_id!r}", "order_id")
         existing = await Refund.get_or_none(refund_id=refund_id)
         if existing is not None:
             return _replay_refund(existing, order, requested)
@@ -312,9 +310,9 @@ async def _refund(order_id: str, refund_id: str, requested: Decimal | None) -> R
         remaining = total - Decimal(order.refunded_amount)
         refund_amount = requested if requested is not None else remaining
         if refund_amount <= 0:
-            raise InvalidInput("the order is refunded in full already", "input.amount")
+            raise InvalidInput("the order is refunded in full already", "amount")
         if refund_amount > remaining:
-            raise InvalidInput(f"at most {remaining} of this order remains", "input.amount")
+            raise InvalidInput(f"at most {remaining} of this order remains", "amount")
         refunded = Decimal(order.refunded_amount) + refund_amount
         points = reversed_so_far(order.points_earned, total, refunded) - order.points_reversed
         # Points of this order that expired are gone already: never take them twice.

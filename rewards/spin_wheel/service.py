@@ -81,13 +81,13 @@ class Odds:
 
 
 async def create_wheel(data: WheelData) -> SpinWheel:
-    name = validation.text(data.name, "input.name")
-    cost = validation.non_negative(data.cost_points or 0, "input.costPoints")
+    name = validation.text(data.name, "name")
+    cost = validation.non_negative(data.cost_points or 0, "cost_points")
     if data.daily_limit is not None:
-        validation.positive(data.daily_limit, "input.dailyLimit")
+        validation.positive(data.daily_limit, "daily_limit")
     if not data.segments:
-        raise InvalidInput("a wheel needs at least one segment", "input.segments")
-    validation.capped_list(data.segments, "input.segments", MAX_SEGMENTS)
+        raise InvalidInput("a wheel needs at least one segment", "segments")
+    validation.capped_list(data.segments, "segments", MAX_SEGMENTS)
     rows = [await _segment_values(i, s) for i, s in enumerate(data.segments)]
     async with unit_of_work():
         wheel = await SpinWheel.create(
@@ -102,7 +102,7 @@ async def create_wheel(data: WheelData) -> SpinWheel:
 
 
 async def _segment_values(index: int, s: SegmentData) -> dict[str, object]:
-    where = f"input.segments.{index}"
+    where = f"segments.{index}"
     values: dict[str, object] = {
         "position": index,
         "label": validation.text(s.label, f"{where}.label", max_len=100),
@@ -126,9 +126,9 @@ async def _segment_values(index: int, s: SegmentData) -> dict[str, object]:
     if prize.spins is not None:
         validation.positive(prize.spins, f"{where}.prize.spins")
     if prize.voucher_offer_id is not None:
-        await vouchers.get_offer(prize.voucher_offer_id, f"{where}.prize.voucherOfferId")
+        await vouchers.get_offer(prize.voucher_offer_id, f"{where}.prize.voucher_offer_id")
     if prize.badge_code is not None and not await badges.exists(prize.badge_code):
-        raise NotFound("no badge with this code", f"{where}.prize.badgeCode")
+        raise NotFound("no badge with this code", f"{where}.prize.badge_code")
     values.update(
         prize_points=prize.points,
         prize_voucher_offer_id=prize.voucher_offer_id,
@@ -138,7 +138,7 @@ async def _segment_values(index: int, s: SegmentData) -> dict[str, object]:
     return values
 
 
-async def get_wheel(wheel_id: int, where: str = "wheelId") -> SpinWheel:
+async def get_wheel(wheel_id: int, where: str = "wheel_id") -> SpinWheel:
     wheel = await SpinWheel.get_or_none(id=wheel_id)
     if wheel is None:
         raise NotFound("no spin wheel with this id", where)
@@ -257,11 +257,11 @@ async def grant_free_spins(member_id: int, wheel_id: int, spins: int) -> None:
 
 
 async def spin(member_id: int, wheel_id: int, client_seed: str) -> Spun:
-    client_seed = validation.text(client_seed, "clientSeed", max_len=128)
+    client_seed = validation.text(client_seed, "client_seed", max_len=128)
     async with unit_of_work():
         wheel = await get_wheel(wheel_id)
         if not wheel.active:
-            raise Inactive("this wheel is switched off", "wheelId")
+            raise Inactive("this wheel is switched off", "wheel_id")
         now = clock.now()
         today = clock.day_key(now, (await get_program()).timezone)
         await _ensure_states(member_id, [wheel_id])
@@ -270,7 +270,7 @@ async def spin(member_id: int, wheel_id: int, client_seed: str) -> Spun:
         state = await SpinState.select_for_update().get(member_id=member_id, wheel_id=wheel_id)
         done_today = spins_today(state, today)
         if wheel.daily_limit is not None and done_today >= wheel.daily_limit:
-            raise LimitReached(f"at most {wheel.daily_limit} spins a day on this wheel", "wheelId")
+            raise LimitReached(f"at most {wheel.daily_limit} spins a day on this wheel", "wheel_id")
         free = state.free_spins > 0
         cost = 0 if free else wheel.cost_points
         if cost:
@@ -322,7 +322,7 @@ async def _draw(
     while True:
         pool = odds(segments, gone, left_out).available
         if not pool:
-            raise OutOfStock("every prize of this wheel is gone", "wheelId")
+            raise OutOfStock("every prize of this wheel is gone", "wheel_id")
         index = spin_fairness.outcome(
             state.server_seed, client_seed, state.nonce, [s.weight for s in pool]
         )

@@ -84,24 +84,24 @@ class TierData:
 
 
 def _validate(data: TierData) -> dict[str, Any]:
-    code = validation.text(data.code, "input.code", max_len=32)
+    code = validation.text(data.code, "code", max_len=32)
     if not all(c.isalnum() or c in "_-" for c in code):
-        raise InvalidInput("code may hold letters, digits, _ and -", "input.code")
-    validation.non_negative(data.threshold, "input.threshold")
+        raise InvalidInput("code may hold letters, digits, _ and -", "code")
+    validation.non_negative(data.threshold, "threshold")
     multiplier = Decimal(str(data.earn_multiplier))
     if not Decimal(0) < multiplier <= MAX_MULTIPLIER:
         raise InvalidInput(
-            f"earnMultiplier must be above 0 and at most {MAX_MULTIPLIER}", "input.earnMultiplier"
+            f"earnMultiplier must be above 0 and at most {MAX_MULTIPLIER}", "earn_multiplier"
         )
     discount = validation.percent(
-        Decimal(str(data.voucher_discount_percent)), "input.voucherDiscountPercent"
+        Decimal(str(data.voucher_discount_percent)), "voucher_discount_percent"
     )
-    validation.capped_list(data.perks, "input.perks", 50)
+    validation.capped_list(data.perks, "perks", 50)
     return {
         "code": code,
-        "name": validation.text(data.name, "input.name", max_len=100),
+        "name": validation.text(data.name, "name", max_len=100),
         "description": (
-            validation.text(data.description, "input.description", min_len=0, max_len=2000) or None
+            validation.text(data.description, "description", min_len=0, max_len=2000) or None
             if data.description is not None
             else None
         ),
@@ -109,11 +109,11 @@ def _validate(data: TierData) -> dict[str, Any]:
         "earn_multiplier": multiplier,
         "voucher_discount_percent": discount,
         "price_list_code": (
-            validation.text(data.price_list_code, "input.priceListCode", max_len=64)
+            validation.text(data.price_list_code, "price_list_code", max_len=64)
             if data.price_list_code
             else None
         ),
-        "perks": [validation.text(p, "input.perks", max_len=200) for p in data.perks],
+        "perks": [validation.text(p, "perks", max_len=200) for p in data.perks],
     }
 
 
@@ -126,7 +126,7 @@ async def upsert_tier(data: TierData) -> Tier:
         )
         if clash is not None:
             raise AlreadyExists(
-                f"tier {clash.code} already has threshold {values['threshold']}", "input.threshold"
+                f"tier {clash.code} already has threshold {values['threshold']}", "threshold"
             )
         tier = await Tier.get_or_none(code=values["code"])
         try:
@@ -136,7 +136,7 @@ async def upsert_tier(data: TierData) -> Tier:
                 await Tier.filter(id=tier.id).update(**values)
                 await tier.refresh_from_db()
         except IntegrityError as exc:  # a concurrent upsert took the code or threshold
-            raise AlreadyExists("a tier with this code or threshold exists", "input.code") from exc
+            raise AlreadyExists("a tier with this code or threshold exists", "code") from exc
         await definitions.changed()
     # A new or lowered threshold moves members who now reach it up at once.
     await upgrade_qualified()

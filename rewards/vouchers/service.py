@@ -120,34 +120,32 @@ class OfferView:
 
 
 def _validate(data: OfferData) -> dict[str, Any]:
-    name = validation.text(data.name, "input.name")
+    name = validation.text(data.name, "name")
     description = (
-        validation.text(data.description, "input.description", min_len=0, max_len=2000)
+        validation.text(data.description, "description", min_len=0, max_len=2000)
         if data.description is not None
         else None
     )
-    validation.non_negative(data.points_cost, "input.pointsCost")
-    validation.positive(data.discount_value, "input.discountValue")
+    validation.non_negative(data.points_cost, "points_cost")
+    validation.positive(data.discount_value, "discount_value")
     if data.discount_type is DiscountType.PERCENT:
-        validation.percent(data.discount_value, "input.discountValue")
+        validation.percent(data.discount_value, "discount_value")
     if data.max_discount is not None:
-        validation.positive(data.max_discount, "input.maxDiscount")
+        validation.positive(data.max_discount, "max_discount")
     if data.min_order_amount is not None and data.min_order_amount < 0:
-        raise InvalidInput("minOrderAmount must not be negative", "input.minOrderAmount")
+        raise InvalidInput("minOrderAmount must not be negative", "min_order_amount")
     if data.stock is not None:
-        validation.non_negative(data.stock, "input.stock")
+        validation.non_negative(data.stock, "stock")
     if data.per_member_limit is None or data.per_member_limit < 1:
-        raise InvalidInput("perMemberLimit must be at least 1", "input.perMemberLimit")
+        raise InvalidInput("perMemberLimit must be at least 1", "per_member_limit")
     if data.voucher_valid_days is None or not 1 <= data.voucher_valid_days <= 3650:
-        raise InvalidInput("voucherValidDays must be 1..3650", "input.voucherValidDays")
+        raise InvalidInput("voucherValidDays must be 1..3650", "voucher_valid_days")
     if data.valid_from and data.valid_until and data.valid_until <= data.valid_from:
-        raise InvalidInput("validUntil must be after validFrom", "input.validUntil")
+        raise InvalidInput("validUntil must be after validFrom", "valid_until")
     tier_codes = None
     if data.tier_codes is not None:
-        validation.capped_list(data.tier_codes, "input.tierCodes")
-        tier_codes = sorted(
-            {validation.text(c, "input.tierCodes", max_len=32) for c in data.tier_codes}
-        )
+        validation.capped_list(data.tier_codes, "tier_codes")
+        tier_codes = sorted({validation.text(c, "tier_codes", max_len=32) for c in data.tier_codes})
     return {
         "name": name,
         "description": description,
@@ -173,9 +171,9 @@ async def create_offer(data: OfferData) -> VoucherOffer:
         known = await tiers.tiers_by_code(values["tier_codes"])
         unknown = [c for c in values["tier_codes"] if c not in known]
         if unknown:
-            raise NotFound(f"no tier {unknown[0]!r}", "input.tierCodes")
+            raise NotFound(f"no tier {unknown[0]!r}", "tier_codes")
     if data.segment_id is not None:
-        await segments.get_segment(data.segment_id, "input.segmentId")
+        await segments.get_segment(data.segment_id)
     async with unit_of_work():
         return await VoucherOffer.create(**values, created_at=clock.now())
 
@@ -184,7 +182,7 @@ async def all_offers() -> list[VoucherOffer]:
     return await VoucherOffer.all().order_by("-id")
 
 
-async def get_offer(offer_id: int, where: str = "offerId") -> VoucherOffer:
+async def get_offer(offer_id: int, where: str = "offer_id") -> VoucherOffer:
     offer = await VoucherOffer.get_or_none(id=offer_id)
     if offer is None:
         raise NotFound("no voucher offer with this id", where)
@@ -281,17 +279,17 @@ async def claim(member_id: int, offer_id: int) -> Voucher:
         offer = await get_offer(offer_id)
         now = clock.now()
         if not in_window(offer, now):
-            raise NotEligible("this offer is not open now", "offerId")
+            raise NotEligible("this offer is not open now", "offer_id")
         who = await shopper(member)
         if not await targets(offer, who):
-            raise NotEligible("this offer is not for this member", "offerId")
+            raise NotEligible("this offer is not for this member", "offer_id")
         claimed = await Voucher.filter(member_id=member_id, offer_id=offer_id, source=CLAIM).count()
         if claimed >= offer.per_member_limit:
             raise LimitReached(
-                f"at most {offer.per_member_limit} per member for this offer", "offerId"
+                f"at most {offer.per_member_limit} per member for this offer", "offer_id"
             )
         if offer.stock is not None and offer.claimed >= offer.stock:
-            raise OutOfStock("this offer is out of stock", "offerId")
+            raise OutOfStock("this offer is out of stock", "offer_id")
         cost = who.price(offer)
         if cost > 0:
             await ledger.debit(
@@ -319,7 +317,7 @@ async def _issue(
         .update(claimed=F("claimed") + 1)
     )
     if not taken:
-        raise OutOfStock("this offer is out of stock", "offerId")
+        raise OutOfStock("this offer is out of stock", "offer_id")
     voucher = await Voucher.create(
         code=await _fresh_code(),
         offer_id=offer.id,
@@ -398,21 +396,21 @@ def discount_for(offer: VoucherOffer, order_amount: Decimal) -> Decimal:
 async def redeem(code: str, order_id: str, order_amount: Decimal) -> Redemption:
     """Use a voucher on an order. A retry with the same code and orderId returns the first
     result; another order gets ALREADY_REDEEMED."""
-    order_id = validation.text(order_id, "input.orderId", max_len=128)
-    validation.positive(order_amount, "input.orderAmount")
+    order_id = validation.text(order_id, "order_id", max_len=128)
+    validation.positive(order_amount, "order_amount")
     async with unit_of_work():
         voucher = await find_by_code(code)
         if voucher is None:
-            raise NotFound("no voucher with this code", "input.code")
+            raise NotFound("no voucher with this code", "code")
         if voucher.status == VoucherStatus.REDEEMED.value:
             return _repeat(voucher, order_id, order_amount)
         now = clock.now()
         if voucher.expires_at <= now:
-            raise Expired("this voucher has expired", "input.code")
+            raise Expired("this voucher has expired", "code")
         offer = await VoucherOffer.get(id=voucher.offer_id)
         if offer.min_order_amount is not None and order_amount < offer.min_order_amount:
             raise NotEligible(
-                f"the order must be at least {offer.min_order_amount}", "input.orderAmount"
+                f"the order must be at least {offer.min_order_amount}", "order_amount"
             )
         discount = discount_for(offer, order_amount)
         used = await Voucher.filter(id=voucher.id, status=VoucherStatus.ACTIVE.value).update(
@@ -435,9 +433,9 @@ async def redeem(code: str, order_id: str, order_amount: Decimal) -> Redemption:
 
 def _repeat(voucher: Voucher, order_id: str, order_amount: Decimal) -> Redemption:
     if voucher.order_id != order_id:
-        raise AlreadyRedeemed("this voucher was used already", "input.code")
+        raise AlreadyRedeemed("this voucher was used already", "code")
     if voucher.order_amount is not None and Decimal(voucher.order_amount) != order_amount:
         raise IdempotencyConflict(
-            "this voucher was redeemed on this order with another amount", "input.orderAmount"
+            "this voucher was redeemed on this order with another amount", "order_amount"
         )
     return Redemption(voucher, Decimal(voucher.discount or 0).quantize(CENT), duplicate=True)

@@ -92,6 +92,5 @@ async def test_job_recomputes_hourly_and_the_command_at_once(settings: Settings)
     assert await rfm.recompute_if_due() == 1
     # `loyalty rfm` scores now, whatever the schedule
     await f.order(await f.member(), 50_000)
-    _, run, _ = COMMANDS["rfm"]
-    assert await run(argparse.Namespace(), settings) == 0
+    assert await COMMANDS["rfm"].run(argparse.Namespace(), settings) == 0
     assert await MemberRfm.all().count() == 2

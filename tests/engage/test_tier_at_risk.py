@@ -9,7 +9,7 @@ from core.settings import Settings
 from engage import tier_at_risk
 from engage.models import Notification
 from rewards.tiers import service as tiers
-from server import jobs, jobs_registry
+from server import jobs
 from tests import factories
 from tests.conftest import Api
 from tests.engage.factories import INBOX
@@ -67,5 +67,4 @@ async def test_members_at_risk_hear_what_keeps_their_tier_once_per_review(
 
 
 async def test_the_notice_job_is_registered() -> None:
-    jobs_registry.load()
     assert "tiers.at_risk" in jobs.JOBS

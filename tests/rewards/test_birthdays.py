@@ -14,7 +14,7 @@ from rewards import birthdays
 from rewards.ledger import budget
 from rewards.ledger import service as ledger
 from rewards.ledger.models import Posting
-from server import jobs, jobs_registry
+from server import jobs
 from tests.rewards.tier_factories import enrol, program
 
 # 2026-04-30 16:59 UTC is 23:59 on April 30 in Asia/Ho_Chi_Minh; a minute later it is May.
@@ -84,7 +84,6 @@ async def test_an_exhausted_budget_refuses_the_enrolment_and_leaves_nothing() ->
 
 
 async def test_the_review_and_birthday_jobs_are_registered() -> None:
-    jobs_registry.load()
     assert {"tiers.review", "points.birthdays"} <= set(jobs.JOBS)
     await program(birthday_points=10)
     clock.freeze(datetime(2026, 5, 20, 5, 0, tzinfo=UTC))

@@ -129,9 +129,7 @@ async def test_audit_is_admin_only(api: Api) -> None:
 
 async def test_the_ledger_jobs_run_from_the_job_registry_twice_without_double_effect() -> None:
     from server import jobs as server_jobs
-    from server import jobs_registry
 
-    jobs_registry.load()
     clock.freeze(T0)
     m = await factories.member()
     await service.credit(m.id, 10, Reason.ACTION)

@@ -100,15 +100,15 @@ async def test_the_promotion_is_judged_at_the_order_time_given() -> None:
 @pytest.mark.parametrize(
     ("changes", "field"),
     [
-        ({"multiplier": Decimal(0)}, "input.multiplier"),
-        ({"multiplier": Decimal(101)}, "input.multiplier"),
-        ({"name": "  "}, "input.name"),
-        ({"ends_at": datetime(2026, 1, 1, tzinfo=UTC)}, "input.endsAt"),
-        ({"days_of_week": [0]}, "input.daysOfWeek"),
-        ({"days_of_week": [8]}, "input.daysOfWeek"),
-        ({"days_of_week": []}, "input.daysOfWeek"),
-        ({"tier_codes": ["NOPE"]}, "input.tierCodes"),
-        ({"action_types": []}, "input.actionTypes"),
+        ({"multiplier": Decimal(0)}, "multiplier"),
+        ({"multiplier": Decimal(101)}, "multiplier"),
+        ({"name": "  "}, "name"),
+        ({"ends_at": datetime(2026, 1, 1, tzinfo=UTC)}, "ends_at"),
+        ({"days_of_week": [0]}, "days_of_week"),
+        ({"days_of_week": [8]}, "days_of_week"),
+        ({"days_of_week": []}, "days_of_week"),
+        ({"tier_codes": ["NOPE"]}, "tier_codes"),
+        ({"action_types": []}, "action_types"),
     ],
 )
 async def test_bad_promotions_name_the_field_and_write_nothing(

@@ -109,7 +109,7 @@ async def rejected(**fields: Any) -> None:
     postings_before = await Posting.all().count()
     with pytest.raises(ReferralRejected) as err:
         await enrol(**fields)
-    assert err.value.field == ["input", "referralCode"]
+    assert err.value.field == ["referral_code"]
     assert await Member.all().count() == members_before
     assert await Posting.all().count() == postings_before
 

@@ -9,13 +9,13 @@ import pytest
 from core.settings import Settings
 from rewards import spin_fairness
 from rewards.spin_wheel import service as spins
-from server.spin_commands import _arguments, _verify_spin
+from server.spin_commands import arguments, verify_spin
 from tests.rewards.voucher_factories import member_with, segment, wheel
 
 
 def parse(*argv: str) -> argparse.Namespace:
     parser = argparse.ArgumentParser()
-    _arguments(parser)
+    arguments(parser)
     return parser.parse_args(list(argv))
 
 
@@ -27,7 +27,7 @@ async def test_a_stored_spin_rechecks(
     member = await member_with(0)
     spun = await spins.spin(member.id, w.id, "client")
     # when the command re-checks it by id
-    code = await _verify_spin(parse("--result", str(spun.result.id)), settings)
+    code = await verify_spin(parse("--result", str(spun.result.id)), settings)
     # then it agrees with the stored outcome
     assert code == 0
     assert capsys.readouterr().out.strip().endswith("OK")
@@ -40,10 +40,10 @@ async def test_hand_entered_values_and_a_wrong_hash(
     index = spin_fairness.outcome(seed, "me", 4, [1, 1, 1])
     values = ["--server-seed", seed, "--client-seed", "me", "--nonce", "4", "--weights", "1,1,1"]
     good = [*values, "--hash", spin_fairness.seed_hash(seed), "--index", str(index)]
-    assert await _verify_spin(parse(*good), settings) == 0
+    assert await verify_spin(parse(*good), settings) == 0
     assert f"winning index = {index}" in capsys.readouterr().out
     bad = [*values, "--hash", "00" * 32]
-    assert await _verify_spin(parse(*bad), settings) == 1
+    assert await verify_spin(parse(*bad), settings) == 1
     assert "MISMATCH" in capsys.readouterr().out
     wrong_index = [*values, "--index", str((index + 1) % 3)]
-    assert await _verify_spin(parse(*wrong_index), settings) == 1
+    assert await verify_spin(parse(*wrong_index), settings) == 1

@@ -38,7 +38,7 @@ async def test_thresholds_are_unique_and_codes_upsert() -> None:
     await standard_tiers()
     with pytest.raises(AlreadyExists) as err:
         await tiers.upsert_tier(tiers.TierData("PLATINUM", "Platinum", 300))
-    assert err.value.field == ["input", "threshold"]
+    assert err.value.field == ["threshold"]
     renamed = await tiers.upsert_tier(tiers.TierData("GOLD", "Gold Plus", 300))
     assert renamed.name == "Gold Plus"
     assert [t.code for t in await tiers.list_tiers()] == ["MEMBER", "SILVER", "GOLD"]
@@ -47,15 +47,15 @@ async def test_thresholds_are_unique_and_codes_upsert() -> None:
 @pytest.mark.parametrize(
     ("data", "field"),
     [
-        (tiers.TierData("", "X", 10), "input.code"),
-        (tiers.TierData("A B", "X", 10), "input.code"),
-        (tiers.TierData("X", "X", -1), "input.threshold"),
-        (tiers.TierData("X", "X", 1, earn_multiplier=Decimal(0)), "input.earnMultiplier"),
+        (tiers.TierData("", "X", 10), "code"),
+        (tiers.TierData("A B", "X", 10), "code"),
+        (tiers.TierData("X", "X", -1), "threshold"),
+        (tiers.TierData("X", "X", 1, earn_multiplier=Decimal(0)), "earn_multiplier"),
         (
             tiers.TierData("X", "X", 1, voucher_discount_percent=Decimal(101)),
-            "input.voucherDiscountPercent",
+            "voucher_discount_percent",
         ),
-        (tiers.TierData("X", "X", 1, perks=["p"] * 51), "input.perks"),
+        (tiers.TierData("X", "X", 1, perks=["p"] * 51), "perks"),
     ],
 )
 async def test_bad_tier_input_names_the_field_and_writes_nothing(

@@ -78,7 +78,7 @@ def probe_job() -> Iterator[list[tuple[str, str]]]:
 
     saved = dict(jobs.JOBS)
     jobs.JOBS.clear()
-    jobs.job("probe")(probe)
+    jobs.JOBS["probe"] = jobs.Job("probe", probe)
     yield calls
     jobs.JOBS.clear()
     jobs.JOBS.update(saved)
@@ -107,9 +107,6 @@ async def test_two_job_loops_run_the_jobs_in_one_place_and_fail_over(
 
 
 def test_job_results_read_as_words() -> None:
-    from server import jobs_registry
-
-    jobs_registry.load()
     described = {
         name: jobs.JOBS[name].describe(result)
         for name, result in {
