@@ -25,7 +25,7 @@ import functools
 import json
 import logging
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from core import outbox, redis
@@ -65,14 +65,32 @@ return 0
 """
 
 
+# A message type sent packed -> how a subscriber unpacks it into the message its readers
+# know. A write sends what it must (50 missions' progress is 50 messages), and most members
+# are not watching: the short form is what every write pays for, the long one only a
+# process with a subscriber.
+_unpackers: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+
+
+def packed(message_type: str, unpack: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
+    """Messages of `message_type` are unpacked by `unpack` where they are read."""
+    _unpackers[message_type] = unpack
+
+
 def messages(raw: str | bytes) -> list[dict[str, Any]]:
-    """The messages of one published payload: a JSON object, or a list of them."""
+    """The messages of one published payload: a JSON object, or a list of them; packed
+    ones unpacked."""
     try:
         decoded = json.loads(raw)
     except ValueError:
         return []
     found = decoded if isinstance(decoded, list) else [decoded]
-    return [m for m in found if isinstance(m, dict)]
+    read: list[dict[str, Any]] = []
+    for message in found:
+        if isinstance(message, dict):
+            unpack = _unpackers.get(message.get("type"))  # type: ignore[arg-type]
+            read.append(unpack(message) if unpack else message)
+    return read
 
 
 def _collect_live(events: list[Any]) -> list[list[Any]] | None:

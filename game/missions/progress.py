@@ -53,6 +53,19 @@ class ProgressView:
             "timesCompleted": self.times_completed,
         }
 
+    def packed(self) -> list[Any]:
+        """snapshot()'s values in events.SNAPSHOT_KEYS order (what a live message carries)."""
+        return [
+            self.mission.id,
+            self.progress,
+            self.target,
+            self.period_key,
+            self.completed,
+            self.completed_at.isoformat() if self.completed_at else None,
+            self.claimed,
+            self.times_completed,
+        ]
+
     @classmethod
     def from_snapshot(cls, mission: Mission, data: dict[str, Any]) -> ProgressView:
         completed_at = data.get("completedAt")
@@ -399,7 +412,7 @@ async def advance(
             result.points += granted.points
             result.badges.extend(granted.badges)
     for v in result.views:
-        emit(MissionProgressed(member_id, v.mission.id, v.snapshot(), now))
+        emit(MissionProgressed(member_id, v.mission.id, v.packed(), now))
     return result
 
 
@@ -468,5 +481,5 @@ async def claim(member: Member, mission_id: int, zone: str) -> Claimed:
             granted.points += once.points
         latest = pending[0]
         shown = view(mission, latest, latest.period_key, clock.local_today(zone))
-        emit(MissionProgressed(member.id, mission.id, shown.snapshot(), now))
+        emit(MissionProgressed(member.id, mission.id, shown.packed(), now))
         return Claimed(view=shown, points=granted.points)
