@@ -1,4 +1,5 @@
-"""Members: enrolment, lookup and search.
+"""Members: the enrolment's data and checks, lookup and search (enrolling itself, with its
+rewards, is rewards.enrolment).
 
 An erased member (engage.erasure) keeps its row under a pseudonym for the books, but no
 lookup here finds it: not by id, externalId, card or search. A request made with one of its
@@ -21,10 +22,8 @@ from core.errors import (
     Forbidden,
     InvalidInput,
     NotFound,
-    ReferralRejected,
     Unauthenticated,
 )
-from core.events import unit_of_work
 from members import cards
 from members.models import Member
 
@@ -215,18 +214,6 @@ async def list_members(
             raise InvalidInput("after is not a cursor from this list", "after") from exc
     rows = await query.order_by("id").limit(first + 1)
     return MemberPage(total=total, members=rows[:first], has_next=len(rows) > first)
-
-
-async def enroll(data: Enrolment) -> Member:
-    """Validate and enrol a member (referral rules and welcome points come with rewards)."""
-    data = validate_enrolment(data)
-    async with unit_of_work():
-        referrer = None
-        if data.referral_code:
-            referrer = await Member.get_or_none(referral_code=data.referral_code)
-            if referrer is None:
-                raise ReferralRejected("unknown referral code", "input.referralCode")
-        return await create_member(data, referrer)
 
 
 async def erased_ids() -> frozenset[int]:

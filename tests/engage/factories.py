@@ -30,6 +30,11 @@ async def member(**fields: Any) -> Member:
     return await factories.member(**fields)
 
 
+def welcome(m: Member) -> str:
+    """The title of the welcome message that enrolment leaves in every member's inbox."""
+    return f"Chào mừng {m.display_name}!"
+
+
 async def june_member(**fields: Any) -> Member:
     return await member(birthday=date(1990, 6, 15), **fields)
 

@@ -55,10 +55,10 @@ async def test_campaign_outside_quiet_hours_lands_in_each_targeted_inbox(
         "deferredByQuietHours": 0,
     }
     for m in june:
-        (note,) = await inbox(api, m, settings)
-        assert note["title"] == "Happy birthday month"
+        note, welcome = await inbox(api, m, settings)
+        assert note["title"] == "Happy birthday month" and welcome["title"] == f.welcome(m)
         assert note["deepLink"] == "voucher-offer/7" and note["readAt"] is None
-    assert await inbox(api, other, settings) == []
+    assert [n["title"] for n in await inbox(api, other, settings)] == [f.welcome(other)]
 
 
 async def test_campaign_without_segment_goes_to_everyone(api: Api, settings: Settings) -> None:
@@ -66,7 +66,10 @@ async def test_campaign_without_segment_goes_to_everyone(api: Api, settings: Set
     _, other = await june_members_and_others(2)
     sent = await f.campaign(api)
     assert (await f.campaign_status(api, sent["id"]))["stats"]["delivered"] == 3
-    assert len(await inbox(api, other, settings)) == 1
+    assert [n["title"] for n in await inbox(api, other, settings)] == [
+        "Flash sale",
+        f.welcome(other),
+    ]
 
 
 async def test_campaign_during_quiet_hours_is_held_until_they_end(
@@ -82,11 +85,11 @@ async def test_campaign_during_quiet_hours_is_held_until_they_end(
     status = await f.campaign_status(api, held["id"])
     assert status["status"] == "SCHEDULED"
     assert status["stats"]["deferredByQuietHours"] == 3
-    assert await inbox(api, june[0], settings) == []
+    assert [n["title"] for n in await inbox(api, june[0], settings)] == [f.welcome(june[0])]
     # and the job before the end of quiet hours still holds it
     clock.freeze(NEXT_MORNING_END - timedelta(minutes=1))
     assert await campaigns.deliver_due() == 0
-    assert await Notification.all().count() == 0
+    assert await Notification.filter(campaign_id=int(held["id"])).count() == 0
     # when quiet hours end and the job runs
     clock.freeze(NEXT_MORNING_END)
     assert await campaigns.deliver_due() == 3
@@ -100,7 +103,7 @@ async def test_campaign_during_quiet_hours_is_held_until_they_end(
         "deferredByQuietHours": 3,
     }
     for m in june:
-        (note,) = await inbox(api, m, settings)
+        note, _welcome = await inbox(api, m, settings)
         assert note["createdAt"].startswith("2026-06-11T01:00")
 
 
@@ -153,8 +156,11 @@ async def test_weekly_cap_suppresses_a_second_campaign_that_week(
         "suppressedByCap": 3,
         "deferredByQuietHours": 0,
     }
-    assert [n["title"] for n in await inbox(api, june[0], settings)] == ["First"]
-    assert [n["title"] for n in await inbox(api, other, settings)] == ["Second"]
+    assert [n["title"] for n in await inbox(api, june[0], settings)] == [
+        "First",
+        f.welcome(june[0]),
+    ]
+    assert [n["title"] for n in await inbox(api, other, settings)] == ["Second", f.welcome(other)]
     # and once the first is more than 7 days old, a third reaches them again
     clock.advance(timedelta(days=4, seconds=1))
     third = await f.campaign(api, title="Third", segmentId=seg["id"])
@@ -174,7 +180,7 @@ async def test_transactional_notifications_do_not_count_against_the_cap(
         await notify(Draft(m.id, NotificationKind.MISSION_COMPLETED, f"mission:{n}", "Done", "x"))
     sent = await f.campaign(api)
     assert (await f.campaign_status(api, sent["id"]))["stats"]["delivered"] == 1
-    assert len(await inbox(api, m, settings)) == 4
+    assert len(await inbox(api, m, settings)) == 5  # the welcome, 3 transactional, the campaign
 
 
 async def test_cancelling_works_until_sending_starts(api: Api) -> None:
@@ -189,7 +195,7 @@ async def test_cancelling_works_until_sending_starts(api: Api) -> None:
     # then it is never delivered
     clock.advance(timedelta(hours=2))
     assert await campaigns.deliver_due() == 0
-    assert await Notification.all().count() == 0
+    assert await Notification.filter(campaign_id=int(later["id"])).count() == 0
     # and a sent campaign cannot be cancelled
     sent = await f.campaign(api)
     refused = (await api.admin(cancel, {"id": sent["id"]}))["cancelNotificationCampaign"]
@@ -234,13 +240,13 @@ async def test_a_crash_mid_campaign_and_a_rerun_deliver_once_to_each_member(
     monkeypatch.setattr(campaigns, "received", dying)
     row = await campaigns.create_campaign(campaigns.CampaignData("Sale", "Now"))
     await background.drain()  # the kicked delivery dies in batch three
-    assert await Notification.all().count() == 4
+    assert await Notification.filter(campaign_id=row.id).count() == 4
     # when the job reruns (twice, as two ticks would)
     monkeypatch.setattr(campaigns, "received", real_received)
     await campaigns.deliver_due()
     await campaigns.deliver_due()
     # then every member has exactly one notification and the stats add up
-    per_member = await Notification.all().values_list("member_id", flat=True)
+    per_member = await Notification.filter(campaign_id=row.id).values_list("member_id", flat=True)
     assert sorted(per_member) == sorted(await Member.all().values_list("id", flat=True))
     row = await NotificationCampaign.get(id=row.id)
     assert (row.status, row.targeted, row.delivered) == ("SENT", 7, 7)
@@ -257,7 +263,7 @@ async def test_concurrent_deliveries_never_deliver_twice(monkeypatch: pytest.Mon
     )
     results = await asyncio.gather(*(campaigns.deliver(row.id) for _ in range(6)))
     assert sum(results) == 30
-    assert await Notification.all().count() == 30
+    assert await Notification.filter(campaign_id=row.id).count() == 30
     row = await NotificationCampaign.get(id=row.id)
     assert (row.status, row.delivered) == ("SENT", 30)
 
@@ -270,20 +276,20 @@ async def test_inbox_unread_and_mark_read(api: Api, settings: Settings) -> None:
     await f.campaign(api, title="Two")
     token = token_for(m, settings)
     notes = (await api(f.INBOX, token=token))["myNotifications"]
-    assert [n["title"] for n in notes] == ["Two", "One"]
+    assert [n["title"] for n in notes] == ["Two", "One", f.welcome(m)]
     mark = """mutation($ids: [ID!]!) { markNotificationsRead(ids: $ids) {
       unreadCount errors { code field } } }"""
     done = (await api(mark, {"ids": [notes[1]["id"]]}, token=token))["markNotificationsRead"]
-    assert done == {"unreadCount": 1, "errors": []}
+    assert done == {"unreadCount": 2, "errors": []}
     unread = (await api(f.INBOX, {"unread": True}, token=token))["myNotifications"]
-    assert [n["title"] for n in unread] == ["Two"]
+    assert [n["title"] for n in unread] == ["Two", f.welcome(m)]
     # someone else's notification is not found, and nothing is marked
     theirs = (await api(f.INBOX, token=token_for(someone, settings)))["myNotifications"][0]
     refused = (await api(mark, {"ids": [notes[0]["id"], theirs["id"]]}, token=token))[
         "markNotificationsRead"
     ]
     assert refused["errors"] == [{"code": "NOT_FOUND", "field": ["ids"]}]
-    assert len((await api(f.INBOX, {"unread": True}, token=token))["myNotifications"]) == 1
+    assert len((await api(f.INBOX, {"unread": True}, token=token))["myNotifications"]) == 2
 
 
 async def test_inbox_and_nps_are_for_members_and_campaigns_for_admins(api: Api) -> None:

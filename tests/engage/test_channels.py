@@ -200,9 +200,11 @@ async def test_only_consenting_living_members_get_a_channel(settings: Settings) 
         await tier_up(m)
     rows = await MessageDelivery.filter(channel="SMS").values_list("member_id", flat=True)
     assert rows == [agreed.id]
-    # every living member has the inbox entry and its push; the erased member nothing
-    assert await Notification.filter(member_id=erased.id).count() == 0
-    assert await MessageDelivery.filter(member_id=silent.id, channel="PUSH").count() == 1
+    # every living member has the inbox entry and its push; the erased member nothing (the
+    # welcome written at their enrolment stays, its words wiped)
+    assert await Notification.filter(member_id=erased.id, kind="TIER_UP").count() == 0
+    pushed = MessageDelivery.filter(member_id=silent.id, channel="PUSH", template_key="tier.up")
+    assert await pushed.count() == 1
 
 
 async def test_erasing_a_member_cancels_what_is_still_owed(settings: Settings) -> None:
@@ -210,7 +212,8 @@ async def test_erasing_a_member_cancels_what_is_still_owed(settings: Settings) -
     await tier_up_template(Channel.SMS, "Len hang {tierName}")
     m = await sms_member()
     await tier_up(m)
-    assert await MessageDelivery.filter(member_id=m.id, status="PENDING").count() == 2
+    # the welcome's push and the tier up's SMS and push, all held
+    assert await MessageDelivery.filter(member_id=m.id, status="PENDING").count() == 3
     await erasure.erase(m.external_id, "ADMIN")
     statuses = await MessageDelivery.filter(member_id=m.id).values_list("status", flat=True)
     assert set(statuses) == {"CANCELLED"}

@@ -40,10 +40,10 @@ class Recorder:
 
 async def test_campaign_pushes_go_out_once_through_the_outbox(api: Api) -> None:
     clock.freeze(f.NOON_LOCAL)
-    recorder = Recorder()
-    senders.use(Channel.PUSH, recorder)
     for _ in range(3):
         await f.member()
+    recorder = Recorder()
+    senders.use(Channel.PUSH, recorder)
     await f.campaign(api, title="Sale")
     await background.drain()
     await deliveries.flush()
@@ -65,7 +65,7 @@ async def test_webhook_sender_retries_with_backoff_then_delivers() -> None:
     assert len(receiver.bodies) == 3
     (note,) = receiver.bodies[-1]["notifications"]
     assert note["title"] == "Gold!" and note["member_id"] == m.id and note["kind"] == "TIER_UP"
-    row = await MessageDelivery.get(member_id=m.id)
+    row = await MessageDelivery.get(member_id=m.id, template_key="tier.up")
     assert note["delivery_id"] == row.id and note["notification_id"] == row.notification_id
     assert (row.status, row.sent_at, row.due_at) == ("SENT", f.NOON_LOCAL, None)
 
@@ -79,7 +79,7 @@ async def test_a_refused_push_is_retried_later_and_given_up_after_max_attempts()
     waits = []
     for attempt in range(1, deliveries.MAX_ATTEMPTS + 1):
         assert await deliveries.flush() == 0
-        row = await MessageDelivery.get(member_id=m.id)
+        row = await MessageDelivery.get(member_id=m.id, template_key="tier.up")
         assert (row.attempts, row.last_error, row.sent_at) == (attempt, "platform down", None)
         if row.due_at is not None:
             waits.append(row.due_at - clock.now())
@@ -88,7 +88,7 @@ async def test_a_refused_push_is_retried_later_and_given_up_after_max_attempts()
             clock.freeze(row.due_at)
     # backoff doubles: 1, 2, 4, 8 minutes; then it is given up
     assert waits == [timedelta(minutes=n) for n in (1, 2, 4, 8)]
-    row = await MessageDelivery.get(member_id=m.id)
+    row = await MessageDelivery.get(member_id=m.id, template_key="tier.up")
     assert (row.status, row.due_at) == ("FAILED", None)
     recorder = Recorder()
     senders.use(Channel.PUSH, recorder)
@@ -105,7 +105,7 @@ async def test_webhook_that_refuses_a_batch_fails_it_without_endless_retries() -
         await background.drain()
         await deliveries.flush()
     assert len(receiver.bodies) == 1
-    row = await MessageDelivery.get(member_id=m.id)
+    row = await MessageDelivery.get(member_id=m.id, template_key="tier.up")
     assert (row.status, row.attempts) == ("FAILED", 1)
     assert row.last_error == "push gateway answered HTTP 400"
 
@@ -125,14 +125,14 @@ async def test_transactional_push_waits_for_quiet_hours_but_the_inbox_does_not(
     from tests.factories import token_for
 
     inbox = (await api(f.INBOX, token=token_for(m, settings)))["myNotifications"]
-    assert [n["title"] for n in inbox] == ["Done"]
+    assert [n["title"] for n in inbox] == ["Done", f.welcome(m)]
     await deliveries.flush()
     clock.freeze(QUIET_END - timedelta(minutes=1))
     await deliveries.flush()
     assert recorder.titles == []
     clock.freeze(QUIET_END)
     await deliveries.flush()
-    assert recorder.titles == ["Done"]
+    assert recorder.titles == [f.welcome(m), "Done"]  # the welcome's push waited too
 
 
 async def test_a_member_who_refused_push_gets_the_inbox_entry_but_no_push(api: Api) -> None:
@@ -142,7 +142,7 @@ async def test_a_member_who_refused_push_gets_the_inbox_entry_but_no_push(api: A
     m = await f.member()
     await consents.set_consents(m.id, [(Channel.PUSH, False)], "MEMBER")
     await notify(Draft(m.id, NotificationKind.TIER_UP, "tier:q", "Gold!", "Welcome"))
-    assert await MessageDelivery.filter(member_id=m.id).count() == 0
+    assert await MessageDelivery.filter(member_id=m.id, template_key="tier.up").count() == 0
 
 
 def test_the_webhook_sender_is_chosen_when_its_url_is_set() -> None:

@@ -78,9 +78,12 @@ async def test_an_override_writes_the_next_message(api: Api, settings: Settings)
     await f.order(m, 25_000_000)
     # then the inbox and the push say it in the admin's words, amounts the Vietnamese way
     inbox = (await api(f.INBOX, token=token_for(m, settings)))["myNotifications"]
-    assert [(n["title"], n["body"]) for n in inbox] == [
-        ("Lan lên hạng Gold!", "Số dư của bạn: 1.250 điểm.")
-    ]
+    tier_up, welcome = inbox
+    assert (tier_up["title"], tier_up["body"]) == (
+        "Lan lên hạng Gold!",
+        "Số dư của bạn: 1.250 điểm.",
+    )
+    assert welcome["title"] == f.welcome(m)
     sms = await MessageDelivery.get(member_id=m.id, channel="SMS")
     assert sms.body == "Lan: hang Gold"
     # and upserting again replaces the text (one row per key and channel)

@@ -43,18 +43,16 @@ async def test_tier_up_lands_in_the_inbox_once(api: Api, settings: Settings) -> 
     await f.tier("GOLD", 300, name="Gold")
     m = await f.member(display_name="Lê Văn Hùng")
     await f.order(m, 2_000_000)
-    assert await titles(api, settings, m) == []
+    assert await titles(api, settings, m) == ["Chào mừng Lê Văn Hùng!"]
     # when an order lifts the member into Gold
     await f.order(m, 4_000_000)
     # then the inbox says so, once, by name; a further order in Gold adds nothing
     await f.order(m, 1_000_000)
-    assert await inbox(api, settings, m) == [
-        (
-            "Chúc mừng bạn lên hạng Gold",
-            "Lê Văn Hùng ơi, bạn đã lên hạng Gold. Khám phá ngay những ưu đãi dành riêng"
-            " cho hạng mới!",
-        )
-    ]
+    tier_up, _welcome = await inbox(api, settings, m)
+    assert tier_up == (
+        "Chúc mừng bạn lên hạng Gold",
+        "Lê Văn Hùng ơi, bạn đã lên hạng Gold. Khám phá ngay những ưu đãi dành riêng cho hạng mới!",
+    )
 
 
 async def test_mission_completed_lands_in_the_inbox(api: Api, settings: Settings) -> None:
@@ -63,10 +61,10 @@ async def test_mission_completed_lands_in_the_inbox(api: Api, settings: Settings
     await game.mission(api, title="Viết 2 đánh giá", target=2)
     m = await f.member(display_name="Hà")
     await game.track(api, m)
-    assert await titles(api, settings, m) == []
+    assert await titles(api, settings, m) == ["Chào mừng Hà!"]
     await game.track(api, m)
-    assert await titles(api, settings, m) == ["Hoàn thành nhiệm vụ"]
-    (note,) = await Notification.filter(member_id=m.id)
+    assert await titles(api, settings, m) == ["Hoàn thành nhiệm vụ", "Chào mừng Hà!"]
+    (note,) = await Notification.filter(member_id=m.id, kind="MISSION_COMPLETED")
     assert note.body == "Chúc mừng Hà, bạn đã hoàn thành nhiệm vụ “Viết 2 đánh giá”."
     assert note.deep_link.startswith("mission/")
 
@@ -110,9 +108,12 @@ async def test_birthday_greetings_go_on_the_day_once_a_year(api: Api, settings: 
     assert await transactional.greet_birthdays() == 1
     assert await transactional.greet_birthdays() == 0
     # then only today's member is greeted, by name
-    assert await titles(api, settings, today) == ["Chúc mừng sinh nhật Lan!"]
-    assert await titles(api, settings, tomorrow) == []
+    assert await titles(api, settings, today) == ["Chúc mừng sinh nhật Lan!", "Chào mừng Lan!"]
+    assert await titles(api, settings, tomorrow) == [f.welcome(tomorrow)]
     # and in a year without 29 February, its members are greeted on 28 February
     clock.freeze(f.at(2027, 2, 28, 3))
     assert await transactional.greet_birthdays() == 1
-    assert len(await titles(api, settings, leap)) == 1
+    assert await titles(api, settings, leap) == [
+        f"Chúc mừng sinh nhật {leap.display_name}!",
+        f.welcome(leap),
+    ]

@@ -12,14 +12,14 @@ from typing import Any
 
 from core import clock, events, pubsub
 from core.events import unit_of_work
-from members import service
 from members.models import Member
 from members.program import ProgramChanges, update_program
-from rewards import earning, enrolment, member_state, promotions
+from rewards import earning, member_state, promotions
 from rewards.orders import service as orders
 from rewards.promotions import Promotion
 from rewards.tiers import service as tiers
 from rewards.tiers.models import Tier
+from tests import factories
 
 _seq = itertools.count(1)
 
@@ -49,8 +49,9 @@ async def program(**changes: Any) -> None:
 
 async def enrol(**fields: Any) -> Member:
     n = next(_seq)
-    data = {"external_id": f"t-{n}", "display_name": f"Trần Thị {n}"} | fields
-    return await enrolment.enroll(service.Enrolment(**data))
+    return await factories.member(
+        **{"external_id": f"t-{n}", "display_name": f"Trần Thị {n}"} | fields
+    )
 
 
 async def order(
