@@ -22,7 +22,7 @@ from game.leaderboards import rebuild, reconcile, scoring, store
 from rewards.ledger.events import PointsChanged, Reason
 from tests import backends, factories
 from tests.conftest import Api
-from tests.game.leaderboards_factories import UPSERT, board, earn, freeze, members, tick
+from tests.game.factories import UPSERT_BOARD, board, earn, freeze, members, tick
 
 
 @pytest_asyncio.fixture
@@ -56,7 +56,7 @@ async def test_leaderboards_run_on_a_cluster(api: Api, cluster: RedisCluster) ->
         await earn(api, m.external_id, 10 * n)
         tick(0.25)
     made = await api.admin(
-        UPSERT,
+        UPSERT_BOARD,
         {"i": {"key": "orders", "name": "Orders", "metric": "ACTION_COUNT", "actionType": "order"}},
     )
     assert made["upsertLeaderboard"]["errors"] == []

@@ -11,7 +11,7 @@ from members.models import Member
 from members.program import ProgramChanges, update_program
 from tests import factories
 from tests.conftest import Api
-from tests.game.helpers import action_type, badge, mission, track
+from tests.game.factories import action_type, badge, mission, track
 from tests.members.care_api import SET_CONSENTS, update
 from tests.rewards.ledger_api import record, refund
 from tests.rewards.tier_factories import enrol, standard_tiers

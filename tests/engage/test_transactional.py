@@ -15,7 +15,7 @@ from rewards.vouchers import service as vouchers
 from tests.conftest import Api
 from tests.engage import factories as f
 from tests.factories import token_for
-from tests.game import helpers as game
+from tests.game import factories as game
 from tests.rewards import voucher_factories
 
 

@@ -21,7 +21,7 @@ from rewards.vouchers import service as vouchers
 from tests.conftest import INTEGRATION_KEY, Api
 from tests.engage import factories as f
 from tests.engage.receivers import HttpReceiver, http_receiver
-from tests.game import helpers as game
+from tests.game import factories as game
 from tests.rewards import voucher_factories
 
 CREATE = """mutation($url: String!, $events: [String!]!) {

@@ -7,13 +7,13 @@ import pytest
 from core.settings import Settings
 from tests import factories
 from tests.conftest import Api
-from tests.game import helpers
+from tests.game import factories as game
 
 LIST = "{ actionTypes { key name points dailyCap clientReportable } }"
 
 
 async def test_upsert_creates_then_updates_by_key(api: Api) -> None:
-    created = await helpers.action_type(api, "review.posted", points=10, dailyCap=2)
+    created = await game.action_type(api, "review.posted", points=10, dailyCap=2)
     assert created == {
         "key": "review.posted",
         "name": "Review.Posted",
@@ -21,7 +21,7 @@ async def test_upsert_creates_then_updates_by_key(api: Api) -> None:
         "dailyCap": 2,
         "clientReportable": False,
     }
-    await helpers.action_type(api, "review.posted", points=15, clientReportable=True)
+    await game.action_type(api, "review.posted", points=15, clientReportable=True)
     listed = (await api.admin(LIST))["actionTypes"]
     assert listed == [
         {"key": "order", "name": "Order", "points": 0, "dailyCap": None, "clientReportable": False},
@@ -49,7 +49,7 @@ async def test_bad_input_names_the_field_and_writes_nothing(
     api: Api, fields: dict[str, object], field: str
 ) -> None:
     data = await api.admin(
-        helpers.UPSERT_TYPE, {"i": {"key": "app.opened", "name": "App opened"} | fields}
+        game.UPSERT_TYPE, {"i": {"key": "app.opened", "name": "App opened"} | fields}
     )
     payload = data["upsertActionType"]
     assert payload["actionType"] is None
@@ -62,9 +62,7 @@ async def test_bad_input_names_the_field_and_writes_nothing(
 async def test_only_admins_define_and_list_action_types(api: Api, settings: Settings) -> None:
     member = await factories.member()
     token = factories.token_for(member, settings)
-    body = await api.raw(
-        helpers.UPSERT_TYPE, {"i": {"key": "app.opened", "name": "App"}}, token=token
-    )
+    body = await api.raw(game.UPSERT_TYPE, {"i": {"key": "app.opened", "name": "App"}}, token=token)
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     body = await api.raw(LIST, token="test-integration-key")
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"

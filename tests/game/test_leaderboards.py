@@ -11,16 +11,17 @@ from core import redis
 from game.leaderboards import rebuild, scoring, store
 from tests.conftest import ADMIN_KEY, Api
 from tests.factories import token_for
-from tests.game.helpers import action_type, track
-from tests.game.leaderboards_factories import (
+from tests.game.factories import (
     HIDE,
-    UPSERT,
+    UPSERT_BOARD,
+    action_type,
     board,
     earn,
     freeze,
     members,
     ranking,
     tick,
+    track,
 )
 from tests.rewards.ledger_api import redeem, refund
 
@@ -166,7 +167,7 @@ async def test_action_value_boards_of_vnd_amounts_hold_billions_exactly(api: Api
     freeze()
     a, b = await members(2, "vnd")
     made = await api.admin(
-        UPSERT,
+        UPSERT_BOARD,
         {"i": {"key": "sales", "name": "Sales", "metric": "ACTION_VALUE", "actionType": "order"}},
     )
     assert made["upsertLeaderboard"]["errors"] == []
@@ -299,7 +300,7 @@ async def test_admin_boards_of_actions_count_history_and_validate(api: Api) -> N
     for key, metric in (("reviews", "ACTION_COUNT"), ("review-value", "ACTION_VALUE")):
         made = (
             await api.admin(
-                UPSERT,
+                UPSERT_BOARD,
                 {"i": {"key": key, "name": key, "metric": metric, "actionType": "review.posted"}},
             )
         )["upsertLeaderboard"]
@@ -321,10 +322,10 @@ async def test_admin_boards_of_actions_count_history_and_validate(api: Api) -> N
         "metric": {"key": "points", "name": "X", "metric": "TIER_POINTS"},
     }
     for field, value in bad.items():
-        errors = (await api.admin(UPSERT, {"i": value}))["upsertLeaderboard"]["errors"]
+        errors = (await api.admin(UPSERT_BOARD, {"i": value}))["upsertLeaderboard"]["errors"]
         assert errors[0]["code"] == "INVALID_INPUT" and errors[0]["field"] == ["input", field]
     unknown = {"key": "y", "name": "Y", "metric": "ACTION_VALUE", "actionType": "nope"}
-    errors = (await api.admin(UPSERT, {"i": unknown}))["upsertLeaderboard"]["errors"]
+    errors = (await api.admin(UPSERT_BOARD, {"i": unknown}))["upsertLeaderboard"]["errors"]
     assert errors[0]["field"] == ["input", "actionType"]
     assert len((await api.admin("{ leaderboards { key } }"))["leaderboards"]) == 3
 
@@ -333,7 +334,7 @@ async def test_tier_points_board_follows_orders(api: Api) -> None:
     freeze()
     a, b = await members(2, "tier")
     made = await api.admin(
-        UPSERT, {"i": {"key": "tiers", "name": "Tiers", "metric": "TIER_POINTS"}}
+        UPSERT_BOARD, {"i": {"key": "tiers", "name": "Tiers", "metric": "TIER_POINTS"}}
     )
     assert made["upsertLeaderboard"]["errors"] == []
     await earn(api, a.external_id, 10)

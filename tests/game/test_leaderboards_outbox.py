@@ -17,7 +17,7 @@ from core import clock, outbox, redis
 from game.leaderboards import store
 from game.leaderboards.store import Change
 from tests.conftest import Api
-from tests.game.leaderboards_factories import earn, freeze, members
+from tests.game.factories import earn, freeze, members
 from tests.server.processes import OwnRedis
 
 WINDOWS = ("all", "2026-11-16", "2026-W47", "2026-11")

@@ -17,7 +17,7 @@ from game.leaderboards.store import Change
 from tests import factories
 from tests.conftest import Api
 from tests.factories import token_for
-from tests.game.leaderboards_factories import freeze
+from tests.game.factories import freeze
 
 QUERY = """query($f: Int!) { leaderboard(key: "points", first: $f) {
   entries { rank score member { displayName } } me { rank } aroundMe(radius: 2) { rank score }

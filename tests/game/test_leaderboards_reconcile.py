@@ -16,7 +16,7 @@ from game.leaderboards import rebuild, reconcile, scoring, store
 from rewards.ledger.events import PointsChanged, Reason
 from tests import backends
 from tests.conftest import Api
-from tests.game.leaderboards_factories import UPSERT, earn, freeze, members, tick
+from tests.game.factories import UPSERT_BOARD, earn, freeze, members, tick
 
 WINDOWS = ("all", "2026-11-16", "2026-W47", "2026-11")
 ALL, DAY, WEEK, MONTH = WINDOWS
@@ -62,7 +62,7 @@ async def test_a_corrupted_board_is_repaired_to_what_a_rebuild_gives(api: Api) -
         await earn(api, m.external_id, 10 * n)
         tick(0.3)
     made = await api.admin(
-        UPSERT, {"i": {"key": "orders", "name": "Orders", "metric": "ACTION_COUNT",
+        UPSERT_BOARD, {"i": {"key": "orders", "name": "Orders", "metric": "ACTION_COUNT",
                        "actionType": "order"}},
     )  # fmt: skip
     assert made["upsertLeaderboard"]["errors"] == []

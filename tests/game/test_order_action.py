@@ -8,7 +8,7 @@ from core.settings import Settings
 from game.models import Action
 from tests import factories
 from tests.conftest import Api
-from tests.game import helpers
+from tests.game import factories as game
 
 RECORD = """mutation($i: RecordOrderInput!) { recordOrder(input: $i) {
   pointsEarned duplicate errors { code } } }"""
@@ -32,7 +32,7 @@ async def order(
 
 
 async def test_orders_move_sum_missions_with_a_channel_filter(api: Api, settings: Settings) -> None:
-    await helpers.mission(
+    await game.mission(
         api,
         title="Spend 1M in the app",
         actionType="order",
@@ -44,17 +44,17 @@ async def test_orders_move_sum_missions_with_a_channel_filter(api: Api, settings
     member = await factories.member()
     await order(api, member.external_id, "o-1", 600_000, "app")
     await order(api, member.external_id, "o-2", 900_000, "store")
-    [progress] = await helpers.my_missions(api, member, settings)
+    [progress] = await game.my_missions(api, member, settings)
     assert (progress["progress"], progress["completed"]) == (600_000.0, False)
     await order(api, member.external_id, "o-3", 400_000, "app")
-    [progress] = await helpers.my_missions(api, member, settings)
+    [progress] = await game.my_missions(api, member, settings)
     assert progress["completed"] is True
     # order points (5% of 1.9M at 1000 per point = 95) plus the mission's 7
-    assert (await helpers.me(api, member, settings))["pointsBalance"] == 95 + 7
+    assert (await game.me(api, member, settings))["pointsBalance"] == 95 + 7
 
 
 async def test_an_order_counts_once_and_earns_no_action_points(api: Api) -> None:
-    await helpers.mission(api, actionType="order", target=2)
+    await game.mission(api, actionType="order", target=2)
     member = await factories.member()
     await order(api, member.external_id, "o-1", 100_000, "app")
     await order(api, member.external_id, "o-1", 100_000, "app")  # a retried order

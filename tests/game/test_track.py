@@ -14,7 +14,7 @@ from game.actions import ActionTracked
 from game.models import Action
 from tests import factories
 from tests.conftest import Api
-from tests.game import helpers
+from tests.game import factories as game
 
 # 10:00 in Asia/Ho_Chi_Minh (UTC+7), the program's default zone; the local day ends 17:00 UTC.
 MORNING = datetime(2026, 11, 2, 3, 0, tzinfo=UTC)
@@ -32,40 +32,40 @@ async def _errors(payload: dict[str, Any]) -> list[tuple[str, list[str] | None]]
 
 
 async def test_points_go_through_the_ledger(api: Api, settings: Settings) -> None:
-    await helpers.action_type(api, "review.posted", points=10)
+    await game.action_type(api, "review.posted", points=10)
     member = await factories.member()
-    payload = await helpers.track(api, member)
+    payload = await game.track(api, member)
     assert payload["pointsAwarded"] == 10 and payload["errors"] == []
-    assert (await helpers.me(api, member, settings))["pointsBalance"] == 10
+    assert (await game.me(api, member, settings))["pointsBalance"] == 10
 
 
 async def test_daily_cap_counts_earning_occurrences_per_local_day(
     api: Api, settings: Settings
 ) -> None:
     clock.freeze(MORNING)
-    await helpers.action_type(api, "review.posted", points=10, dailyCap=2)
+    await game.action_type(api, "review.posted", points=10, dailyCap=2)
     member = await factories.member()
-    earned = [(await helpers.track(api, member))["pointsAwarded"] for _ in range(3)]
+    earned = [(await game.track(api, member))["pointsAwarded"] for _ in range(3)]
     assert earned == [10, 10, 0]
     # 16:59 UTC is still 23:59 local: the same day, still capped
     clock.freeze(MORNING.replace(hour=16, minute=59))
-    assert (await helpers.track(api, member))["pointsAwarded"] == 0
+    assert (await game.track(api, member))["pointsAwarded"] == 0
     # 17:00 UTC is local midnight: a new day earns again
     clock.freeze(MORNING.replace(hour=17))
-    assert (await helpers.track(api, member))["pointsAwarded"] == 10
-    assert (await helpers.me(api, member, settings))["pointsBalance"] == 30
+    assert (await game.track(api, member))["pointsAwarded"] == 10
+    assert (await game.me(api, member, settings))["pointsBalance"] == 30
 
 
 async def test_daily_cap_is_per_member(api: Api) -> None:
-    await helpers.action_type(api, "review.posted", points=10, dailyCap=1)
+    await game.action_type(api, "review.posted", points=10, dailyCap=1)
     one, two = await factories.member(), await factories.member()
-    assert (await helpers.track(api, one))["pointsAwarded"] == 10
-    assert (await helpers.track(api, two))["pointsAwarded"] == 10
+    assert (await game.track(api, one))["pointsAwarded"] == 10
+    assert (await game.track(api, two))["pointsAwarded"] == 10
 
 
 async def test_promotion_multiplies_action_points_floored(api: Api) -> None:
     clock.freeze(MORNING)
-    await helpers.action_type(api, "review.posted", points=5)
+    await game.action_type(api, "review.posted", points=5)
     data = await api.admin(
         """mutation($i: PromotionInput!) { createPromotion(input: $i) { errors { code } } }""",
         {
@@ -80,37 +80,37 @@ async def test_promotion_multiplies_action_points_floored(api: Api) -> None:
     )
     assert data["createPromotion"]["errors"] == []
     member = await factories.member()
-    assert (await helpers.track(api, member))["pointsAwarded"] == 7  # floor(5 x 1.5)
+    assert (await game.track(api, member))["pointsAwarded"] == 7  # floor(5 x 1.5)
 
 
 async def test_member_reports_client_reportable_types_for_themselves(
     api: Api, settings: Settings
 ) -> None:
-    await helpers.action_type(api, "app.opened", points=1, clientReportable=True)
+    await game.action_type(api, "app.opened", points=1, clientReportable=True)
     member = await factories.member()
     token = factories.token_for(member, settings)
-    data = await api(helpers.TRACK, _input(None), token=token)
+    data = await api(game.TRACK, _input(None), token=token)
     assert data["trackAction"]["pointsAwarded"] == 1
-    same = await api(helpers.TRACK, _input(member.external_id, idempotencyKey="o2"), token=token)
+    same = await api(game.TRACK, _input(member.external_id, idempotencyKey="o2"), token=token)
     assert same["trackAction"]["pointsAwarded"] == 1
 
 
 async def test_member_may_not_report_for_someone_else(api: Api, settings: Settings) -> None:
-    await helpers.action_type(api, "app.opened", points=1, clientReportable=True)
+    await game.action_type(api, "app.opened", points=1, clientReportable=True)
     member, other = await factories.member(), await factories.member()
     token = factories.token_for(member, settings)
-    data = await api(helpers.TRACK, _input(other.external_id), token=token)
+    data = await api(game.TRACK, _input(other.external_id), token=token)
     assert await _errors(data["trackAction"]) == [("FORBIDDEN", ["input", "memberExternalId"])]
     assert await Action.all().count() == 0
 
 
 async def test_member_may_not_report_server_verified_types(api: Api, settings: Settings) -> None:
-    await helpers.action_type(api, "review.posted", points=10)
+    await game.action_type(api, "review.posted", points=10)
     member = await factories.member()
     token = factories.token_for(member, settings)
-    data = await api(helpers.TRACK, _input(None, type="review.posted"), token=token)
+    data = await api(game.TRACK, _input(None, type="review.posted"), token=token)
     assert await _errors(data["trackAction"]) == [("FORBIDDEN", ["input", "type"])]
-    assert (await helpers.me(api, member, settings))["pointsBalance"] == 0
+    assert (await game.me(api, member, settings))["pointsBalance"] == 0
 
 
 @pytest.mark.parametrize(
@@ -133,9 +133,9 @@ async def test_bad_reports_are_refused_and_write_nothing(
     api: Api, settings: Settings, fields: dict[str, Any], expected: tuple[str, list[str]]
 ) -> None:
     clock.freeze(MORNING)
-    await helpers.action_type(api, "app.opened", points=1)
+    await game.action_type(api, "app.opened", points=1)
     member = await factories.member()
-    data = await api.integration(helpers.TRACK, _input(member.external_id, **fields))
+    data = await api.integration(game.TRACK, _input(member.external_id, **fields))
     assert await _errors(data["trackAction"]) == [expected]
     assert await Action.all().count() == 0
 
@@ -143,19 +143,19 @@ async def test_bad_reports_are_refused_and_write_nothing(
 async def test_a_retry_returns_the_first_result_and_changes_nothing(
     api: Api, settings: Settings
 ) -> None:
-    await helpers.action_type(api, "review.posted", points=10)
-    await helpers.badge(api, "reviewer")
-    await helpers.mission(api, target=1, reward={"points": 5, "badgeCode": "reviewer"})
+    await game.action_type(api, "review.posted", points=10)
+    await game.badge(api, "reviewer")
+    await game.mission(api, target=1, reward={"points": 5, "badgeCode": "reviewer"})
     member = await factories.member()
     variables = _input(member.external_id, type="review.posted", attributes={"stars": 5})
-    first = (await api.integration(helpers.TRACK, variables))["trackAction"]
-    again = (await api.integration(helpers.TRACK, variables))["trackAction"]
+    first = (await api.integration(game.TRACK, variables))["trackAction"]
+    again = (await api.integration(game.TRACK, variables))["trackAction"]
     assert first["duplicate"] is False and again["duplicate"] is True
     assert {k: v for k, v in again.items() if k != "duplicate"} == {
         k: v for k, v in first.items() if k != "duplicate"
     }
     assert first["pointsAwarded"] == 10 and first["badgesAwarded"][0]["badge"]["code"] == "reviewer"
-    assert (await helpers.me(api, member, settings))["pointsBalance"] == 15
+    assert (await game.me(api, member, settings))["pointsBalance"] == 15
     assert await Action.all().count() == 1
 
 
@@ -166,36 +166,36 @@ async def test_a_retry_returns_the_first_result_and_changes_nothing(
 async def test_a_key_reused_with_other_content_is_a_conflict(
     api: Api, settings: Settings, change: dict[str, Any]
 ) -> None:
-    await helpers.action_type(api, "review.posted", points=10)
-    await helpers.action_type(api, "review.other", points=10)
+    await game.action_type(api, "review.posted", points=10)
+    await game.action_type(api, "review.other", points=10)
     member = await factories.member()
     base = _input(member.external_id, type="review.posted", attributes={"stars": 5})
-    await api.integration(helpers.TRACK, base)
+    await api.integration(game.TRACK, base)
     changed = {"i": base["i"] | change}
-    data = await api.integration(helpers.TRACK, changed)
+    data = await api.integration(game.TRACK, changed)
     assert await _errors(data["trackAction"]) == [
         ("IDEMPOTENCY_CONFLICT", ["input", "idempotencyKey"])
     ]
-    assert (await helpers.me(api, member, settings))["pointsBalance"] == 10
+    assert (await game.me(api, member, settings))["pointsBalance"] == 10
 
 
 async def test_the_same_key_for_two_members_is_two_actions(api: Api) -> None:
-    await helpers.action_type(api, "app.opened", points=1)
+    await game.action_type(api, "app.opened", points=1)
     one, two = await factories.member(), await factories.member()
-    first = await api.integration(helpers.TRACK, _input(one.external_id))
-    second = await api.integration(helpers.TRACK, _input(two.external_id))
+    first = await api.integration(game.TRACK, _input(one.external_id))
+    second = await api.integration(game.TRACK, _input(two.external_id))
     assert first["trackAction"]["duplicate"] is False
     assert second["trackAction"]["duplicate"] is False
 
 
 async def test_occurred_at_defaults_to_now_and_may_be_in_the_past(api: Api) -> None:
     clock.freeze(MORNING)
-    await helpers.action_type(api, "app.opened")
+    await game.action_type(api, "app.opened")
     member = await factories.member()
-    await api.integration(helpers.TRACK, _input(member.external_id))
+    await api.integration(game.TRACK, _input(member.external_id))
     yesterday = MORNING - timedelta(days=1)
     await api.integration(
-        helpers.TRACK,
+        game.TRACK,
         _input(member.external_id, idempotencyKey="o2", occurredAt=yesterday.isoformat()),
     )
     rows = await Action.all().order_by("id")
@@ -219,11 +219,11 @@ async def test_action_tracked_goes_out_once_per_new_action(
     api: Api, tracked: list[ActionTracked]
 ) -> None:
     clock.freeze(MORNING)
-    await helpers.action_type(api, "app.opened")
+    await game.action_type(api, "app.opened")
     member = await factories.member()
     variables = _input(member.external_id, value=2.5)
-    await api.integration(helpers.TRACK, variables)
-    await api.integration(helpers.TRACK, variables)  # a retry is not a new action
+    await api.integration(game.TRACK, variables)
+    await api.integration(game.TRACK, variables)  # a retry is not a new action
     assert tracked == [ActionTracked(member.id, "app.opened", 2.5, MORNING, MORNING)]
 
 
@@ -244,6 +244,6 @@ async def test_action_points_take_the_promotion_times_the_tier_multiplier(api: A
             }
         },
     )
-    await helpers.action_type(api, "review.posted", points=5)
+    await game.action_type(api, "review.posted", points=5)
     member = await factories.member()
-    assert (await helpers.track(api, member))["pointsAwarded"] == 15  # floor(5 x 2 x 1.5)
+    assert (await game.track(api, member))["pointsAwarded"] == 15  # floor(5 x 2 x 1.5)

@@ -10,7 +10,7 @@ from core.settings import Settings
 from rewards.badges.models import Badge, BadgeAward
 from tests import factories
 from tests.conftest import Api
-from tests.game import helpers
+from tests.game import factories as game
 
 AWARD = """mutation($m: String!, $b: String!) { awardBadge(memberExternalId: $m, badgeCode: $b) {
   badge { code } errors { code field } } }"""
@@ -19,7 +19,7 @@ LIST = "{ badges { code secret } }"
 
 async def test_upsert_creates_then_updates(api: Api) -> None:
     data = await api.admin(
-        helpers.UPSERT_BADGE,
+        game.UPSERT_BADGE,
         {"i": {"code": "reviewer", "name": "Reviewer", "iconUrl": "https://x.test/r.png"}},
     )
     assert data["upsertBadge"]["badge"] == {
@@ -29,7 +29,7 @@ async def test_upsert_creates_then_updates(api: Api) -> None:
         "iconUrl": "https://x.test/r.png",
         "secret": False,
     }
-    await helpers.badge(api, "reviewer", name="Top reviewer", secret=True)
+    await game.badge(api, "reviewer", name="Top reviewer", secret=True)
     badge = await Badge.get(code="reviewer")
     assert (badge.name, badge.secret) == ("Top reviewer", True)
     assert await Badge.all().count() == 1
@@ -45,7 +45,7 @@ async def test_upsert_creates_then_updates(api: Api) -> None:
 )
 async def test_bad_badges_are_refused(api: Api, fields: dict[str, Any], field: str) -> None:
     data = await api.admin(
-        helpers.UPSERT_BADGE, {"i": {"code": "reviewer", "name": "Reviewer"} | fields}
+        game.UPSERT_BADGE, {"i": {"code": "reviewer", "name": "Reviewer"} | fields}
     )
     assert [(e["code"], e["field"]) for e in data["upsertBadge"]["errors"]] == [
         ("INVALID_INPUT", ["input", field])
@@ -54,19 +54,17 @@ async def test_bad_badges_are_refused(api: Api, fields: dict[str, Any], field: s
 
 
 async def test_a_badge_is_held_at_most_once(api: Api, settings: Settings) -> None:
-    await helpers.badge(api, "vip")
+    await game.badge(api, "vip")
     member = await factories.member()
     for _ in range(2):
         data = await api.admin(AWARD, {"m": member.external_id, "b": "vip"})
         assert data["awardBadge"] == {"badge": {"code": "vip"}, "errors": []}
-    assert [b["badge"]["code"] for b in (await helpers.me(api, member, settings))["badges"]] == [
-        "vip"
-    ]
+    assert [b["badge"]["code"] for b in (await game.me(api, member, settings))["badges"]] == ["vip"]
     assert await BadgeAward.all().count() == 1
 
 
 async def test_award_names_what_is_missing(api: Api) -> None:
-    await helpers.badge(api, "vip")
+    await game.badge(api, "vip")
     member = await factories.member()
     data = await api.admin(AWARD, {"m": member.external_id, "b": "ghost"})
     assert data["awardBadge"]["errors"] == [{"code": "NOT_FOUND", "field": ["badgeCode"]}]
@@ -77,8 +75,8 @@ async def test_award_names_what_is_missing(api: Api) -> None:
 async def test_secret_badges_stay_hidden_from_members_until_earned(
     api: Api, settings: Settings
 ) -> None:
-    await helpers.badge(api, "open")
-    await helpers.badge(api, "hidden", secret=True)
+    await game.badge(api, "open")
+    await game.badge(api, "hidden", secret=True)
     member = await factories.member()
     token = factories.token_for(member, settings)
     assert (await api(LIST, token=token))["badges"] == [{"code": "open", "secret": False}]
@@ -90,7 +88,7 @@ async def test_secret_badges_stay_hidden_from_members_until_earned(
 
 
 async def test_only_admins_award_badges(api: Api, settings: Settings) -> None:
-    await helpers.badge(api, "vip")
+    await game.badge(api, "vip")
     member = await factories.member()
     body = await api.raw(
         AWARD, {"m": member.external_id, "b": "vip"}, token=factories.token_for(member, settings)
