@@ -13,9 +13,8 @@ from tests import factories
 from tests.conftest import Api
 from tests.game.factories import action_type, badge, mission, track
 from tests.members.care_api import SET_CONSENTS, update
+from tests.rewards.factories import enrol, offer, standard_tiers
 from tests.rewards.ledger_api import record, refund
-from tests.rewards.tier_factories import enrol, standard_tiers
-from tests.rewards.voucher_factories import offer
 
 # 10:00 in Ho Chi Minh City on Friday 20/11/2026.
 T0 = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)

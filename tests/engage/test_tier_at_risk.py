@@ -13,7 +13,7 @@ from server import jobs, jobs_registry
 from tests import factories
 from tests.conftest import Api
 from tests.engage.factories import INBOX
-from tests.rewards.tier_factories import enrol, order, standard_tiers
+from tests.rewards.factories import enrol, order, standard_tiers
 
 T0 = datetime(2026, 1, 10, 3, 0, tzinfo=UTC)
 YEAR = timedelta(days=365)

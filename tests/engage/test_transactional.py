@@ -16,7 +16,7 @@ from tests.conftest import Api
 from tests.engage import factories as f
 from tests.factories import token_for
 from tests.game import factories as game
-from tests.rewards import voucher_factories
+from tests.rewards import factories as rewards
 
 
 async def inbox(api: Api, settings: Settings, m: object) -> list[tuple[str, str]]:
@@ -75,7 +75,7 @@ async def test_expiring_vouchers_and_points_are_reminded_once(api: Api, settings
     await f.program(points_expiry_days=30)
     m = await f.member(display_name="Mai")
     await f.order(m, 25_000_000)
-    offer = await voucher_factories.offer()
+    offer = await rewards.offer()
     voucher = await vouchers.grant_voucher(m.id, offer.id, "test")
     # when the job runs long before anything expires, nothing is said
     assert await transactional.remind_expiring() == {"vouchers": 0, "points": 0}

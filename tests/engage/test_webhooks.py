@@ -22,7 +22,7 @@ from tests.conftest import INTEGRATION_KEY, Api
 from tests.engage import factories as f
 from tests.engage.receivers import HttpReceiver, http_receiver
 from tests.game import factories as game
-from tests.rewards import voucher_factories
+from tests.rewards import factories as rewards
 
 CREATE = """mutation($url: String!, $events: [String!]!) {
   createWebhook(url: $url, events: $events) {
@@ -162,7 +162,7 @@ async def test_every_business_event_leaves_through_its_webhook(api: Api) -> None
     await game.action_type(api, "review.posted", points=10)
     await game.mission(api, title="Một đánh giá", target=1)
     await game.action_type(api, "survey.completed", points=5)
-    offer = await voucher_factories.offer(points_cost=10)
+    offer = await rewards.offer(points_cost=10)
     async with http_receiver() as crm:
         made = await create(api, crm.url, list(webhooks.EVENTS))
         m = await enrolment.enroll(_enrolment("all-1"))

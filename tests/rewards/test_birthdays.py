@@ -15,7 +15,7 @@ from rewards.ledger import budget
 from rewards.ledger import service as ledger
 from rewards.ledger.models import Posting
 from server import jobs, jobs_registry
-from tests.rewards.tier_factories import enrol, program
+from tests.rewards.factories import enrol, program
 
 # 2026-04-30 16:59 UTC is 23:59 on April 30 in Asia/Ho_Chi_Minh; a minute later it is May.
 LAST_MINUTE_OF_APRIL_LOCAL = datetime(2026, 4, 30, 16, 59, tzinfo=UTC)

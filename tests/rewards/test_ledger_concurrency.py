@@ -17,8 +17,8 @@ from rewards.ledger.reasons import Reason
 from rewards.orders.models import Order
 from tests import backends, factories
 from tests.conftest import Api
+from tests.rewards.checks import assert_books_balance
 from tests.rewards.ledger_api import adjust, points, record, redeem, refund
-from tests.rewards.ledger_factories import assert_books_balance
 
 pytestmark = pytest.mark.skipif(
     not backends.ON_POSTGRES, reason="races need PostgreSQL's concurrent writers"

@@ -10,8 +10,8 @@ from rewards.ledger.models import Lot
 from rewards.ledger.reasons import Reason
 from tests import factories
 from tests.conftest import Api
+from tests.rewards.checks import assert_books_balance
 from tests.rewards.ledger_api import audit, points, record, redeem, refund
-from tests.rewards.ledger_factories import assert_books_balance
 
 T0 = datetime(2026, 1, 10, 2, 0, tzinfo=UTC)
 HISTORY = """query($after: String) { pointsHistory(first: 2, after: $after) {

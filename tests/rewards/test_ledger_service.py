@@ -11,7 +11,7 @@ from rewards.ledger.events import PointsChanged
 from rewards.ledger.models import Posting
 from rewards.ledger.reasons import Reason
 from tests import factories
-from tests.rewards.ledger_factories import assert_books_balance
+from tests.rewards.checks import assert_books_balance
 
 
 async def test_credit_then_debit_moves_the_available_balance() -> None:

@@ -6,8 +6,8 @@ from rewards.ledger import service
 from rewards.ledger.reasons import Reason
 from tests import factories
 from tests.conftest import Api
+from tests.rewards.checks import assert_books_balance
 from tests.rewards.ledger_api import adjust, audit, points, redeem
-from tests.rewards.ledger_factories import assert_books_balance
 
 BUDGET = "{ program { issuanceBudgetRemaining } }"
 TOP_UP = """mutation($n: BigInt!) { updateProgram(input: {issuanceBudgetTopUp: $n}) {

@@ -9,8 +9,8 @@ from core.events import within
 from rewards.orders.service import OrderCompleted
 from tests import factories
 from tests.conftest import Api
+from tests.rewards.checks import assert_books_balance
 from tests.rewards.ledger_api import audit, points, record, redeem, refund
-from tests.rewards.ledger_factories import assert_books_balance
 
 T0 = datetime(2026, 3, 1, 3, 0, tzinfo=UTC)
 

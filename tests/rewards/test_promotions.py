@@ -14,9 +14,9 @@ from core.settings import Settings
 from rewards import promotions
 from tests.conftest import Api
 from tests.factories import token_for
-from tests.rewards import tier_factories
-from tests.rewards.test_tiers_api import PROMOTE
-from tests.rewards.tier_factories import enrol, order, promotion, standard_tiers
+from tests.rewards.checks import multiplier
+from tests.rewards.factories import enrol, order, promotion, standard_tiers
+from tests.rewards.tiers_api import PROMOTE
 
 # Sunday 2026-03-08 20:00 UTC is Monday 03:00 in Asia/Ho_Chi_Minh (the default zone).
 SUNDAY_NIGHT_UTC = datetime(2026, 3, 8, 20, 0, tzinfo=UTC)
@@ -82,11 +82,11 @@ async def test_action_types_limit_a_promotion_and_order_stands_for_orders() -> N
     window = (clock.now(), clock.now() + timedelta(days=1))
     await promotion("2", *window, action_types=["review.posted"])
     assert (await order(m, 1_000_000)).points_earned == 50
-    assert await tier_factories.multiplier(m, "review.posted") == Decimal(2)
-    assert await tier_factories.multiplier(m, "checkin") == Decimal(1)
+    assert await multiplier(m, "review.posted") == Decimal(2)
+    assert await multiplier(m, "checkin") == Decimal(1)
     await promotion("3", *window, action_types=["order"])
     assert (await order(m, 1_000_000)).points_earned == 150
-    assert await tier_factories.multiplier(m, "review.posted") == Decimal(2)
+    assert await multiplier(m, "review.posted") == Decimal(2)
 
 
 async def test_the_promotion_is_judged_at_the_order_time_given() -> None:

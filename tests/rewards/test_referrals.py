@@ -18,9 +18,9 @@ from rewards.ledger.reasons import Reason
 from rewards.referrals import Referral
 from tests import backends
 from tests.conftest import Api
-from tests.rewards.ledger_factories import assert_books_balance
-from tests.rewards.test_tiers_api import ENROL, ORDER
-from tests.rewards.tier_factories import enrol, order, program, refund
+from tests.rewards.checks import assert_books_balance
+from tests.rewards.factories import enrol, order, program, refund
+from tests.rewards.tiers_api import ENROL, ORDER
 
 T0 = datetime(2026, 5, 4, 2, 0, tzinfo=UTC)
 

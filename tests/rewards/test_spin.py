@@ -15,8 +15,8 @@ from rewards.spin_wheel.models import SpinResult, SpinState, SpinWheel
 from rewards.vouchers.models import Voucher
 from tests import factories
 from tests.conftest import Api
-from tests.rewards.ledger_factories import assert_books_balance
-from tests.rewards.voucher_factories import balance, offer, segment, token_with, wheel
+from tests.rewards.checks import assert_books_balance, balance
+from tests.rewards.factories import offer, segment, token_with, wheel
 
 CREATE = """
 mutation($input: SpinWheelInput!) {

@@ -10,7 +10,7 @@ from core.settings import Settings
 from rewards import spin_fairness
 from rewards.spin_wheel import service as spins
 from server.spin_commands import _arguments, _verify_spin
-from tests.rewards.voucher_factories import member_with, segment, wheel
+from tests.rewards.factories import member_with, segment, wheel
 
 
 def parse(*argv: str) -> argparse.Namespace:

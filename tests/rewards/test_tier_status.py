@@ -12,7 +12,7 @@ from core import clock
 from rewards.tiers import service as tiers
 from tests.conftest import Api
 from tests.members.care_api import TIER_STATUS
-from tests.rewards.tier_factories import enrol, order, program, standard_tiers
+from tests.rewards.factories import enrol, order, program, standard_tiers
 
 T0 = datetime(2026, 1, 10, 3, 0, tzinfo=UTC)
 YEAR = timedelta(days=365)

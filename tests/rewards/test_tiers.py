@@ -12,16 +12,8 @@ from core.errors import AlreadyExists, InvalidInput, NotFound
 from rewards import earning
 from rewards.member_state import MemberState
 from rewards.tiers import service as tiers
-from tests.rewards import tier_factories
-from tests.rewards.tier_factories import (
-    captured,
-    enrol,
-    member_messages,
-    order,
-    program,
-    refund,
-    standard_tiers,
-)
+from tests.rewards.checks import captured, member_messages, multiplier
+from tests.rewards.factories import enrol, order, program, refund, standard_tiers
 
 T0 = datetime(2026, 3, 2, 3, 0, tzinfo=UTC)
 
@@ -300,9 +292,9 @@ async def test_gold_earns_one_and_a_half_times_on_orders() -> None:
 async def test_the_tier_multiplier_applies_to_actions_too() -> None:
     await standard_tiers()
     m = await enrol()
-    assert await tier_factories.multiplier(m, "review.posted") == Decimal(1)
+    assert await multiplier(m, "review.posted") == Decimal(1)
     await order(m, 6_000_000)
-    assert await tier_factories.multiplier(m, "review.posted") == Decimal("1.5")
+    assert await multiplier(m, "review.posted") == Decimal("1.5")
 
 
 async def test_action_tier_points_count_and_promote() -> None:

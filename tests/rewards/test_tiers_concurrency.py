@@ -14,7 +14,8 @@ from rewards.ledger import service as ledger
 from rewards.tiers import service as tiers
 from rewards.tiers.models import TierPointEntry
 from tests import backends
-from tests.rewards.tier_factories import captured, enrol, order, program, standard_tiers
+from tests.rewards.checks import captured
+from tests.rewards.factories import enrol, order, program, standard_tiers
 
 pytestmark = pytest.mark.skipif(not backends.ON_POSTGRES, reason="races need PostgreSQL")
 

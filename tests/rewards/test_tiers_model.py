@@ -28,7 +28,7 @@ from rewards.member_state import MemberState
 from rewards.orders import service as orders
 from rewards.tiers import service as tiers
 from tests.conftest import empty_program
-from tests.rewards.tier_factories import enrol, standard_tiers
+from tests.rewards.factories import enrol, standard_tiers
 
 T = TypeVar("T")
 START = datetime(2026, 1, 1, 1, 0, tzinfo=UTC)

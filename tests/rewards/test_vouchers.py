@@ -15,8 +15,8 @@ from rewards.vouchers import service as vouchers
 from rewards.vouchers.models import Voucher, VoucherOffer
 from tests import factories
 from tests.conftest import Api
-from tests.rewards.tier_factories import order, standard_tiers
-from tests.rewards.voucher_factories import balance, member_with, offer, token_with
+from tests.rewards.checks import balance
+from tests.rewards.factories import member_with, offer, order, standard_tiers, token_with
 
 CREATE = """
 mutation($input: VoucherOfferInput!) {

@@ -1,24 +1,28 @@
-"""Builders shared by the tiers, promotions and referrals tests."""
+"""Builders for the rewards tests, through the domain functions: tiers, the program,
+members (enrolled for real), orders and refunds, promotions, members holding points,
+voucher offers and spin wheels."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import itertools
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from core import clock, events, pubsub
-from core.events import unit_of_work
+from core.settings import Settings
 from members.models import Member
 from members.program import ProgramChanges, update_program
-from rewards import earning, member_state, promotions
+from rewards import promotions
+from rewards.ledger import service as ledger
+from rewards.ledger.reasons import Reason
 from rewards.orders import service as orders
 from rewards.promotions import Promotion
+from rewards.spin_wheel import service as spins
+from rewards.spin_wheel.models import SpinWheel
 from rewards.tiers import service as tiers
 from rewards.tiers.models import Tier
+from rewards.vouchers import service as vouchers
+from rewards.vouchers.models import VoucherOffer
 from tests import factories
 
 _seq = itertools.count(1)
@@ -54,6 +58,19 @@ async def enrol(**fields: Any) -> Member:
     )
 
 
+async def member_with(points: int, **fields: Any) -> Member:
+    """A member holding `points` spendable points."""
+    m = await factories.member(**fields)
+    if points:
+        await ledger.credit(m.id, points, Reason.ADJUSTMENT, description="test funds")
+    return m
+
+
+async def token_with(points: int, settings: Settings, **fields: Any) -> tuple[Member, str]:
+    m = await member_with(points, **fields)
+    return m, factories.token_for(m, settings)
+
+
 async def order(
     member: Member, amount: int | str, order_id: str | None = None, **kw: Any
 ) -> orders.OrderResult:
@@ -81,39 +98,25 @@ async def promotion(
     )
 
 
-@contextlib.asynccontextmanager
-async def member_messages(member: Member) -> AsyncIterator[Callable[[], Awaitable[list[dict]]]]:
-    """Listen on the member's live channel; the yielded function drains what arrived."""
-    async with pubsub.hub.listen(f"member:{member.id}") as queue:
-
-        async def drain() -> list[dict]:
-            got = []
-            while True:
-                try:
-                    got += pubsub.messages(await asyncio.wait_for(queue.get(), 0.3))
-                except TimeoutError:
-                    return got
-
-        yield drain
+async def offer(**fields: Any) -> VoucherOffer:
+    data: dict[str, Any] = {
+        "name": f"Offer {next(_seq)}",
+        "points_cost": 100,
+        "discount_type": vouchers.DiscountType.AMOUNT,
+        "discount_value": Decimal(50000),
+    } | fields
+    return await vouchers.create_offer(vouchers.OfferData(**data))
 
 
-@contextlib.contextmanager
-def captured(event_type: type) -> Iterator[list[Any]]:
-    """Events of `event_type` dispatched after commit while the block runs."""
-    got: list[Any] = []
-
-    async def handler(event: Any) -> None:
-        got.append(event)
-
-    events.on(event_type, handler)
-    try:
-        yield got
-    finally:
-        events.off(event_type, handler)
+def segment(label: str, weight: int, **kw: Any) -> spins.SegmentData:
+    """A wheel's segment; points, voucher_offer_id, spins or badge_code make its prize."""
+    prize_fields = {
+        k: kw.pop(k) for k in ("points", "voucher_offer_id", "spins", "badge_code") if k in kw
+    }
+    prize = spins.PrizeData(**prize_fields) if prize_fields else None
+    return spins.SegmentData(label=label, weight=weight, prize=prize, **kw)
 
 
-async def multiplier(member: Member, action_type: str) -> Decimal:
-    """earning.multiplier as a write sees it: for the member it locked."""
-    async with unit_of_work():
-        state = await member_state.lock(member.id)
-        return await earning.multiplier(state, action_type, clock.now())
+async def wheel(segments: list[spins.SegmentData], **fields: Any) -> SpinWheel:
+    data: dict[str, Any] = {"name": f"Wheel {next(_seq)}", "segments": segments} | fields
+    return await spins.create_wheel(spins.WheelData(**data))
