@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 from typing import Any
 
 import pytest
@@ -17,12 +16,8 @@ import websockets
 from graphql import (
     GraphQLNonNull,
     GraphQLObjectType,
-    GraphQLSchema,
     Undefined,
-    build_client_schema,
-    get_introspection_query,
     get_named_type,
-    graphql_sync,
     is_composite_type,
 )
 
@@ -30,34 +25,15 @@ from core.settings import Settings
 from gql.schema import schema as served
 from tests import factories
 from tests.conftest import ADMIN_KEY, INTEGRATION_KEY, Api
-from tests.gql.inputs import CODES, sample
+from tests.gql.inputs import CLIENT, CODES, documented_roles, sample
 from tests.server.live import closed_with, live_server, socket
 
 CALLERS = ("anonymous", "MEMBER", "INTEGRATION", "ADMIN")
-_ROLES = re.compile(r"Roles: ([A-Za-z, ]+)\.\s*$")
-
-
-def _introspected() -> GraphQLSchema:
-    """The served schema as a client sees it (introspection, not Python)."""
-    result = graphql_sync(served._schema, get_introspection_query(descriptions=True))
-    assert result.errors is None and result.data is not None
-    return build_client_schema(result.data)  # type: ignore[arg-type]
-
-
-CLIENT = _introspected()
 
 
 def root_fields(operation: str) -> list[str]:
     root = CLIENT.get_type(operation)
     return list(root.fields) if isinstance(root, GraphQLObjectType) else []
-
-
-def documented_roles(operation: str, name: str) -> set[str]:
-    root = CLIENT.get_type(operation)
-    assert isinstance(root, GraphQLObjectType)
-    found = _ROLES.search(root.fields[name].description or "")
-    assert found, f"{operation}.{name} documents no role (give it a permission class)"
-    return {r.strip() for r in found.group(1).split(",")}
 
 
 def call(operation: str, name: str) -> tuple[str, dict[str, Any]]:

@@ -8,7 +8,6 @@ value reaches the checks behind the role."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import httpx
@@ -19,10 +18,18 @@ from hypothesis import strategies as st
 from core.settings import Settings
 from tests import factories
 from tests.conftest import ADMIN_KEY, INTEGRATION_KEY
-from tests.gql.inputs import Leaf, codes, fingerprint, leaves, no_internal_error, post, request_for
+from tests.gql.inputs import (
+    Leaf,
+    codes,
+    documented_roles,
+    fingerprint,
+    leaves,
+    no_internal_error,
+    post,
+    request_for,
+)
 
 LEAVES = leaves({"String", "ID", "Decimal", "BigInt", "DateTime"})
-_ROLES = re.compile(r"Roles: ([A-Za-z, ]+)\.\s*$")
 
 UNSTORABLE = ["\x00", "\ud800", "\udbff", "\udc00", "\x01", "\x08", "\x0b", "\x1b", "\x7f", "\x9f"]
 NASTY: dict[str, st.SearchStrategy[Any]] = {
@@ -65,8 +72,6 @@ NASTY: dict[str, st.SearchStrategy[Any]] = {
 
 
 def caller_for(leaf: Leaf, member_token: str) -> str | None:
-    from tests.gql.test_authorization_matrix import documented_roles
-
     roles = documented_roles(leaf.operation, leaf.field)
     for role, token in (("ADMIN", ADMIN_KEY), ("INTEGRATION", INTEGRATION_KEY)):
         if role in roles:

@@ -16,13 +16,15 @@ import pytest
 
 from server import cli, lease
 from tests.acceptance.conftest import free_port
-from tests.server.processes import BASE_ENV, loyalty, serve
-
-SECRETS = {
-    "LOYALTY_SECRET_KEY": "cli-test-secret-0123456789abcdef",
-    "LOYALTY_ADMIN_KEY": "adm_cli-test-admin-key-0123456789abcdef",
-    "LOYALTY_INTEGRATION_KEY": "int_cli-test-integration-key-0123456789",
-}
+from tests.server.processes import (
+    BASE_ENV,
+    LEASE,
+    SECRETS,
+    embedded_redis_in,
+    loyalty,
+    serve,
+    wait_for,
+)
 
 
 @pytest.fixture
@@ -342,8 +344,6 @@ async def test_run_jobs_leaves_the_jobs_to_the_process_holding_the_lease(
 
 
 def test_worker_runs_the_jobs_and_stops_cleanly_on_sigterm(data_dir: Path, elsewhere: Path) -> None:
-    from tests.server.test_serving import LEASE, embedded_redis_in, wait_for
-
     env = {"LOYALTY_DATA_DIR": str(data_dir), "LOYALTY_JOBS_INTERVAL_SECONDS": "0.5"}
     assert loyalty("migrate", env=env, cwd=elsewhere).returncode == 0
     log = elsewhere / "worker.log"

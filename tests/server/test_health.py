@@ -6,8 +6,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.server.processes import OwnRedis, serve
-from tests.server.test_cli import SECRETS
+from tests.server.processes import SECRETS, OwnRedis, serve
 
 
 async def test_health_reports_database_and_redis(http: httpx.AsyncClient) -> None:
