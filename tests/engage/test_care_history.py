@@ -13,14 +13,14 @@ from core.settings import Settings
 from engage import background, care_history
 from tests import factories
 from tests.conftest import ADMIN_KEY, Api
-from tests.engage.care_story import NPS, NPS_COMMENT, T0, tell
+from tests.engage.factories import NPS, NPS_COMMENT, STORY_T0, tell
 from tests.members.care_api import HISTORY, NPS_OF, history
 
 ALL_KINDS = {k.value for k in care_history.CareEventKind}
 
 
 def at(hours: int) -> str:
-    return (T0 + timedelta(hours=hours)).isoformat()
+    return (STORY_T0 + timedelta(hours=hours)).isoformat()
 
 
 async def test_the_history_tells_the_whole_relationship_newest_first(
@@ -144,7 +144,7 @@ async def test_bad_arguments_and_members_are_refused(api: Api, settings: Setting
 
 async def test_nps_responses_list_the_comments_newest_first(api: Api, settings: Settings) -> None:
     # given a member who answered twice, 100 days apart
-    clock.freeze(T0)
+    clock.freeze(STORY_T0)
     m = await factories.member(external_id="nps-1")
     token = factories.token_for(m, settings, timedelta(days=200))
     await api(NPS, {"s": 4, "c": "Nhân viên chưa thân thiện"}, token=token)
@@ -154,8 +154,8 @@ async def test_nps_responses_list_the_comments_newest_first(api: Api, settings: 
     found = (await api.integration(NPS_OF, {"e": "nps-1", "f": 20}))["member"]["npsResponses"]
     # then the newest comes first, comments as written
     assert found == [
-        {"score": 10, "comment": None, "createdAt": (T0 + timedelta(days=100)).isoformat()},
-        {"score": 4, "comment": "Nhân viên chưa thân thiện", "createdAt": T0.isoformat()},
+        {"score": 10, "comment": None, "createdAt": (STORY_T0 + timedelta(days=100)).isoformat()},
+        {"score": 4, "comment": "Nhân viên chưa thân thiện", "createdAt": STORY_T0.isoformat()},
     ]
     one = (await api.admin(NPS_OF, {"e": "nps-1", "f": 1}))["member"]["npsResponses"]
     assert [a["score"] for a in one] == [10]

@@ -19,7 +19,7 @@ from rewards.ledger.models import Posting
 from rewards.orders.models import Order
 from tests import factories
 from tests.conftest import ADMIN_KEY, INTEGRATION_KEY, Api
-from tests.engage.care_story import tell
+from tests.engage.factories import tell
 from tests.game.factories import board, track
 from tests.members.care_api import BY_CARD, ERASE, EXPORT, MEMBER, SET_CONSENTS, UPDATE, update
 from tests.rewards.ledger_api import audit, record, refund

@@ -5,7 +5,7 @@ from __future__ import annotations
 from core.settings import Settings
 from tests import factories
 from tests.conftest import ADMIN_KEY, INTEGRATION_KEY, Api
-from tests.engage.care_story import NPS_COMMENT, tell
+from tests.engage.factories import NPS_COMMENT, tell
 from tests.members.care_api import EXPORT
 
 
