@@ -86,7 +86,9 @@ async def test_the_history_tells_the_whole_relationship_newest_first(
 async def test_pages_follow_the_cursor_without_gaps_or_repeats(
     api: Api, settings: Settings
 ) -> None:
+    # given a member's whole story, 21 events
     await tell(api, settings)
+    # when staff walk it three events a page
     whole = [e["node"] for e in (await history(api, "care-1"))["edges"]]
     walked: list[dict[str, Any]] = []
     after = None
@@ -96,12 +98,16 @@ async def test_pages_follow_the_cursor_without_gaps_or_repeats(
         if not page["pageInfo"]["hasNextPage"]:
             break
         after = page["pageInfo"]["endCursor"]
+    # then they see it all, in order, each event once
     assert walked == whole and len(whole) == 21
 
 
 async def test_kinds_filter_the_feed(api: Api, settings: Settings) -> None:
+    # given a member's whole story
     await tell(api, settings)
+    # when staff ask for some kinds only
     money = await history(api, "care-1", kinds=["ORDER", "REFUND"])
+    # then they get those kinds only; none for no kinds
     assert [e["node"]["kind"] for e in money["edges"]] == ["ORDER", "REFUND", "ORDER"]
     vouchers = await history(api, "care-1", kinds=["VOUCHER"])
     assert [e["node"]["data"]["event"] for e in vouchers["edges"]] == ["USED", "CLAIMED"]
@@ -112,6 +118,7 @@ async def test_kinds_filter_the_feed(api: Api, settings: Settings) -> None:
 async def test_a_page_is_one_statement_whatever_its_size(
     api: Api, settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
+    # given a member's whole story
     await tell(api, settings)
     await background.drain()  # pushes kicked by the story's notices are not this request's
 
@@ -122,8 +129,10 @@ async def test_a_page_is_one_statement_whatever_its_size(
         assert len(page["edges"]) == min(first, 21)
         return len([r for r in caplog.records if r.name == "tortoise.db_client"])
 
+    # when pages of 2, 20 and 100 events are read
+    # then each costs the same statements
     assert 0 < await statements(2) == await statements(20) == await statements(100)
-    # the history itself is ONE statement: the UNION ALL of every source
+    # and the history itself is ONE statement: the UNION ALL of every source
     caplog.clear()
     with caplog.at_level(logging.DEBUG, logger="tortoise.db_client"):
         await care_history.page(1, 50, None)
@@ -132,10 +141,14 @@ async def test_a_page_is_one_statement_whatever_its_size(
 
 
 async def test_bad_arguments_and_members_are_refused(api: Api, settings: Settings) -> None:
+    # given a member's whole story
     story = await tell(api, settings)
+    # when staff page with a bad size or cursor
     for variables in ({"f": 101}, {"f": 5, "a": "bm90LWEtY3Vyc29y"}, {"f": 5, "a": "!!"}):
         body = await api.raw(HISTORY, {"e": "care-1", **variables}, token=ADMIN_KEY)
+        # then each is INVALID_INPUT
         assert body["errors"][0]["extensions"]["code"] == "INVALID_INPUT", variables
+    # and when the member asks for their own care history and NPS answers, that is FORBIDDEN
     mine = await api.raw("{ me { careHistory { edges { cursor } } } }", token=story.token)
     assert mine["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     answers = await api.raw("{ me { npsResponses { score } } }", token=story.token)

@@ -67,5 +67,6 @@ async def test_members_at_risk_hear_what_keeps_their_tier_once_per_review(
 
 
 async def test_the_notice_job_is_registered() -> None:
+    """Given the jobs registry, when it is loaded, then the tier-at-risk notice is a job."""
     jobs_registry.load()
     assert "tiers.at_risk" in jobs.JOBS

@@ -29,15 +29,19 @@ async def titles(api: Api, settings: Settings, m: object) -> list[str]:
 
 
 async def test_a_new_member_is_welcomed_by_name(api: Api, settings: Settings) -> None:
+    # given a program with welcome points
     clock.freeze(f.NOON_LOCAL)
     await f.program(welcome_points=50)
+    # when a member enrols
     m = await enrolment.enroll(service.Enrolment(external_id="w-1", display_name="Trần Thị Mai"))
+    # then their inbox welcomes them by name
     ((title, body),) = await inbox(api, settings, m)
     assert title == "Chào mừng Trần Thị Mai!"
     assert body.startswith("Cảm ơn bạn đã tham gia chương trình thành viên.")
 
 
 async def test_tier_up_lands_in_the_inbox_once(api: Api, settings: Settings) -> None:
+    # given a Gold tier, and a member's first order below it (their inbox holds the welcome)
     clock.freeze(f.NOON_LOCAL)
     await f.tier("MEMBER", 0)
     await f.tier("GOLD", 300, name="Gold")
@@ -56,13 +60,16 @@ async def test_tier_up_lands_in_the_inbox_once(api: Api, settings: Settings) -> 
 
 
 async def test_mission_completed_lands_in_the_inbox(api: Api, settings: Settings) -> None:
+    # given a mission of two reviews, and a member who wrote one (their inbox holds the welcome)
     clock.freeze(f.NOON_LOCAL)
     await game.action_type(api, "review.posted", points=10)
     await game.mission(api, title="Viết 2 đánh giá", target=2)
     m = await f.member(display_name="Hà")
     await game.track(api, m)
     assert await titles(api, settings, m) == ["Chào mừng Hà!"]
+    # when they write the second
     await game.track(api, m)
+    # then the inbox says the mission is complete, by name
     assert await titles(api, settings, m) == ["Hoàn thành nhiệm vụ", "Chào mừng Hà!"]
     (note,) = await Notification.filter(member_id=m.id, kind="MISSION_COMPLETED")
     assert note.body == "Chúc mừng Hà, bạn đã hoàn thành nhiệm vụ “Viết 2 đánh giá”."
@@ -77,9 +84,10 @@ async def test_expiring_vouchers_and_points_are_reminded_once(api: Api, settings
     await f.order(m, 25_000_000)
     offer = await rewards.offer()
     voucher = await vouchers.grant_voucher(m.id, offer.id, "test")
-    # when the job runs long before anything expires, nothing is said
+    # when the job runs long before anything expires
+    # then nothing is said
     assert await transactional.remind_expiring() == {"vouchers": 0, "points": 0}
-    # when it runs within a week of the points' expiry, they are reminded once
+    # and when it runs within a week of the points' expiry, they are reminded once
     clock.freeze(f.NOON_LOCAL + timedelta(days=24))
     assert await transactional.remind_expiring() == {"vouchers": 0, "points": 1}
     assert await transactional.remind_expiring() == {"vouchers": 0, "points": 0}
