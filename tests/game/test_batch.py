@@ -134,6 +134,7 @@ async def test_items_of_one_member_run_in_order_like_sequential_calls(
 
 
 async def test_more_than_100_items_are_refused_and_nothing_is_written(api: Api) -> None:
+    # given an action type and a member
     await game.action_type(api, "review.posted", points=10)
     member = await factories.member()
     # when 101 actions are sent
@@ -155,9 +156,12 @@ async def test_more_than_100_items_are_refused_and_nothing_is_written(api: Api) 
 
 
 async def test_100_items_are_served(api: Api, settings: Settings) -> None:
+    # given an action type worth 1 point and 50 members
     await game.action_type(api, "review.posted", points=1)
     members = [await factories.member() for _ in range(50)]
+    # when 100 actions are reported in one batch
     results = await track_batch(api, [item(m, f"k{n}") for n in range(2) for m in members])
+    # then each earns its point
     assert outcomes(results) == [1] * 100
     assert await balance(api, members[0], settings) == 2
 
@@ -194,9 +198,12 @@ async def test_a_member_reports_only_their_own_client_reportable_actions(
 
 
 async def test_without_a_credential_nothing_runs(api: Api) -> None:
+    # given an action type and a member
     await game.action_type(api, "review.posted", points=10)
     member = await factories.member()
+    # when a batch is sent without a credential
     body = await api.raw(BATCH, {"i": [item(member, "k1")]})
+    # then it is UNAUTHENTICATED and nothing is written
     assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
     assert await Action.all().count() == 0
 

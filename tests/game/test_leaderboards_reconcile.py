@@ -137,6 +137,7 @@ async def test_the_job_reconciles_at_start_then_every_few_minutes(api: Api) -> N
     from server import leaderboard_jobs
     from server.jobs import JOBS
 
+    # given a member's points missing from the board behind the service's back
     freeze()
     (a,) = await members(1, "job")
     await earn(api, a.external_id, 10)
@@ -146,6 +147,7 @@ async def test_the_job_reconciles_at_start_then_every_few_minutes(api: Api) -> N
     leaderboard_jobs._reconciled_here = False
     # when the jobs run for the first time in this process: a round at once
     first = await leaderboard_jobs.reconcile_boards()
+    # then it repairs the board and says so
     assert isinstance(first, reconcile.ReconcileReport)
     assert first.repaired == {("points", ALL): 1}
     described = JOBS["leaderboards-reconcile"].describe(first)

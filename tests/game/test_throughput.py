@@ -76,11 +76,14 @@ async def _statements_per_action(api: Api, statements: _Statements, missions: in
 async def test_sql_per_action_does_not_grow_with_the_number_of_missions(
     api: Api, statements: _Statements
 ) -> None:
+    # given one action type with one mission, and another with fifty (a third of them streaks)
+    # when a member's action of each is tracked
     one = await _statements_per_action(api, statements, 1)
     fifty = await _statements_per_action(api, statements, 50)
-    # the lock (which also reads the missions' progress rows), then one statement on
-    # PostgreSQL: the balances and the draw on the budget, progress, postings, lots, the
-    # action, the member's state, the outbox row. SQLite runs those one by one, in-process.
+    # then both cost the same statements: the lock (which also reads the missions' progress
+    # rows), then one statement on PostgreSQL: the balances and the draw on the budget,
+    # progress, postings, lots, the action, the member's state, the outbox row. SQLite runs
+    # those one by one, in-process.
     assert fifty == one <= (2 if backends.ON_POSTGRES else 9)
 
 
@@ -104,6 +107,8 @@ async def _statements_completing(api: Api, statements: _Statements, completing: 
 async def test_completing_missions_with_rewards_and_messages_costs_a_fixed_few_more(
     api: Api, statements: _Statements
 ) -> None:
+    # given 50 missions on each of two action types, one or ten of them about to complete
+    # when a member's action completes them
     one = await _statements_completing(api, statements, 1)
     ten = await _statements_completing(api, statements, 10)
     # then completing ten costs what completing one does: the lock; the members' names for
@@ -134,8 +139,8 @@ async def test_an_order_is_two_statements_on_postgresql(api: Api, statements: _S
 
 
 async def test_one_action_is_one_redis_round_trip(api: Api, redis_trips: dict[str, int]) -> None:
-    # 20 missions move (MissionProgressed x20), points and a full stamp card (PointsChanged x2,
-    # BadgeAwarded), and the leaderboards count it (ActionTracked): all in one pipeline.
+    # given 20 missions that move (MissionProgressed x20), points and a full stamp card
+    # (PointsChanged x2, BadgeAwarded), and the leaderboards count it (ActionTracked).
     # (Completed missions also raise MissionCompleted, whose notification is engage's own
     # follow-up transaction, so they are left out here.)
     await game.action_type(api, "review.posted", points=10)
@@ -155,8 +160,10 @@ async def test_one_action_is_one_redis_round_trip(api: Api, redis_trips: dict[st
     assert created["createStampCard"]["errors"] == []
     member = await factories.member()
     redis_trips.update(pipelines=0, commands=0, rate_limits=0)
+    # when a member's action is tracked
     payload = await game.track(api, member)
     assert len(payload["missions"]) == 20 and payload["badgesAwarded"]
+    # then it is one Redis pipeline (and the rate limit's one command)
     assert redis_trips == {"pipelines": 1, "commands": 0, "rate_limits": 1}
 
 
