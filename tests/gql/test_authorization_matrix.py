@@ -75,6 +75,9 @@ HTTP_FIELDS = [("Query", n) for n in root_fields("Query")] + [
 
 
 def test_the_matrix_covers_every_root_field() -> None:
+    # given the served schema as a client introspects it
+    # when its root fields are listed for the matrix
+    # then every query and mutation is there
     assert len(HTTP_FIELDS) == len(served._schema.query_type.fields) + len(  # type: ignore[union-attr]
         served._schema.mutation_type.fields  # type: ignore[union-attr]
     )
@@ -85,6 +88,7 @@ def test_the_matrix_covers_every_root_field() -> None:
 async def test_each_root_field_answers_each_caller_as_documented(
     api: Api, settings: Settings, operation: str, name: str
 ) -> None:
+    # given a root field, the roles it documents, and a caller of each kind
     roles = documented_roles(operation, name)
     member = factories.token_for(await factories.member(external_id="m-matrix"), settings)
     tokens = {
@@ -93,10 +97,12 @@ async def test_each_root_field_answers_each_caller_as_documented(
         "INTEGRATION": INTEGRATION_KEY,
         "ADMIN": ADMIN_KEY,
     }
+    # when each caller calls it
     query, variables = call(operation, name)
     for caller in CALLERS:
         allowed = caller in roles
         body = await api.raw(query, variables, token=tokens[caller])
+        # then those inside its roles get through, the others are refused, with contract codes
         expect(body, caller, allowed, f"{name} as {caller}")
 
 
@@ -107,14 +113,17 @@ SUBSCRIPTIONS = root_fields("Subscription")
 async def test_each_subscription_answers_each_caller_as_documented(
     settings: Settings, name: str
 ) -> None:
+    # given a subscription, the roles it documents, and a member
     roles = documented_roles("Subscription", name)
     member = factories.token_for(await factories.member(external_id="m-matrix"), settings)
     query, variables = call("Subscription", name)
     async with live_server(settings) as live:
-        # anonymous sockets are refused at connection_init, before any subscription
+        # when an anonymous socket connects, it is refused at connection_init, before any
+        # subscription
         async with websockets.connect(live.ws_url, subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
             await ws.send(json.dumps({"type": "connection_init", "payload": {}}))
             assert await closed_with(ws, within=5) == 4403
+        # and when each other caller subscribes
         for caller, token in (
             ("MEMBER", member),
             ("INTEGRATION", INTEGRATION_KEY),
@@ -128,6 +137,7 @@ async def test_each_subscription_answers_each_caller_as_documented(
                 }
                 await ws.send(json.dumps(message))
                 body = await _first_answer(ws)
+                # then its roles get through, the others are refused, with contract codes
                 expect(body, caller, caller in roles, f"{name} as {caller}")
 
 

@@ -37,6 +37,7 @@ async def test_the_home_screen_costs_the_same_with_one_mission_or_thirty(
     api: Api, settings: Settings
 ) -> None:
     # given a member with nothing, then one with 30 missions done and 10 badges
+    # when each reads the home screen
     few = await _home_statements(api, settings, missions=1, badges=0)
     many = await _home_statements(api, settings, missions=30, badges=10)
     # then the home query reads the same few statements: the member with their balances and

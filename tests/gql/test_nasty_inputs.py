@@ -85,6 +85,8 @@ async def member_token(settings: Settings) -> str:
 
 
 def test_every_kind_of_argument_is_probed() -> None:
+    """Given the served schema, when its arguments are walked, then every scalar kind probed
+    is there, in more than 100 places."""
     assert {leaf.scalar for leaf in LEAVES} == set(NASTY)
     assert len(LEAVES) > 100
 
@@ -98,11 +100,15 @@ def test_every_kind_of_argument_is_probed() -> None:
 async def test_nasty_values_get_a_contract_code_and_write_nothing(
     http: httpx.AsyncClient, member_token: str, data: st.DataObject
 ) -> None:
+    # given an argument of the served schema, a nasty value for it, and a caller it lets in
     leaf = data.draw(st.sampled_from(LEAVES), label="argument")
     value = data.draw(NASTY[leaf.scalar], label="value")
     query, variables = request_for(leaf, value)
+    # and the database as it is
     before = await fingerprint()
+    # when the value is sent
     response = await post(http, query, variables, caller_for(leaf, member_token))
+    # then the answer is INVALID_INPUT, never an internal error, and nothing was written
     body = no_internal_error(response)
     assert "INVALID_INPUT" in codes(body), (leaf.id, body)
     assert await fingerprint() == before, leaf.id
