@@ -138,6 +138,7 @@ class TierMachine(RuleBasedStateMachine):
 
 
 async def test_tiers_match_their_model_under_random_operations() -> None:
+    # given tiers and a plain-Python model of the rolling window (TierMachine), 60 runs of 25 steps
     TierMachine.loop = asyncio.get_running_loop()
     TierMachine.TestCase.settings = settings(
         max_examples=60,
@@ -145,7 +146,9 @@ async def test_tiers_match_their_model_under_random_operations() -> None:
         deadline=None,
         suppress_health_check=list(HealthCheck),
     )
+    # when hypothesis drives both through orders, refunds, time and reviews
     try:
+        # then after every step the tiers match the model (the machine's invariants)
         await asyncio.get_running_loop().run_in_executor(None, TierMachine.TestCase().runTest)
     finally:
         clock.unfreeze()
