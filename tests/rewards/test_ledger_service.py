@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 
 from core.errors import BudgetExhausted, InsufficientPoints
-from core.events import on, unit_of_work
+from core.events import unit_of_work
 from rewards.ledger import budget, service
 from rewards.ledger.events import PointsChanged
 from rewards.ledger.models import Posting
 from rewards.ledger.reasons import Reason
 from tests import factories
-from tests.rewards.checks import assert_books_balance
+from tests.rewards.checks import assert_books_balance, captured
 
 
 async def test_credit_then_debit_moves_the_available_balance() -> None:
@@ -82,17 +82,12 @@ async def test_pending_credit_is_not_spendable() -> None:
 
 
 async def test_points_changed_is_emitted_after_commit_with_balance_and_earned() -> None:
-    # given a member, and a handler of PointsChanged
+    # given a member, and PointsChanged captured as it goes out
     m = await factories.member()
-    seen: list[PointsChanged] = []
-
-    async def collect(event: PointsChanged) -> None:
-        seen.append(event)
-
-    on(PointsChanged, collect)
-    # when points are credited, then debited
-    await service.credit(m.id, 25, Reason.MISSION)
-    await service.debit(m.id, 5, Reason.VOUCHER)
+    with captured(PointsChanged) as seen:
+        # when points are credited, then debited
+        await service.credit(m.id, 25, Reason.MISSION)
+        await service.debit(m.id, 5, Reason.VOUCHER)
     # then PointsChanged went out after each, with the balance and what was earned
     mine = [e for e in seen if e.member_id == m.id]
     assert [(e.balance, e.delta, e.reason, e.earned) for e in mine] == [
@@ -109,16 +104,10 @@ async def test_points_changed_is_emitted_after_commit_with_balance_and_earned() 
 
 
 async def test_a_rolled_back_unit_of_work_leaves_no_points_and_no_event() -> None:
-    # given a member, and a handler of PointsChanged
+    # given a member, and PointsChanged captured as it goes out
     m = await factories.member()
-    seen: list[PointsChanged] = []
-
-    async def collect(event: PointsChanged) -> None:
-        seen.append(event)
-
-    on(PointsChanged, collect)
-    # when a unit of work credits points and then fails
-    with pytest.raises(RuntimeError):
+    with captured(PointsChanged) as seen, pytest.raises(RuntimeError):
+        # when a unit of work credits points and then fails
         async with unit_of_work():
             await service.credit(m.id, 25, Reason.MISSION)
             raise RuntimeError("later step failed")

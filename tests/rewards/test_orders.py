@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from core import clock
-from core.events import within
+from core.events import off, within
 from rewards.orders.service import OrderCompleted
 from tests import factories
 from tests.conftest import Api
@@ -133,10 +133,13 @@ async def test_order_completed_is_raised_inside_the_order_transaction(api: Api) 
         seen.append(event)
 
     within(OrderCompleted, count)
-    await factories.member(external_id="ev")
-    # when an order is recorded twice
-    await record(api, "ord-ev", "ev", "250000", channel="POS")
-    await record(api, "ord-ev", "ev", "250000", channel="POS")  # a duplicate raises nothing
+    try:
+        await factories.member(external_id="ev")
+        # when an order is recorded twice
+        await record(api, "ord-ev", "ev", "250000", channel="POS")
+        await record(api, "ord-ev", "ev", "250000", channel="POS")  # a duplicate raises nothing
+    finally:
+        off(OrderCompleted, count)
     # then it was raised once, with the order
     mine = [e for e in seen if e.order_id == "ord-ev"]
     assert len(mine) == 1
