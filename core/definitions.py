@@ -119,6 +119,10 @@ async def _at(version: int) -> Snapshot:
     current = _current
     if current is not None and current.version == version and not _stale:
         return current
+    if _lock.locked() and events.current() is not None:
+        # Whoever holds the lock may be waiting for the connection this unit holds (SQLite's
+        # only one, a full pool's last): waiting for it would deadlock, so load a copy here.
+        return await _load(version)
     async with _lock:
         current = _current
         if current is not None and current.version == version and not _stale:

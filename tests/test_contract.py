@@ -30,12 +30,16 @@ def _checker():  # type: ignore[no-untyped-def]
 
 
 def test_served_schema_is_a_superset_of_the_contract() -> None:
+    """Given the contract, when the served schema is checked against it, then nothing the
+    contract has is missing but what PENDING lists."""
     problems = _checker().breaking_changes(schema.as_str())
     unexpected = [p for p in problems if _name(p) not in PENDING]
     assert not unexpected, "\n".join(unexpected)
 
 
 def test_pending_list_only_names_what_is_still_missing() -> None:
+    """Given PENDING, when the served schema is checked against the contract, then everything
+    PENDING lists is still missing: a served one must leave the list."""
     missing = {_name(p) for p in _checker().breaking_changes(schema.as_str())}
     done = PENDING - missing
     assert not done, f"remove from PENDING, now served: {sorted(done)}"

@@ -43,34 +43,46 @@ async def close_code(ws: Any) -> int | None:
 
 
 async def test_integration_key_enrols_and_token_answers_me(server: Server) -> None:
+    # given a member enrolled with the integration key, and a token issued for them
     member_id, token = await enrol_with_token(server, "acc-me-1")
+    # when the token asks who it is
     me = await server.data("{ me { id externalId } viewerRole }", token=token)
+    # then it is the member
     assert me == {"me": {"id": member_id, "externalId": "acc-me-1"}, "viewerRole": "MEMBER"}
 
 
 async def test_graphiql_and_health_are_served(server: Server) -> None:
+    # given the real server
     async with httpx.AsyncClient(base_url=server.url, timeout=10) as client:
+        # when GraphiQL and /health are asked for
         ide = await client.get("/graphql", headers={"Accept": "text/html"})
         health = await client.get("/health")
+    # then both are served, and health reports both stores reachable
     assert ide.status_code == 200 and "graphiql" in ide.text.lower()
     assert health.json() == {"status": "ok", "database": True, "redis": True}
 
 
 async def test_bad_socket_credential_is_closed_with_4403(server: Server) -> None:
+    # given a socket with a credential that is not one
     async with websockets.connect(server.ws_url, subprotocols=["graphql-transport-ws"]) as ws:
+        # when it initialises
         await ws.send(
             json.dumps({"type": "connection_init", "payload": {"authorization": "Bearer nonsense"}})
         )
+        # then it is closed with 4403
         assert await close_code(ws) == 4403
 
 
 async def test_missing_socket_credential_is_closed_with_4403(server: Server) -> None:
+    # given sockets without a credential, with an empty one, and without a payload
     for payload in ({}, {"authorization": ""}, None):
         async with websockets.connect(server.ws_url, subprotocols=["graphql-transport-ws"]) as ws:
             init: dict[str, Any] = {"type": "connection_init"}
             if payload is not None:
                 init["payload"] = payload
+            # when each initialises
             await ws.send(json.dumps(init))
+            # then each is closed with 4403
             assert await close_code(ws) == 4403, payload
 
 
@@ -97,8 +109,11 @@ async def test_subscriptions_over_the_cap_are_refused(server: Server) -> None:
 
 
 async def test_200_aliases_are_refused_before_resolvers_run(server: Server) -> None:
+    # given a query of 200 aliases
     query = "{ " + " ".join(f"a{i}: viewerRole" for i in range(200)) + " }"
+    # when it is sent
     body = await server.gql(query, token=INTEGRATION_KEY)
+    # then it is refused as INVALID_INPUT naming the aliases, with no data
     assert body.get("data") is None
     assert body["errors"][0]["extensions"]["code"] == "INVALID_INPUT"
     assert "alias" in body["errors"][0]["message"].lower()
@@ -154,27 +169,36 @@ async def test_an_event_raised_on_one_process_reaches_a_socket_on_another(
 
 
 async def test_member_events_are_for_members_only(server: Server) -> None:
+    # given a staff key's socket
     async with socket_for(server, INTEGRATION_KEY) as ws:
+        # when it subscribes to member events
         await subscribe(ws, EVENTS, op_id="staff")
         refusal = await next_message(ws)
+    # then that is FORBIDDEN
     assert refusal["id"] == "staff"
     errors = refusal["payload"] if refusal["type"] == "error" else refusal["payload"]["errors"]
     assert errors[0]["extensions"]["code"] == "FORBIDDEN", refusal
 
 
 async def test_only_the_graphql_transport_ws_protocol_is_served(server: Server) -> None:
+    # given a socket asking for the old graphql-ws protocol
     try:
+        # when it connects
         async with websockets.connect(server.ws_url, subprotocols=["graphql-ws"]) as ws:
             await ws.send(json.dumps({"type": "connection_init", "payload": {}}))
             code = await close_code(ws)
     except websockets.ConnectionClosed as closed:
         code = closed.rcvd.code if closed.rcvd else None
+    # then it is closed with 4406
     assert code == 4406, code  # "Subprotocol not acceptable"
 
 
 async def test_a_socket_message_over_the_body_cap_closes_the_socket(server: Server) -> None:
+    # given a member's socket
     _, token = await enrol_with_token(server, "acc-big-1")
     async with socket_for(server, token) as ws:
+        # when a message over the body cap is sent on it
         padding = "x" * (Settings().max_body_bytes + 1)
         await subscribe(ws, EVENTS, variables={"pad": padding})
+        # then the socket is closed with 1009 (message too big)
         assert await close_code(ws) == 1009  # message too big

@@ -94,11 +94,14 @@ def check(response: Any) -> None:
 def test_no_generated_request_gets_an_internal_error(
     case: Any, server: Server, session: requests.Session, tokens: list[str]
 ) -> None:
+    # given a generated request (schemathesis), and each caller: an admin and a member
     for token in tokens:
+        # when each caller sends it
         response = case.call(
             base_url=f"{server.url}/graphql",
             session=session,
             headers={"Authorization": f"Bearer {token}"},
             timeout=30,
         )
+        # then the answer is never an internal error (check)
         check(response)

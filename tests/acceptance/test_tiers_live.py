@@ -16,6 +16,7 @@ EVENTS = """subscription { memberEvents { __typename
 
 
 async def test_an_upgrade_publishes_tier_changed_to_the_members_socket(server: Server) -> None:
+    # given a tier above every other, and a member enrolled with a token
     upsert = await server.data(
         """mutation($i: TierInput!) { upsertTier(input: $i) { errors { code field } } }""",
         {"i": {"code": "ACC-LIVE", "name": "Live", "threshold": 987_654, "perks": ["Lounge"]}},
@@ -35,6 +36,7 @@ async def test_an_upgrade_publishes_tier_changed_to_the_members_socket(server: S
         )
     )["issueMemberToken"]["token"]
 
+    # and the member's app subscribed to their events
     async with socket_for(server, token) as ws:
         await subscribe(ws, EVENTS)
         received = None
@@ -56,6 +58,7 @@ async def test_an_upgrade_publishes_tier_changed_to_the_members_socket(server: S
             with contextlib.suppress(TimeoutError):
                 await next_message(ws, wait=1.0)
                 break
+        # when one order large enough to cross the threshold is recorded
         await server.data(
             """mutation($i: RecordOrderInput!) { recordOrder(input: $i) { errors { code } } }""",
             {
@@ -73,6 +76,7 @@ async def test_an_upgrade_publishes_tier_changed_to_the_members_socket(server: S
             if event["__typename"] == "TierChanged":
                 received = event
                 break
+    # then the app hears TierChanged into the new tier, and me shows it
     assert received is not None
     # Null unless another test's tier lies below (the server is shared).
     assert received["from"] is None or received["from"]["code"] != "ACC-LIVE"

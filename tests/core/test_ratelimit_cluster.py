@@ -24,10 +24,12 @@ async def cluster(cluster_url: str) -> AsyncIterator[RedisCluster]:
 
 
 async def test_the_script_takes_from_both_buckets_on_a_cluster(cluster: RedisCluster) -> None:
+    # given the rate-limit script on a cluster and a member's two buckets
     script = cluster.register_script(ratelimit._TAKE)
     keys = [ratelimit.bucket_key("member:7", "req"), ratelimit.bucket_key("member:7", "strict")]
     now = 1_000_000
-    # burst 2 in the strict bucket: two pass, the third waits 1 / 0.5 = 2 s
+    # when it takes three times with burst 2 in the strict bucket
     answers = [await script(keys=keys, args=[now, 10, 40, 0.5, 2]) for _ in range(3)]
+    # then two pass, the third waits 1 / 0.5 = 2 s
     assert answers == [0, 0, 2000]
     assert float(await cluster.hget(keys[0], "t")) == 38  # refused took nothing

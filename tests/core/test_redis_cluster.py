@@ -22,7 +22,7 @@ from game.leaderboards import rebuild, reconcile, scoring, store
 from rewards.ledger.events import PointsChanged, Reason
 from tests import backends, factories
 from tests.conftest import Api
-from tests.game.leaderboards_factories import UPSERT, board, earn, freeze, members, tick
+from tests.game.factories import UPSERT_BOARD, board, earn, freeze, members, tick
 
 
 @pytest_asyncio.fixture
@@ -56,7 +56,7 @@ async def test_leaderboards_run_on_a_cluster(api: Api, cluster: RedisCluster) ->
         await earn(api, m.external_id, 10 * n)
         tick(0.25)
     made = await api.admin(
-        UPSERT,
+        UPSERT_BOARD,
         {"i": {"key": "orders", "name": "Orders", "metric": "ACTION_COUNT", "actionType": "order"}},
     )
     assert made["upsertLeaderboard"]["errors"] == []
@@ -121,6 +121,17 @@ async def test_pubsub_hears_channels_of_every_node(cluster: RedisCluster) -> Non
         await stream.aclose()
 
 
+async def past_the_welcome(stream: AsyncIterator[dict[str, Any]]) -> dict[str, Any]:
+    """The next message but the enrolment's welcome: published before the listener
+    subscribed, it may still reach it (a cluster's nodes pass PUBLISH on asynchronously)."""
+    async for message in stream:
+        if message["type"] != "NotificationReceived" or not message["notification"][
+            "title"
+        ].startswith("Chào mừng"):
+            return message
+    raise AssertionError("the stream ended")
+
+
 async def test_the_outbox_relay_applies_both_parts_once_across_nodes(
     cluster: RedisCluster, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -128,7 +139,7 @@ async def test_the_outbox_relay_applies_both_parts_once_across_nodes(
     freeze()
     member = await factories.member()
     stream = pubsub.subscribe(f"member:{member.id}")
-    first = asyncio.ensure_future(stream.__anext__())
+    first = asyncio.ensure_future(past_the_welcome(stream))
     await asyncio.sleep(0.3)
     relayed: list[outbox.Entry] = []
     real = outbox.relay

@@ -11,13 +11,18 @@ from core.settings import ConfigError, Settings, get_settings, mask_url
 
 
 def test_development_invents_secrets_once_and_keeps_them(tmp_path: Path) -> None:
+    # given a development data directory
     first = Settings(env="development", data_dir=tmp_path)
+    # when secrets are required the first time
     first.require_secrets()
+    # then keys and a secret are invented
     assert first.admin_key and first.admin_key.startswith("adm_")
     assert first.integration_key and first.integration_key.startswith("int_")
     assert first.secret_key and len(first.secret_key) >= 32
+    # and when settings are read again from the same directory
     again = Settings(env="development", data_dir=tmp_path)
     again.require_secrets()
+    # then they are the same ones, kept in a file only its owner reads
     assert (again.admin_key, again.integration_key, again.secret_key) == (
         first.admin_key,
         first.integration_key,
@@ -27,9 +32,12 @@ def test_development_invents_secrets_once_and_keeps_them(tmp_path: Path) -> None
 
 
 def test_production_names_every_missing_secret(tmp_path: Path) -> None:
+    # given production with only the admin key set
     settings = Settings(env="production", data_dir=tmp_path, admin_key="a")
+    # when secrets are required
     with pytest.raises(ConfigError) as caught:
         settings.require_secrets()
+    # then the error names every missing one, and nothing is invented
     assert "LOYALTY_SECRET_KEY" in str(caught.value)
     assert "LOYALTY_INTEGRATION_KEY" in str(caught.value)
     assert "LOYALTY_ADMIN_KEY" not in str(caught.value)
@@ -39,19 +47,26 @@ def test_production_names_every_missing_secret(tmp_path: Path) -> None:
 def test_a_redis_cluster_is_a_redis_cluster_url(monkeypatch: pytest.MonkeyPatch) -> None:
     from core import redis
 
+    # given a redis+cluster:// URL in the environment
     monkeypatch.setenv("LOYALTY_REDIS_URL", "redis+cluster://:s3cret@n1:7000")
+    # when the settings are read
     url = Settings().redis_url
+    # then it is a cluster, each node at a redis:// URL, and only such URLs are clusters
     assert redis.is_cluster(url) and redis.node_url(url) == "redis://:s3cret@n1:7000"
     assert not redis.is_cluster("redis://n1:6379/0")
     assert redis.node_url("rediss+cluster://n1:7000") == "rediss://n1:7000"
 
 
 def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    # given the port and data directory in the environment
     monkeypatch.setenv("LOYALTY_PORT", "9100")
     monkeypatch.setenv("LOYALTY_DATA_DIR", "/srv/loyalty")
+    # when the settings are read
     settings = Settings()
+    # then they come from it, the database beside the data
     assert settings.port == 9100
     assert settings.effective_database_url == "sqlite:///srv/loyalty/loyalty.sqlite3"
+    # and a database URL set overrides that
     monkeypatch.setenv("LOYALTY_DATABASE_URL", "postgres://db/loyalty")
     assert Settings().effective_database_url == "postgres://db/loyalty"
 
@@ -94,17 +109,20 @@ def test_a_malformed_setting_is_one_line_naming_it_its_value_and_what_was_expect
 
 
 def test_production_refuses_short_keys_without_printing_them(tmp_path: Path) -> None:
+    # given 32-byte keys but one short key each time
     strong = "k" * 32
     for name in ("secret_key", "admin_key", "integration_key"):
         keys = {"secret_key": strong, "admin_key": strong, "integration_key": strong}
         keys[name] = "short-but-secret"
+        # when production requires them
         settings = Settings(env="production", data_dir=tmp_path, **keys)
         with pytest.raises(ConfigError) as caught:
             settings.require_secrets()
+        # then the short one is named, its length shown, never its value
         line = str(caught.value)
         assert line.startswith(f"LOYALTY_{name.upper()}='*** (16 bytes)'"), line
         assert "at least 32" in line and "short-but-secret" not in line
-    # 32 bytes are enough
+    # and 32 bytes are enough
     Settings(
         env="production",
         data_dir=tmp_path,
@@ -115,12 +133,16 @@ def test_production_refuses_short_keys_without_printing_them(tmp_path: Path) -> 
 
 
 def test_workers_default_to_one_in_development_and_the_cpu_count_in_production() -> None:
+    """Given no workers setting, when the workers are counted, then development runs one and
+    production one per CPU; a setting wins."""
     assert Settings(env="development").effective_workers == 1
     assert Settings(env="production").effective_workers == (os.cpu_count() or 1)
     assert Settings(env="production", workers=3).effective_workers == 3
 
 
 def test_urls_are_shown_without_their_password() -> None:
+    """Given URLs with and without a password, when they are shown, then the password is
+    masked."""
     assert (
         mask_url("postgres://shop:s3cret@db:5432/loyalty") == "postgres://shop:***@db:5432/loyalty"
     )

@@ -67,9 +67,13 @@ async def test_analytics_of_a_small_program(api: Api) -> None:
 
 
 async def test_an_empty_program_and_a_backwards_range(api: Api) -> None:
+    # given an empty program
+    # when an admin reads the analytics
     got = (await api.admin(ANALYTICS))["analytics"]
+    # then there is nothing to rate, and no division by zero
     assert got["members"] == 0 and got["retentionRate"] is None and got["redemptionRate"] is None
     assert got["averageLifetimeValue"] == "0"
+    # and when the range asked for runs backwards, it is INVALID_INPUT
     body = await api.raw(
         ANALYTICS,
         {"from": NOW.isoformat(), "to": (NOW - timedelta(days=1)).isoformat()},

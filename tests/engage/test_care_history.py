@@ -13,14 +13,14 @@ from core.settings import Settings
 from engage import background, care_history
 from tests import factories
 from tests.conftest import ADMIN_KEY, Api
-from tests.engage.care_story import NPS, NPS_COMMENT, T0, tell
+from tests.engage.factories import NPS, NPS_COMMENT, STORY_T0, tell
 from tests.members.care_api import HISTORY, NPS_OF, history
 
 ALL_KINDS = {k.value for k in care_history.CareEventKind}
 
 
 def at(hours: int) -> str:
-    return (T0 + timedelta(hours=hours)).isoformat()
+    return (STORY_T0 + timedelta(hours=hours)).isoformat()
 
 
 async def test_the_history_tells_the_whole_relationship_newest_first(
@@ -86,7 +86,9 @@ async def test_the_history_tells_the_whole_relationship_newest_first(
 async def test_pages_follow_the_cursor_without_gaps_or_repeats(
     api: Api, settings: Settings
 ) -> None:
+    # given a member's whole story, 21 events
     await tell(api, settings)
+    # when staff walk it three events a page
     whole = [e["node"] for e in (await history(api, "care-1"))["edges"]]
     walked: list[dict[str, Any]] = []
     after = None
@@ -96,12 +98,16 @@ async def test_pages_follow_the_cursor_without_gaps_or_repeats(
         if not page["pageInfo"]["hasNextPage"]:
             break
         after = page["pageInfo"]["endCursor"]
+    # then they see it all, in order, each event once
     assert walked == whole and len(whole) == 21
 
 
 async def test_kinds_filter_the_feed(api: Api, settings: Settings) -> None:
+    # given a member's whole story
     await tell(api, settings)
+    # when staff ask for some kinds only
     money = await history(api, "care-1", kinds=["ORDER", "REFUND"])
+    # then they get those kinds only; none for no kinds
     assert [e["node"]["kind"] for e in money["edges"]] == ["ORDER", "REFUND", "ORDER"]
     vouchers = await history(api, "care-1", kinds=["VOUCHER"])
     assert [e["node"]["data"]["event"] for e in vouchers["edges"]] == ["USED", "CLAIMED"]
@@ -112,6 +118,7 @@ async def test_kinds_filter_the_feed(api: Api, settings: Settings) -> None:
 async def test_a_page_is_one_statement_whatever_its_size(
     api: Api, settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
+    # given a member's whole story
     await tell(api, settings)
     await background.drain()  # pushes kicked by the story's notices are not this request's
 
@@ -122,8 +129,10 @@ async def test_a_page_is_one_statement_whatever_its_size(
         assert len(page["edges"]) == min(first, 21)
         return len([r for r in caplog.records if r.name == "tortoise.db_client"])
 
+    # when pages of 2, 20 and 100 events are read
+    # then each costs the same statements
     assert 0 < await statements(2) == await statements(20) == await statements(100)
-    # the history itself is ONE statement: the UNION ALL of every source
+    # and the history itself is ONE statement: the UNION ALL of every source
     caplog.clear()
     with caplog.at_level(logging.DEBUG, logger="tortoise.db_client"):
         await care_history.page(1, 50, None)
@@ -132,10 +141,14 @@ async def test_a_page_is_one_statement_whatever_its_size(
 
 
 async def test_bad_arguments_and_members_are_refused(api: Api, settings: Settings) -> None:
+    # given a member's whole story
     story = await tell(api, settings)
+    # when staff page with a bad size or cursor
     for variables in ({"f": 101}, {"f": 5, "a": "bm90LWEtY3Vyc29y"}, {"f": 5, "a": "!!"}):
         body = await api.raw(HISTORY, {"e": "care-1", **variables}, token=ADMIN_KEY)
+        # then each is INVALID_INPUT
         assert body["errors"][0]["extensions"]["code"] == "INVALID_INPUT", variables
+    # and when the member asks for their own care history and NPS answers, that is FORBIDDEN
     mine = await api.raw("{ me { careHistory { edges { cursor } } } }", token=story.token)
     assert mine["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     answers = await api.raw("{ me { npsResponses { score } } }", token=story.token)
@@ -144,7 +157,7 @@ async def test_bad_arguments_and_members_are_refused(api: Api, settings: Setting
 
 async def test_nps_responses_list_the_comments_newest_first(api: Api, settings: Settings) -> None:
     # given a member who answered twice, 100 days apart
-    clock.freeze(T0)
+    clock.freeze(STORY_T0)
     m = await factories.member(external_id="nps-1")
     token = factories.token_for(m, settings, timedelta(days=200))
     await api(NPS, {"s": 4, "c": "Nhân viên chưa thân thiện"}, token=token)
@@ -154,8 +167,8 @@ async def test_nps_responses_list_the_comments_newest_first(api: Api, settings: 
     found = (await api.integration(NPS_OF, {"e": "nps-1", "f": 20}))["member"]["npsResponses"]
     # then the newest comes first, comments as written
     assert found == [
-        {"score": 10, "comment": None, "createdAt": (T0 + timedelta(days=100)).isoformat()},
-        {"score": 4, "comment": "Nhân viên chưa thân thiện", "createdAt": T0.isoformat()},
+        {"score": 10, "comment": None, "createdAt": (STORY_T0 + timedelta(days=100)).isoformat()},
+        {"score": 4, "comment": "Nhân viên chưa thân thiện", "createdAt": STORY_T0.isoformat()},
     ]
     one = (await api.admin(NPS_OF, {"e": "nps-1", "f": 1}))["member"]["npsResponses"]
     assert [a["score"] for a in one] == [10]

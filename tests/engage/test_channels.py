@@ -71,6 +71,7 @@ async def tier_up(m: Member) -> None:
 
 
 async def test_sms_goes_through_the_provider_as_its_settings_describe(settings: Settings) -> None:
+    # given an SMS tier-up template, a Vietnamese-style SMS gateway and a member who takes SMS
     clock.freeze(f.NOON_LOCAL)
     await tier_up_template(Channel.SMS, "{displayName} oi, ban da len hang {tierName}.")
     async with http_receiver(default=(200, {"CodeResult": "100"})) as provider:
@@ -84,8 +85,10 @@ async def test_sms_goes_through_the_provider_as_its_settings_describe(settings: 
             sms_sender="SHOPVN",
         )
         m = await sms_member(display_name="Lan")
+        # when the member reaches a tier and the SMS channel is flushed
         await tier_up(m)
         await deliveries.flush(Channel.SMS)
+    # then the gateway got one request as the settings describe it, and the delivery is SENT
     (request,) = provider.requests
     row = await MessageDelivery.get(member_id=m.id, channel="SMS")
     assert request.json == {
@@ -106,6 +109,7 @@ async def test_sms_goes_through_the_provider_as_its_settings_describe(settings: 
 
 
 async def test_zalo_zns_is_configuration_too(settings: Settings) -> None:
+    # given a Zalo tier-up template, Zalo ZNS settings and a member who takes Zalo
     clock.freeze(f.NOON_LOCAL)
     await tier_up_template(Channel.ZALO, "{displayName}: hạng {tierName}")
     async with http_receiver(default=(200, {"error": 0, "message": "Success"})) as zalo:
@@ -119,8 +123,10 @@ async def test_zalo_zns_is_configuration_too(settings: Settings) -> None:
             zalo_template_ids='{"tier.up": "231456"}',
         )
         m = await sms_member(display_name="Bình")
+        # when the member reaches a tier and the Zalo channel is flushed
         await tier_up(m)
         await deliveries.flush(Channel.ZALO)
+    # then ZNS got the pre-approved template by id, its parameters and the OA token
     (request,) = zalo.requests
     assert request.headers["access_token"] == "oa-token"
     assert request.json["phone"] == "84901234567"
@@ -131,9 +137,10 @@ async def test_zalo_zns_is_configuration_too(settings: Settings) -> None:
 async def test_provider_errors_are_retried_with_backoff_and_refusals_are_final(
     settings: Settings,
 ) -> None:
+    # given an SMS tier-up template and three members who take SMS
     clock.freeze(f.NOON_LOCAL)
     await tier_up_template(Channel.SMS, "Len hang {tierName}")
-    # the provider fails twice (retried inside the call), then refuses one number for good
+    # and a provider that fails twice (retried inside the call), then refuses one number for good
     answers = [503, 503, (200, {"CodeResult": "100"}), (200, {"CodeResult": "99"})]
     async with http_receiver(answers, default=503) as provider:
         configure(
@@ -146,20 +153,23 @@ async def test_provider_errors_are_retried_with_backoff_and_refusals_are_final(
             sms_backoff_seconds=0.01,
         )
         sent, refused, unlucky = (await sms_member(), await sms_member(), await sms_member())
+        # when each reaches a tier and the SMS channel is flushed
         for m in (sent, refused, unlucky):
             await tier_up(m)
         await deliveries.flush(Channel.SMS)
+    # then the first is SENT, the refused one FAILED for good
     rows = {r.member_id: r for r in await MessageDelivery.filter(channel="SMS")}
     assert rows[sent.id].status == "SENT"
     assert rows[refused.id].status == "FAILED"
     assert rows[refused.id].last_error.startswith('refused: {"CodeResult": "99"}')
-    # the last one met only 503s: kept, due again after the first backoff
+    # and the last one met only 503s: kept, due again after the first backoff
     late = rows[unlucky.id]
     assert (late.status, late.attempts, late.last_error) == ("PENDING", 1, "HTTP 503")
     assert late.due_at == f.NOON_LOCAL + deliveries.RETRY_BASE
 
 
 async def test_email_goes_over_smtp_in_vietnamese(settings: Settings) -> None:
+    # given an email tier-up template, an SMTP server, and three members who take email:
     clock.freeze(f.NOON_LOCAL)
     await tier_up_template(
         Channel.EMAIL, "Chào {displayName}, bạn đã lên hạng {tierName}.", "Hạng {tierName}"
@@ -172,14 +182,17 @@ async def test_email_goes_over_smtp_in_vietnamese(settings: Settings) -> None:
             smtp_starttls=False,
             smtp_from="Cửa hàng <cskh@shop.example>",
         )
+        # one with an address, one whose address the server refuses, one without any
         ok = await f.member(display_name="Trần Mai", email="mai@example.com")
         refused = await f.member(email="gone@example.com")
         nobody = await f.member()
         box.refuse.add("gone@example.com")
+        # when each reaches a tier and the email channel is flushed
         for m in (ok, refused, nobody):
             await consents.set_consents(m.id, [(Channel.EMAIL, True)], "MEMBER")
             await tier_up(m)
         await deliveries.flush(Channel.EMAIL)
+    # then one mail went, in Vietnamese, and the others FAILED with the reason
     (mail,) = box.mails
     assert mail["Subject"] == "Hạng Vàng" and mail["To"] == "mai@example.com"
     assert mail.get_payload(decode=True).decode().strip() == "Chào Trần Mai, bạn đã lên hạng Vàng."
@@ -190,28 +203,37 @@ async def test_email_goes_over_smtp_in_vietnamese(settings: Settings) -> None:
 
 
 async def test_only_consenting_living_members_get_a_channel(settings: Settings) -> None:
+    # given an SMS tier-up template, a member who takes SMS, one who did not answer, and one erased
     clock.freeze(f.NOON_LOCAL)
     await tier_up_template(Channel.SMS, "Len hang {tierName}")
     agreed = await sms_member()
     silent = await f.member(phone="0907654321")  # SMS is refused until granted
     erased = await sms_member(phone="0911111111")
     await erasure.erase(erased.external_id, "ADMIN")
+    # when each reaches a tier
     for m in (agreed, silent, erased):
         await tier_up(m)
+    # then only the consenting living member gets an SMS
     rows = await MessageDelivery.filter(channel="SMS").values_list("member_id", flat=True)
     assert rows == [agreed.id]
-    # every living member has the inbox entry and its push; the erased member nothing
-    assert await Notification.filter(member_id=erased.id).count() == 0
-    assert await MessageDelivery.filter(member_id=silent.id, channel="PUSH").count() == 1
+    # and every living member has the inbox entry and its push; the erased member nothing (the
+    # welcome written at their enrolment stays, its words wiped)
+    assert await Notification.filter(member_id=erased.id, kind="TIER_UP").count() == 0
+    pushed = MessageDelivery.filter(member_id=silent.id, channel="PUSH", template_key="tier.up")
+    assert await pushed.count() == 1
 
 
 async def test_erasing_a_member_cancels_what_is_still_owed(settings: Settings) -> None:
+    # given 22:00 local, held for the night, and a member who takes SMS reaching a tier
     clock.freeze(f.at(2026, 6, 10, 15))  # 22:00: held for the night
     await tier_up_template(Channel.SMS, "Len hang {tierName}")
     m = await sms_member()
     await tier_up(m)
-    assert await MessageDelivery.filter(member_id=m.id, status="PENDING").count() == 2
+    # and so the welcome's push and the tier up's SMS and push are all held
+    assert await MessageDelivery.filter(member_id=m.id, status="PENDING").count() == 3
+    # when the member is erased
     await erasure.erase(m.external_id, "ADMIN")
+    # then everything still owed to them is cancelled
     statuses = await MessageDelivery.filter(member_id=m.id).values_list("status", flat=True)
     assert set(statuses) == {"CANCELLED"}
 
@@ -219,6 +241,7 @@ async def test_erasing_a_member_cancels_what_is_still_owed(settings: Settings) -
 async def test_tracked_links_count_opens_and_lead_on(
     settings: Settings, http: httpx.AsyncClient
 ) -> None:
+    # given an SMS template with a tracked link, and a member who takes SMS
     clock.freeze(f.NOON_LOCAL)
     await tier_up_template(Channel.SMS, "Xem uu dai: {link}")
     async with http_receiver() as provider:
@@ -229,6 +252,7 @@ async def test_tracked_links_count_opens_and_lead_on(
             link_target_url="https://shop.example/app/{deepLink}",
         )
         m = await sms_member()
+        # when the member reaches a tier and the SMS goes
         await notify(
             Draft(
                 m.id,
@@ -240,6 +264,7 @@ async def test_tracked_links_count_opens_and_lead_on(
         )
         await background.drain()
         await deliveries.flush(Channel.SMS)
+    # then the text carries a tracked link of this server
     text = provider.bodies[0]["text"]
     assert text.startswith("Xem uu dai: https://loyalty.shop.example/l/")
     path = text.removeprefix("Xem uu dai: https://loyalty.shop.example")
@@ -249,14 +274,17 @@ async def test_tracked_links_count_opens_and_lead_on(
     assert followed.headers["location"] == "https://shop.example/app/tier"
     row = await MessageDelivery.get(member_id=m.id, channel="SMS")
     assert row.opened_at == f.NOON_LOCAL
-    # a token not made here is not found, and touches nothing
+    # and a token not made here is not found, and touches nothing
     forged = path[:-3] + ("AAA" if not path.endswith("AAA") else "BBB")
     assert (await http.get(forged)).status_code == 404
 
 
 async def test_without_configuration_every_channel_logs(settings: Settings) -> None:
+    # given no channel configuration
     channel_settings.configure(settings, ChannelSettings.model_construct())
+    # when each channel's sender is asked for
     for channel in Channel:
+        # then it logs
         assert isinstance(senders.sender(channel), senders.LogSender)
 
 
@@ -272,20 +300,27 @@ async def test_without_configuration_every_channel_logs(settings: Settings) -> N
 def test_a_bad_provider_setting_is_one_line_naming_it(
     settings: Settings, values: dict[str, Any], named: str
 ) -> None:
+    # given one bad provider setting (and a secret beside it)
+    # when the channels are configured
     with pytest.raises(ConfigError) as refused:
         configure(settings, sms_api_key="very-secret", **values)
+    # then one line names the setting, never the secret
     assert str(refused.value).startswith(named) and "\n" not in str(refused.value)
     assert "very-secret" not in str(refused.value)
 
 
 def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    # given the channel settings in the environment, one of them bad
     monkeypatch.setenv("LOYALTY_SMS_URL", "https://sms.example/send")
     monkeypatch.setenv("LOYALTY_SMS_CONCURRENCY", "0")
     channel_settings.from_env.cache_clear()
     try:
+        # when they are read
         with pytest.raises(ConfigError) as refused:
             channel_settings.from_env()
+        # then the bad one is named
         assert str(refused.value).startswith("LOYALTY_SMS_CONCURRENCY=")
+        # and when it is mended, they are read from the environment
         monkeypatch.setenv("LOYALTY_SMS_CONCURRENCY", "5")
         channel_settings.from_env.cache_clear()
         loaded = channel_settings.from_env()

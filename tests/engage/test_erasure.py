@@ -19,9 +19,8 @@ from rewards.ledger.models import Posting
 from rewards.orders.models import Order
 from tests import factories
 from tests.conftest import ADMIN_KEY, INTEGRATION_KEY, Api
-from tests.engage.care_story import tell
-from tests.game.helpers import track
-from tests.game.leaderboards_factories import board
+from tests.engage.factories import tell
+from tests.game.factories import board, track
 from tests.members.care_api import BY_CARD, ERASE, EXPORT, MEMBER, SET_CONSENTS, UPDATE, update
 from tests.rewards.ledger_api import audit, record, refund
 
@@ -90,15 +89,17 @@ async def test_erasure_removes_personal_data_and_keeps_the_books(
 async def test_an_erased_member_cannot_be_reached_and_may_enrol_again(
     api: Api, settings: Settings
 ) -> None:
+    # given a member with a token
     m = await factories.member(external_id="gone-1", display_name="Phan Văn Tú")
     token = factories.token_for(m, settings)
+    # when an admin erases them
     assert (await erase(api, "gone-1"))["erased"] is True
-    # not by externalId, card or token
+    # then they are found nowhere: not by externalId, card or token
     assert (await api.admin(MEMBER, {"e": "gone-1"}))["member"] is None
     assert (await api.admin(BY_CARD, {"c": m.card_code}))["memberByCard"] is None
     listed = await api.admin("{ members { totalCount edges { node { id } } } }")
     assert listed["members"]["totalCount"] == 0
-    # the token is refused as an expired one is, whatever it asks
+    # and the token is refused as an expired one is, whatever it asks
     for query, variables in (
         ("{ me { id } }", {}),
         (UPDATE, {"i": {"city": "Huế"}}),
@@ -113,29 +114,36 @@ async def test_an_erased_member_cannot_be_reached_and_may_enrol_again(
     # and a second erasure finds nobody
     again = await erase(api, "gone-1")
     assert again["erased"] is False and again["errors"][0]["code"] == "NOT_FOUND"
-    # when the same externalId enrols again, it is a new member with a new card
+    # and when the same externalId enrols again, it is a new member with a new card
     fresh = await factories.member(external_id="gone-1", display_name="Phan Văn Tú")
     assert fresh.id != m.id and fresh.card_code != m.card_code
     assert (await api.admin(MEMBER, {"e": "gone-1"}))["member"]["cardCode"] == fresh.card_code
 
 
 async def test_refunds_of_an_erased_members_orders_still_balance(api: Api) -> None:
+    # given a member's order
     m = await factories.member(external_id="gone-2")
     assert (await record(api, "HD-9001", "gone-2", 500000))["errors"] == []
+    # and the member erased
     await erase(api, "gone-2")
-    # the shop refunds the order after the erasure: points come back out, books balance
+    # when the shop refunds the order after the erasure
     done = await refund(api, "HD-9001", "R-9001")
+    # then points come back out and the books balance
     assert done["errors"] == [] and done["pointsReversed"] == 25
     assert (await audit(api))["balanced"] is True
     assert await Posting.filter(member_id=m.id, reason="REFUND").count() == 1
 
 
 async def test_only_admins_erase(api: Api, settings: Settings) -> None:
+    # given a member
     m = await factories.member(external_id="keep-1")
+    # when the integration key and the member themselves try to erase them
     for token in (INTEGRATION_KEY, factories.token_for(m, settings)):
         body = await api.raw(ERASE, {"e": "keep-1"}, token=token)
+        # then both are FORBIDDEN and the member stays
         assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     assert (await Member.get(id=m.id)).erased_at is None
+    # and erasing an unknown externalId is NOT_FOUND naming it
     unknown = await erase(api, "nobody")
     assert unknown["errors"][0] == {
         "code": "NOT_FOUND",

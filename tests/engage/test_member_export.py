@@ -5,7 +5,7 @@ from __future__ import annotations
 from core.settings import Settings
 from tests import factories
 from tests.conftest import ADMIN_KEY, INTEGRATION_KEY, Api
-from tests.engage.care_story import NPS_COMMENT, tell
+from tests.engage.factories import NPS_COMMENT, tell
 from tests.members.care_api import EXPORT
 
 
@@ -69,12 +69,17 @@ async def test_a_member_exports_everything_held_about_them(api: Api, settings: S
 
 
 async def test_admins_export_any_member_others_may_not(api: Api, settings: Settings) -> None:
+    # given two members
     a = await factories.member(external_id="ex-1", display_name="Võ Thị Sáu")
     b = await factories.member(external_id="ex-2")
+    # when an admin exports one
     by_admin = (await api(EXPORT, {"e": "ex-1"}, token=ADMIN_KEY))["exportMemberData"]
+    # then it is their data
     assert by_admin["data"]["profile"]["displayName"] == "Võ Thị Sáu"
+    # and without a member the export is INVALID_INPUT
     missing = (await api(EXPORT, {}, token=ADMIN_KEY))["exportMemberData"]
     assert missing["errors"][0]["code"] == "INVALID_INPUT"
+    # and the integration key, or another member, may not export it
     integration = await api.raw(EXPORT, {"e": "ex-1"}, token=INTEGRATION_KEY)
     assert integration["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     other = await api(EXPORT, {"e": "ex-1"}, token=factories.token_for(b, settings))

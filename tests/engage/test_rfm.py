@@ -71,26 +71,33 @@ async def test_every_member_with_orders_is_scored_and_named(api: Api) -> None:
 async def test_a_lone_buyer_is_a_champion_and_scores_drop_when_orders_are_refunded(
     api: Api,
 ) -> None:
+    # given one member, a lone buyer
     clock.freeze(f.NOON_LOCAL)
     m = await f.member(external_id="only")
     placed = await f.order(m, 100_000)
+    # when RFM is scored
     await rfm.recompute()
+    # then they are a champion
     assert (await rfm_of(api, "only"))["segment"] == "CHAMPIONS"  # type: ignore[index]
+    # and when their only order is refunded and RFM scored again, they have no score
     await refund_order(placed.order_id, "r-1", None)
     await rfm.recompute()
     assert await rfm_of(api, "only") is None
 
 
 async def test_job_recomputes_hourly_and_the_command_at_once(settings: Settings) -> None:
+    # given a member with an order
     clock.freeze(f.NOON_LOCAL)
     m = await f.member()
     await f.order(m, 100_000)
+    # when the job runs, then again 59 minutes later, then an hour later
+    # then it scores the first and last time only
     assert await rfm.recompute_if_due() == 1
     clock.advance(timedelta(minutes=59))
     assert await rfm.recompute_if_due() is None
     clock.advance(timedelta(minutes=1))
     assert await rfm.recompute_if_due() == 1
-    # `loyalty rfm` scores now, whatever the schedule
+    # and when another member orders, `loyalty rfm` scores now, whatever the schedule
     await f.order(await f.member(), 50_000)
     assert await COMMANDS["rfm"].run(argparse.Namespace(), settings) == 0
     assert await MemberRfm.all().count() == 2

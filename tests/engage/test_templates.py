@@ -25,7 +25,10 @@ async def upsert(api: Api, **fields: Any) -> dict[str, Any]:
 
 
 async def test_every_transactional_message_has_a_vietnamese_default(api: Api) -> None:
+    # given no template of an admin's
+    # when an admin lists the templates
     found = (await api.admin(TEMPLATES))["messageTemplates"]
+    # then every transactional key has a built-in Vietnamese push text
     assert [(t["key"], t["channel"], t["builtIn"]) for t in found] == [
         (key, "PUSH", True)
         for key in sorted(
@@ -78,9 +81,12 @@ async def test_an_override_writes_the_next_message(api: Api, settings: Settings)
     await f.order(m, 25_000_000)
     # then the inbox and the push say it in the admin's words, amounts the Vietnamese way
     inbox = (await api(f.INBOX, token=token_for(m, settings)))["myNotifications"]
-    assert [(n["title"], n["body"]) for n in inbox] == [
-        ("Lan lên hạng Gold!", "Số dư của bạn: 1.250 điểm.")
-    ]
+    tier_up, welcome = inbox
+    assert (tier_up["title"], tier_up["body"]) == (
+        "Lan lên hạng Gold!",
+        "Số dư của bạn: 1.250 điểm.",
+    )
+    assert welcome["title"] == f.welcome(m)
     sms = await MessageDelivery.get(member_id=m.id, channel="SMS")
     assert sms.body == "Lan: hang Gold"
     # and upserting again replaces the text (one row per key and channel)
@@ -89,6 +95,7 @@ async def test_an_override_writes_the_next_message(api: Api, settings: Settings)
 
 
 async def test_bad_templates_name_the_field_and_write_nothing(api: Api) -> None:
+    # given template inputs each wrong in one field
     cases = [
         ({"key": "tier.up", "channel": "PUSH", "body": "Hi {firstName}"}, ["input", "body"]),
         (
@@ -100,17 +107,23 @@ async def test_bad_templates_name_the_field_and_write_nothing(api: Api) -> None:
         ({"key": "sale", "channel": "SMS", "body": "  "}, ["input", "body"]),
         ({"key": "sale", "channel": "SMS", "body": "x" * 1001}, ["input", "body"]),
     ]
+    # when an admin upserts each
     for given, field in cases:
         done = await upsert(api, **given)
+        # then each is INVALID_INPUT naming that field, and nothing is written
         assert done["template"] is None, given
         assert [(e["code"], e["field"]) for e in done["errors"]] == [("INVALID_INPUT", field)]
+    # and an unknown placeholder's refusal names the ones there are
     unknown = (await upsert(api, key="x", channel="SMS", body="{firstName}"))["errors"][0]
     assert "{firstName}" in unknown["message"] and "{displayName}" in unknown["message"]
     assert await MessageTemplate.all().count() == 0
 
 
 async def test_templates_are_for_admins(api: Api) -> None:
+    # given the integration key
+    # when it lists or upserts templates
     body = await api.raw(TEMPLATES, token=INTEGRATION_KEY)
+    # then each is FORBIDDEN, and nothing is written
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     body = await api.raw(
         UPSERT, {"input": {"key": "k", "channel": "SMS", "body": "b"}}, token=INTEGRATION_KEY

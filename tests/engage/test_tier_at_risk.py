@@ -13,7 +13,7 @@ from server import jobs
 from tests import factories
 from tests.conftest import Api
 from tests.engage.factories import INBOX
-from tests.rewards.tier_factories import enrol, order, standard_tiers
+from tests.rewards.factories import enrol, order, standard_tiers
 
 T0 = datetime(2026, 1, 10, 3, 0, tzinfo=UTC)
 YEAR = timedelta(days=365)
@@ -67,4 +67,5 @@ async def test_members_at_risk_hear_what_keeps_their_tier_once_per_review(
 
 
 async def test_the_notice_job_is_registered() -> None:
+    """Given the jobs table, then the tier-at-risk notice is one of its jobs."""
     assert "tiers.at_risk" in jobs.JOBS

@@ -21,8 +21,8 @@ from rewards.vouchers import service as vouchers
 from tests.conftest import INTEGRATION_KEY, Api
 from tests.engage import factories as f
 from tests.engage.receivers import HttpReceiver, http_receiver
-from tests.game import helpers as game
-from tests.rewards import voucher_factories
+from tests.game import factories as game
+from tests.rewards import factories as rewards
 
 CREATE = """mutation($url: String!, $events: [String!]!) {
   createWebhook(url: $url, events: $events) {
@@ -94,10 +94,12 @@ async def test_a_crm_receives_signed_order_events_retried_when_it_fails(api: Api
 async def test_a_receiver_that_times_out_is_retried_and_given_up_after_max_attempts(
     api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # given a webhook for member.enrolled whose receiver never answers (a 0.2 s timeout)
     monkeypatch.setattr(webhooks, "TIMEOUT", 0.2)
     clock.freeze(f.NOON_LOCAL)
     async with http_receiver(default="hang") as slow:
         hook = (await create(api, slow.url, ["member.enrolled"]))["webhook"]
+        # when a member enrols, and each retry comes due
         await enrolment.enroll(_enrolment("slow-1"))
         await background.drain()
         for _ in range(webhooks.MAX_ATTEMPTS):
@@ -106,6 +108,7 @@ async def test_a_receiver_that_times_out_is_retried_and_given_up_after_max_attem
                 break
             clock.freeze(max(row.due_at, clock.now()))
             await webhooks.flush()
+    # then the delivery was tried the most times allowed, timing out, and FAILED
     row = await WebhookDelivery.get(webhook_id=int(hook["id"]))
     assert (row.status, row.attempts) == ("FAILED", webhooks.MAX_ATTEMPTS)
     assert row.last_status_code is None and "Timeout" in (row.last_error or "")
@@ -119,6 +122,7 @@ def _enrolment(external_id: str) -> Any:
 
 
 async def test_an_outbox_row_applied_twice_delivers_each_event_once(api: Api) -> None:
+    # given a webhook for member.enrolled
     clock.freeze(f.NOON_LOCAL)
     async with http_receiver() as crm:
         await create(api, crm.url, ["member.enrolled"])
@@ -156,15 +160,17 @@ async def test_an_outbox_row_applied_twice_delivers_each_event_once(api: Api) ->
 
 
 async def test_every_business_event_leaves_through_its_webhook(api: Api) -> None:
+    # given tiers, a mission, an action type, an offer, and a webhook for every event
     clock.freeze(f.NOON_LOCAL)
     await f.tier("MEMBER", 0)
     await f.tier("GOLD", 300, name="Gold")
     await game.action_type(api, "review.posted", points=10)
     await game.mission(api, title="Một đánh giá", target=1)
     await game.action_type(api, "survey.completed", points=5)
-    offer = await voucher_factories.offer(points_cost=10)
+    offer = await rewards.offer(points_cost=10)
     async with http_receiver() as crm:
         made = await create(api, crm.url, list(webhooks.EVENTS))
+        # when a member does everything once and is erased
         m = await enrolment.enroll(_enrolment("all-1"))
         placed = await f.order(m, 6_000_000)  # order, points, tier
         await orders_refund(placed.order_id)
@@ -177,6 +183,7 @@ async def test_every_business_event_leaves_through_its_webhook(api: Api) -> None
         await erasure.erase("all-1", "ADMIN")
         await background.drain()
         await webhooks.flush()
+    # then each event left through the webhook, signed, with what it says, each id once
     bodies = verified(crm, made["secret"])
     names = {b["type"] for b in bodies}
     assert names == set(webhooks.EVENTS)
@@ -209,15 +216,19 @@ async def orders_refund(order_id: str) -> None:
 
 
 async def test_only_subscribed_events_are_sent_and_deleting_stops_them(api: Api) -> None:
+    # given a webhook for nps.submitted only
     clock.freeze(f.NOON_LOCAL)
     async with http_receiver() as crm:
         made = await create(api, crm.url, ["nps.submitted"])
+        # when a member orders and answers NPS
         m = await f.member()
         await f.order(m, 100_000)  # not subscribed
         await nps.submit(m.id, 7, None)
         await background.drain()
         await webhooks.flush()
+        # then only the answer is sent
         assert [b["type"] for b in crm.bodies] == ["nps.submitted"]
+        # and when the webhook is deleted, another answer is not sent
         gone = (
             await api.admin(
                 """mutation($id: ID!) { deleteWebhook(id: $id) { webhook { id active }
@@ -235,8 +246,11 @@ async def test_only_subscribed_events_are_sent_and_deleting_stops_them(api: Api)
 
 
 async def test_the_secret_is_shown_once(api: Api) -> None:
+    # given a webhook created
     made = await create(api, "https://crm.example/hooks/loyalty", ["order.recorded"])
+    # when an admin lists the webhooks
     listed = await api.admin("{ webhooks { id url events active } }")
+    # then it is there without its secret, which no field shows, but it is kept
     assert listed["webhooks"] == [
         {
             "id": made["webhook"]["id"],
@@ -264,16 +278,22 @@ async def test_the_secret_is_shown_once(api: Api) -> None:
 async def test_bad_webhooks_name_the_field_and_write_nothing(
     api: Api, url: str, events: list[str], field: list[str]
 ) -> None:
+    # given a webhook input wrong in one field
+    # when an admin creates it
     made = await create(api, url, events)
+    # then it is INVALID_INPUT naming that field, and nothing is written
     assert made["webhook"] is None and made["secret"] is None
     assert [(e["code"], e["field"]) for e in made["errors"]] == [("INVALID_INPUT", field)]
     assert await Webhook.all().count() == 0
 
 
 async def test_production_refuses_private_targets(api: Api) -> None:
+    # given production, which allows no private targets
     webhooks.configure(allow_private=False)
     try:
+        # when an admin creates webhooks to a loopback and a private address
         made = await create(api, "http://127.0.0.1:9/x", ["order.recorded"])
+        # then each is refused naming the url
         assert made["errors"][0]["field"] == ["url"]
         made = await create(api, "http://10.1.2.3/x", ["order.recorded"])
         assert made["errors"][0]["field"] == ["url"]
@@ -282,8 +302,12 @@ async def test_production_refuses_private_targets(api: Api) -> None:
 
 
 async def test_webhooks_are_for_admins(api: Api) -> None:
+    # given the integration key
+    # when it lists the webhooks
     body = await api.raw("{ webhooks { id } }", token=INTEGRATION_KEY)
+    # then it is FORBIDDEN
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    # and an admin asking for an unknown webhook's deliveries gets NOT_FOUND
     missing = await api.raw(
         "query { webhookDeliveries(webhookId: 99) { id } }", token="test-admin-key"
     )

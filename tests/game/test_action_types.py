@@ -7,13 +7,16 @@ import pytest
 from core.settings import Settings
 from tests import factories
 from tests.conftest import Api
-from tests.game import helpers
+from tests.game import factories as game
 
 LIST = "{ actionTypes { key name points dailyCap clientReportable } }"
 
 
 async def test_upsert_creates_then_updates_by_key(api: Api) -> None:
-    created = await helpers.action_type(api, "review.posted", points=10, dailyCap=2)
+    # given no action type but the built-in order
+    # when an admin upserts review.posted
+    created = await game.action_type(api, "review.posted", points=10, dailyCap=2)
+    # then it is created as given
     assert created == {
         "key": "review.posted",
         "name": "Review.Posted",
@@ -21,7 +24,8 @@ async def test_upsert_creates_then_updates_by_key(api: Api) -> None:
         "dailyCap": 2,
         "clientReportable": False,
     }
-    await helpers.action_type(api, "review.posted", points=15, clientReportable=True)
+    # and when it is upserted again by its key, it is updated, not doubled
+    await game.action_type(api, "review.posted", points=15, clientReportable=True)
     listed = (await api.admin(LIST))["actionTypes"]
     assert listed == [
         {"key": "order", "name": "Order", "points": 0, "dailyCap": None, "clientReportable": False},
@@ -48,9 +52,12 @@ async def test_upsert_creates_then_updates_by_key(api: Api) -> None:
 async def test_bad_input_names_the_field_and_writes_nothing(
     api: Api, fields: dict[str, object], field: str
 ) -> None:
+    # given an action type input wrong in one field
+    # when an admin upserts it
     data = await api.admin(
-        helpers.UPSERT_TYPE, {"i": {"key": "app.opened", "name": "App opened"} | fields}
+        game.UPSERT_TYPE, {"i": {"key": "app.opened", "name": "App opened"} | fields}
     )
+    # then it is INVALID_INPUT naming that field, and nothing is written
     payload = data["upsertActionType"]
     assert payload["actionType"] is None
     assert [(e["code"], e["field"]) for e in payload["errors"]] == [
@@ -60,11 +67,12 @@ async def test_bad_input_names_the_field_and_writes_nothing(
 
 
 async def test_only_admins_define_and_list_action_types(api: Api, settings: Settings) -> None:
+    # given a member
     member = await factories.member()
     token = factories.token_for(member, settings)
-    body = await api.raw(
-        helpers.UPSERT_TYPE, {"i": {"key": "app.opened", "name": "App"}}, token=token
-    )
+    # when the member defines an action type, and the integration key lists them
+    body = await api.raw(game.UPSERT_TYPE, {"i": {"key": "app.opened", "name": "App"}}, token=token)
+    # then both are FORBIDDEN
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     body = await api.raw(LIST, token="test-integration-key")
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"

@@ -16,20 +16,10 @@ from members.models import Member
 from rewards.ledger import budget
 from tests import factories
 from tests.conftest import Api
-from tests.game import helpers
+from tests.game import factories as game
+from tests.game.factories import BATCH, item
 
 MORNING = datetime(2026, 11, 2, 3, 0, tzinfo=UTC)
-BATCH = f"""mutation($i: [TrackActionInput!]!) {{ trackActions(inputs: $i) {{
-  results {{ pointsAwarded duplicate missions {{ progress completed mission {{ title }} }}
-    badgesAwarded {{ badge {{ code }} }} {helpers.ERRORS} }}
-  {helpers.ERRORS} }} }}"""
-
-
-def item(member: Member | None, key: str, type_: str = "review.posted", **fields: Any) -> dict:
-    found = {"type": type_, "idempotencyKey": key, **fields}
-    if member is not None:
-        found["memberExternalId"] = member.external_id
-    return found
 
 
 async def track_batch(api: Api, inputs: list[dict], token: str | None = None) -> list[dict]:
@@ -51,7 +41,7 @@ def outcomes(results: list[dict]) -> list[Any]:
 
 
 async def balance(api: Api, member: Member, settings: Settings) -> int:
-    return int((await helpers.me(api, member, settings))["pointsBalance"])
+    return int((await game.me(api, member, settings))["pointsBalance"])
 
 
 async def test_each_item_gets_its_own_result_and_refusals_write_nothing(
@@ -59,7 +49,7 @@ async def test_each_item_gets_its_own_result_and_refusals_write_nothing(
 ) -> None:
     clock.freeze(MORNING)
     # given an action type worth 10 points and two members
-    await helpers.action_type(api, "review.posted", points=10)
+    await game.action_type(api, "review.posted", points=10)
     ann, bob = await factories.member(), await factories.member()
     ghost = Member(external_id="ghost")
     # when one batch mixes good items, refusals and repeats
@@ -99,8 +89,8 @@ async def test_each_item_gets_its_own_result_and_refusals_write_nothing(
 
 async def test_a_batch_sent_again_is_all_duplicates(api: Api, settings: Settings) -> None:
     # given a batch of actions of several members, recorded once
-    await helpers.action_type(api, "review.posted", points=10)
-    await helpers.mission(api, title="Two reviews", target=2, reward={"points": 50})
+    await game.action_type(api, "review.posted", points=10)
+    await game.mission(api, title="Two reviews", target=2, reward={"points": 50})
     members = [await factories.member() for _ in range(5)]
     inputs = [item(m, f"r{n}-{i}") for i in range(2) for n, m in enumerate(members)]
     first = await track_batch(api, inputs)
@@ -120,8 +110,8 @@ async def test_items_of_one_member_run_in_order_like_sequential_calls(
 ) -> None:
     clock.freeze(MORNING)
     # given a daily cap of 2 and a mission of 3 reviews
-    await helpers.action_type(api, "review.posted", points=10, dailyCap=2)
-    await helpers.mission(api, title="Three reviews", target=3, reward={"points": 100})
+    await game.action_type(api, "review.posted", points=10, dailyCap=2)
+    await game.mission(api, title="Three reviews", target=3, reward={"points": 100})
     ann, bob = await factories.member(), await factories.member()
     # when one batch holds four actions of one member among others, and a repeat
     results = await track_batch(
@@ -144,7 +134,8 @@ async def test_items_of_one_member_run_in_order_like_sequential_calls(
 
 
 async def test_more_than_100_items_are_refused_and_nothing_is_written(api: Api) -> None:
-    await helpers.action_type(api, "review.posted", points=10)
+    # given an action type and a member
+    await game.action_type(api, "review.posted", points=10)
     member = await factories.member()
     # when 101 actions are sent
     body = await api.raw(
@@ -165,9 +156,12 @@ async def test_more_than_100_items_are_refused_and_nothing_is_written(api: Api) 
 
 
 async def test_100_items_are_served(api: Api, settings: Settings) -> None:
-    await helpers.action_type(api, "review.posted", points=1)
+    # given an action type worth 1 point and 50 members
+    await game.action_type(api, "review.posted", points=1)
     members = [await factories.member() for _ in range(50)]
+    # when 100 actions are reported in one batch
     results = await track_batch(api, [item(m, f"k{n}") for n in range(2) for m in members])
+    # then each earns its point
     assert outcomes(results) == [1] * 100
     assert await balance(api, members[0], settings) == 2
 
@@ -176,8 +170,8 @@ async def test_a_member_reports_only_their_own_client_reportable_actions(
     api: Api, settings: Settings
 ) -> None:
     # given a member-reportable type and a server-verified one
-    await helpers.action_type(api, "app.opened", points=1, clientReportable=True)
-    await helpers.action_type(api, "review.posted", points=10)
+    await game.action_type(api, "app.opened", points=1, clientReportable=True)
+    await game.action_type(api, "review.posted", points=10)
     ann, bob = await factories.member(), await factories.member()
     token = factories.token_for(ann, settings)
     # when the member reports a batch with their own, someone else's and a verified type
@@ -204,9 +198,12 @@ async def test_a_member_reports_only_their_own_client_reportable_actions(
 
 
 async def test_without_a_credential_nothing_runs(api: Api) -> None:
-    await helpers.action_type(api, "review.posted", points=10)
+    # given an action type and a member
+    await game.action_type(api, "review.posted", points=10)
     member = await factories.member()
+    # when a batch is sent without a credential
     body = await api.raw(BATCH, {"i": [item(member, "k1")]})
+    # then it is UNAUTHENTICATED and nothing is written
     assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
     assert await Action.all().count() == 0
 
@@ -215,7 +212,7 @@ async def test_items_past_the_issuance_budget_are_refused_one_by_one(
     api: Api, settings: Settings
 ) -> None:
     # given a budget of 25 points left and actions worth 10
-    await helpers.action_type(api, "review.posted", points=10)
+    await game.action_type(api, "review.posted", points=10)
     members = [await factories.member() for _ in range(4)]
     await budget.top_up(-(await budget.remaining() - 25))
     # when four members' actions come in one batch
@@ -230,9 +227,9 @@ async def test_items_past_the_issuance_budget_are_refused_one_by_one(
 
 async def test_actions_of_several_types_in_one_batch(api: Api, settings: Settings) -> None:
     # given two types, only one of them with a mission and a stamp card
-    await helpers.action_type(api, "review.posted", points=10)
-    await helpers.action_type(api, "app.opened", points=1)
-    await helpers.mission(api, title="Two reviews", target=2, reward={"points": 5})
+    await game.action_type(api, "review.posted", points=10)
+    await game.action_type(api, "app.opened", points=1)
+    await game.mission(api, title="Two reviews", target=2, reward={"points": 5})
     card = {"name": "Opens", "actionType": "app.opened", "slots": 2, "reward": {"points": 3}}
     created = await api.admin(
         "mutation($i: StampCardInput!) { createStampCard(input: $i) { errors { code } } }",

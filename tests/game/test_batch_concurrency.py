@@ -11,8 +11,8 @@ from core.settings import Settings
 from game.models import Action
 from tests import backends, factories
 from tests.conftest import Api
-from tests.game import helpers
-from tests.game.test_batch import BATCH, item
+from tests.game import factories as game
+from tests.game.factories import BATCH, item
 
 pytestmark = pytest.mark.skipif(not backends.ON_POSTGRES, reason="races need PostgreSQL")
 
@@ -21,8 +21,8 @@ async def test_overlapping_batches_and_single_calls_record_each_action_once(
     api: Api, settings: Settings
 ) -> None:
     # given 20 members and a mission of 2 reviews
-    await helpers.action_type(api, "review.posted", points=10)
-    await helpers.mission(api, title="Two reviews", target=2, reward={"points": 5})
+    await game.action_type(api, "review.posted", points=10)
+    await game.mission(api, title="Two reviews", target=2, reward={"points": 5})
     members = [await factories.member() for _ in range(20)]
     forward = [item(m, f"k{k}") for m in members for k in range(2)]
     # when four batches with the same actions, in opposite orders, race single calls
@@ -30,7 +30,7 @@ async def test_overlapping_batches_and_single_calls_record_each_action_once(
     singles = [item(m, "k0") for m in members[:10]]
     found = await asyncio.gather(
         *(api.integration(BATCH, {"i": b}) for b in batches),
-        *(api.integration(helpers.TRACK, {"i": s}) for s in singles),
+        *(api.integration(game.TRACK, {"i": s}) for s in singles),
     )
     # then nothing failed, and each (member, key) was new exactly once
     results = [r["trackActions"]["results"] for r in found[: len(batches)]]
@@ -46,4 +46,4 @@ async def test_overlapping_batches_and_single_calls_record_each_action_once(
     assert len(news) == 40 and set(news.values()) == {1}
     assert await Action.all().count() == 40
     for m in members:
-        assert (await helpers.me(api, m, settings))["pointsBalance"] == 10 + 10 + 5
+        assert (await game.me(api, m, settings))["pointsBalance"] == 10 + 10 + 5

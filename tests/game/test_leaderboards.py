@@ -11,16 +11,17 @@ from core import redis
 from game.leaderboards import rebuild, scoring, store
 from tests.conftest import ADMIN_KEY, Api
 from tests.factories import token_for
-from tests.game.helpers import action_type, track
-from tests.game.leaderboards_factories import (
+from tests.game.factories import (
     HIDE,
-    UPSERT,
+    UPSERT_BOARD,
+    action_type,
     board,
     earn,
     freeze,
     members,
     ranking,
     tick,
+    track,
 )
 from tests.rewards.ledger_api import redeem, refund
 
@@ -71,7 +72,10 @@ async def test_ties_order_by_score_then_earliest_millisecond_then_lower_id() -> 
 def test_reached_times_are_whole_milliseconds_from_the_same_instant() -> None:
     from datetime import datetime, timedelta
 
+    # given an instant 700 days after the epoch, plus 999 microseconds
     base = scoring.EPOCH + timedelta(days=700, microseconds=999)
+    # when it is turned into milliseconds and a tie-breaker
+    # then the microseconds are dropped, whole milliseconds kept, and later sorts first
     assert scoring.millis(base) == 700 * 86_400_000
     assert scoring.millis(base + timedelta(microseconds=1)) == 700 * 86_400_000 + 1
     assert scoring.millis(datetime(2020, 1, 1, tzinfo=scoring.EPOCH.tzinfo)) == 0
@@ -166,7 +170,7 @@ async def test_action_value_boards_of_vnd_amounts_hold_billions_exactly(api: Api
     freeze()
     a, b = await members(2, "vnd")
     made = await api.admin(
-        UPSERT,
+        UPSERT_BOARD,
         {"i": {"key": "sales", "name": "Sales", "metric": "ACTION_VALUE", "actionType": "order"}},
     )
     assert made["upsertLeaderboard"]["errors"] == []
@@ -174,8 +178,9 @@ async def test_action_value_boards_of_vnd_amounts_hold_billions_exactly(api: Api
         await earn(api, a.external_id, 75_000)  # 1,500,000,000 VND each
         tick(0.25)
     await earn(api, b.external_id, 5)  # 100,000 VND
-    # then the scores are exact far past 2**31 (and past the old bound of 4,194,303)
+    # when the board is read
     top = await board(api, "sales")
+    # then the scores are exact far past 2**31 (and past the old bound of 4,194,303)
     assert [(e["member"]["id"], e["score"]) for e in top["entries"]] == [
         (str(a.id), 4_500_000_000),
         (str(b.id), 100_000),
@@ -268,7 +273,10 @@ async def test_hidden_member_ranks_anonymously(api: Api, settings: object) -> No
 
 
 async def test_unknown_board_and_oversized_first_are_refused(api: Api) -> None:
+    # given only the built-in points board
+    # when an unknown board, more than 100 entries or a radius over 50 is asked for
     body = await api.raw('{ leaderboard(key: "nope") { key } }', token=ADMIN_KEY)
+    # then each is refused, naming the argument
     assert body["errors"][0]["extensions"]["code"] == "NOT_FOUND"
     body = await api.raw(
         '{ leaderboard(key: "points", first: 101) { key } }', token="test-admin-key"
@@ -299,7 +307,7 @@ async def test_admin_boards_of_actions_count_history_and_validate(api: Api) -> N
     for key, metric in (("reviews", "ACTION_COUNT"), ("review-value", "ACTION_VALUE")):
         made = (
             await api.admin(
-                UPSERT,
+                UPSERT_BOARD,
                 {"i": {"key": key, "name": key, "metric": metric, "actionType": "review.posted"}},
             )
         )["upsertLeaderboard"]
@@ -321,24 +329,27 @@ async def test_admin_boards_of_actions_count_history_and_validate(api: Api) -> N
         "metric": {"key": "points", "name": "X", "metric": "TIER_POINTS"},
     }
     for field, value in bad.items():
-        errors = (await api.admin(UPSERT, {"i": value}))["upsertLeaderboard"]["errors"]
+        errors = (await api.admin(UPSERT_BOARD, {"i": value}))["upsertLeaderboard"]["errors"]
         assert errors[0]["code"] == "INVALID_INPUT" and errors[0]["field"] == ["input", field]
     unknown = {"key": "y", "name": "Y", "metric": "ACTION_VALUE", "actionType": "nope"}
-    errors = (await api.admin(UPSERT, {"i": unknown}))["upsertLeaderboard"]["errors"]
+    errors = (await api.admin(UPSERT_BOARD, {"i": unknown}))["upsertLeaderboard"]["errors"]
     assert errors[0]["field"] == ["input", "actionType"]
     assert len((await api.admin("{ leaderboards { key } }"))["leaderboards"]) == 3
 
 
 async def test_tier_points_board_follows_orders(api: Api) -> None:
+    # given a board of tier points, and two members
     freeze()
     a, b = await members(2, "tier")
     made = await api.admin(
-        UPSERT, {"i": {"key": "tiers", "name": "Tiers", "metric": "TIER_POINTS"}}
+        UPSERT_BOARD, {"i": {"key": "tiers", "name": "Tiers", "metric": "TIER_POINTS"}}
     )
     assert made["upsertLeaderboard"]["errors"] == []
+    # when they earn 10 and 25 tier points
     await earn(api, a.external_id, 10)
     tick()
     await earn(api, b.external_id, 25)
+    # then the board ranks them by it, and a rebuild agrees
     top = await board(api, "tiers")
     assert [(e["member"]["id"], e["score"]) for e in top["entries"]] == [
         (str(b.id), 25),

@@ -17,7 +17,7 @@ from core import clock, outbox, redis
 from game.leaderboards import store
 from game.leaderboards.store import Change
 from tests.conftest import Api
-from tests.game.leaderboards_factories import earn, freeze, members
+from tests.game.factories import earn, freeze, members
 from tests.server.processes import OwnRedis
 
 WINDOWS = ("all", "2026-11-16", "2026-W47", "2026-11")
@@ -149,10 +149,11 @@ async def test_what_the_layout_before_hash_tags_left_is_ignored_then_deleted() -
     await client.set(redis.key("ob", "lb", 3), "1")
     old = [redis.key("lbz"), redis.key("lbmeta"), redis.key("ch", "lbdirty"), "250"]
     old += ["2026-11-16", "2026-W47", "2026-11", "P", "5", "10", "0", "60", ""] + [""] * 6
-    # when the row is relayed, it changes nothing (its effect is in the rebuilt boards)
+    # when the row is relayed
     assert await outbox.relay(outbox.Entry(3, {"leaderboards": old}))
+    # then it changes nothing (its effect is in the rebuilt boards)
     assert await store.members_in("points", "all") == {}
-    # when a process finds the boards missing, it rebuilds them and drops the old keys
+    # and when a process finds the boards missing, it rebuilds them and drops the old keys
     assert await rebuild.ensure_built()
     legacy = [redis.key("lbz", "*"), redis.key("lbmeta", "*"), redis.key("ob", "lb", "*")]
     assert [k for p in legacy async for k in client.scan_iter(match=p)] == []

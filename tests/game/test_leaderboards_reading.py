@@ -17,7 +17,7 @@ from game.leaderboards.store import Change
 from tests import factories
 from tests.conftest import Api
 from tests.factories import token_for
-from tests.game.leaderboards_factories import freeze
+from tests.game.factories import freeze
 
 QUERY = """query($f: Int!) { leaderboard(key: "points", first: $f) {
   entries { rank score member { displayName } } me { rank } aroundMe(radius: 2) { rank score }
@@ -113,11 +113,14 @@ async def test_the_query_costs_the_same_at_10_and_100_entries(
 async def test_tier_codes_are_loaded_only_when_asked(
     api: Api, settings: Any, sql: Counter, redis_commands: list[str]
 ) -> None:
+    # given a board of five members, one of them reading it
     freeze()
     people = await _board_of(5)
     token = token_for(people[0], settings)
     await api(QUERY, {"f": 1}, token=token)
+    # when the board is read without tier codes, then with them
     plain, _, _ = await _read(api, token, 5, sql, redis_commands)
     asked, _, data = await _read(api, token, 5, sql, redis_commands, WITH_TIERS)
+    # then only the second reads the tier statuses
     assert asked > plain  # the tier statuses, since tierCode was asked for
     assert [e["member"]["tierCode"] for e in data["entries"]] == [None] * 5

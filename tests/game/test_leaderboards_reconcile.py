@@ -16,7 +16,7 @@ from game.leaderboards import rebuild, reconcile, scoring, store
 from rewards.ledger.events import PointsChanged, Reason
 from tests import backends
 from tests.conftest import Api
-from tests.game.leaderboards_factories import UPSERT, earn, freeze, members, tick
+from tests.game.factories import UPSERT_BOARD, earn, freeze, members, tick
 
 WINDOWS = ("all", "2026-11-16", "2026-W47", "2026-11")
 ALL, DAY, WEEK, MONTH = WINDOWS
@@ -62,7 +62,7 @@ async def test_a_corrupted_board_is_repaired_to_what_a_rebuild_gives(api: Api) -
         await earn(api, m.external_id, 10 * n)
         tick(0.3)
     made = await api.admin(
-        UPSERT, {"i": {"key": "orders", "name": "Orders", "metric": "ACTION_COUNT",
+        UPSERT_BOARD, {"i": {"key": "orders", "name": "Orders", "metric": "ACTION_COUNT",
                        "actionType": "order"}},
     )  # fmt: skip
     assert made["upsertLeaderboard"]["errors"] == []
@@ -137,6 +137,7 @@ async def test_the_job_reconciles_at_start_then_every_few_minutes(api: Api) -> N
     from server import leaderboard_jobs
     from server.jobs import JOBS
 
+    # given a member's points missing from the board behind the service's back
     freeze()
     (a,) = await members(1, "job")
     await earn(api, a.external_id, 10)
@@ -146,6 +147,7 @@ async def test_the_job_reconciles_at_start_then_every_few_minutes(api: Api) -> N
     leaderboard_jobs._reconciled_here = False
     # when the jobs run for the first time in this process: a round at once
     first = await leaderboard_jobs.reconcile_boards()
+    # then it repairs the board and says so
     assert isinstance(first, reconcile.ReconcileReport)
     assert first.repaired == {("points", ALL): 1}
     described = JOBS["leaderboards-reconcile"].describe(first)

@@ -10,15 +10,17 @@ from core.settings import Settings
 from game.models import Mission
 from tests import factories
 from tests.conftest import Api
-from tests.game import helpers
+from tests.game import factories as game
 
 LIST = "query($s: MissionStatus) { missions(status: $s) { id status completions } }"
 
 
 async def test_create_mission_returns_the_definition(api: Api) -> None:
-    await helpers.action_type(api, "review.posted")
-    await helpers.badge(api, "reviewer")
-    created = await helpers.mission(
+    # given an action type and a badge
+    await game.action_type(api, "review.posted")
+    await game.badge(api, "reviewer")
+    # when an admin creates a mission with every field
+    created = await game.mission(
         api,
         description="Share your thoughts",
         reward={"points": 100, "badgeCode": "reviewer"},
@@ -28,6 +30,7 @@ async def test_create_mission_returns_the_definition(api: Api) -> None:
         startsAt="2026-11-01T00:00:00+00:00",
         endsAt="2026-12-01T00:00:00+00:00",
     )
+    # then it returns the definition as given, active, with no completions
     assert {k: v for k, v in created.items() if k != "id"} == {
         "title": "Write 3 reviews",
         "description": "Share your thoughts",
@@ -48,7 +51,10 @@ async def test_create_mission_returns_the_definition(api: Api) -> None:
 
 
 async def test_the_built_in_order_action_can_be_measured(api: Api) -> None:
-    created = await helpers.mission(api, actionType="order", measure="SUM", target=1_000_000)
+    # given only the built-in order action
+    # when a mission sums orders
+    created = await game.mission(api, actionType="order", measure="SUM", target=1_000_000)
+    # then it is created
     assert created["actionType"] == "order" and created["measure"] == "SUM"
 
 
@@ -83,9 +89,12 @@ async def test_the_built_in_order_action_can_be_measured(api: Api) -> None:
 async def test_bad_definitions_name_the_field_and_write_nothing(
     api: Api, fields: dict[str, Any], code: str, field: list[str]
 ) -> None:
-    await helpers.action_type(api, "review.posted")
-    data = await api.admin(helpers.CREATE_MISSION, {"i": helpers.mission_input(**fields)})
+    # given an action type
+    await game.action_type(api, "review.posted")
+    # when an admin creates a mission wrong in one field
+    data = await api.admin(game.CREATE_MISSION, {"i": game.mission_input(**fields)})
     payload = data["createMission"]
+    # then it is refused with the code naming that field, and nothing is written
     assert payload["mission"] is None
     assert [(e["code"], e["field"]) for e in payload["errors"]] == [(code, field)]
     assert await Mission.all().count() == 0
@@ -94,76 +103,93 @@ async def test_bad_definitions_name_the_field_and_write_nothing(
 async def test_changing_a_live_mission_keeps_progress_already_made(
     api: Api, settings: Settings
 ) -> None:
-    await helpers.action_type(api, "review.posted")
-    mission = await helpers.mission(api, target=3)
+    # given a mission of 3 reviews and a member who wrote 2
+    await game.action_type(api, "review.posted")
+    mission = await game.mission(api, target=3)
     member = await factories.member()
-    await helpers.track(api, member)
-    await helpers.track(api, member)
+    await game.track(api, member)
+    await game.track(api, member)
+    # when the admin raises the target to 5
     data = await api.admin(
-        helpers.UPDATE_MISSION,
-        {"id": mission["id"], "i": helpers.mission_input(title="Write 5 reviews", target=5)},
+        game.UPDATE_MISSION,
+        {"id": mission["id"], "i": game.mission_input(title="Write 5 reviews", target=5)},
     )
+    # then the member keeps their 2 of the new 5
     assert data["updateMission"]["mission"]["target"] == 5.0
-    [progress] = await helpers.my_missions(api, member, settings)
+    [progress] = await game.my_missions(api, member, settings)
     assert (progress["progress"], progress["target"]) == (2.0, 5.0)
     assert progress["mission"]["title"] == "Write 5 reviews"
-    # the next three reviews complete it under the new target
+    # and the next three reviews complete it under the new target
     for _ in range(3):
-        last = await helpers.track(api, member)
+        last = await game.track(api, member)
     assert last["missions"][0]["completed"] is True
 
 
 async def test_update_validates_like_create(api: Api) -> None:
-    await helpers.action_type(api, "review.posted")
-    mission = await helpers.mission(api, target=3)
+    # given a mission of 3 reviews
+    await game.action_type(api, "review.posted")
+    mission = await game.mission(api, target=3)
+    # when an admin updates it wrong, or updates an unknown mission
     data = await api.admin(
-        helpers.UPDATE_MISSION, {"id": mission["id"], "i": helpers.mission_input(target=0)}
+        game.UPDATE_MISSION, {"id": mission["id"], "i": game.mission_input(target=0)}
     )
+    # then it is refused like a create, and the mission is unchanged
     assert data["updateMission"]["errors"][0]["field"] == ["input", "target"]
     assert (await Mission.get(id=int(mission["id"]))).target == 3
-    unknown = await api.admin(
-        helpers.UPDATE_MISSION, {"id": "424242", "i": helpers.mission_input()}
-    )
+    unknown = await api.admin(game.UPDATE_MISSION, {"id": "424242", "i": game.mission_input()})
     assert unknown["updateMission"]["errors"][0]["code"] == "NOT_FOUND"
 
 
 async def test_paused_missions_do_not_move_and_are_not_offered(
     api: Api, settings: Settings
 ) -> None:
-    await helpers.action_type(api, "review.posted")
-    mission = await helpers.mission(api)
+    # given a mission, paused, and a member
+    await game.action_type(api, "review.posted")
+    mission = await game.mission(api)
     member = await factories.member()
-    await api.admin(helpers.SET_STATUS, {"id": mission["id"], "s": "PAUSED"})
-    assert (await helpers.track(api, member))["missions"] == []
-    assert await helpers.my_missions(api, member, settings) == []
-    await api.admin(helpers.SET_STATUS, {"id": mission["id"], "s": "ACTIVE"})
-    assert (await helpers.track(api, member))["missions"][0]["progress"] == 1.0
+    await api.admin(game.SET_STATUS, {"id": mission["id"], "s": "PAUSED"})
+    # when the member writes a review
+    # then it moves nothing and the mission is not offered
+    assert (await game.track(api, member))["missions"] == []
+    assert await game.my_missions(api, member, settings) == []
+    # and once it is active again, a review moves it
+    await api.admin(game.SET_STATUS, {"id": mission["id"], "s": "ACTIVE"})
+    assert (await game.track(api, member))["missions"][0]["progress"] == 1.0
 
 
 async def test_drafts_start_inactive(api: Api, settings: Settings) -> None:
-    await helpers.action_type(api, "review.posted")
-    await helpers.mission(api, status="DRAFT")
+    # given a draft mission and a member
+    await game.action_type(api, "review.posted")
+    await game.mission(api, status="DRAFT")
     member = await factories.member()
-    assert (await helpers.track(api, member))["missions"] == []
+    # when the member writes a review
+    # then it moves nothing
+    assert (await game.track(api, member))["missions"] == []
 
 
 async def test_an_archived_mission_stays_archived(api: Api) -> None:
-    await helpers.action_type(api, "review.posted")
-    mission = await helpers.mission(api)
-    await api.admin(helpers.SET_STATUS, {"id": mission["id"], "s": "ARCHIVED"})
-    data = await api.admin(helpers.SET_STATUS, {"id": mission["id"], "s": "ACTIVE"})
+    # given an archived mission
+    await game.action_type(api, "review.posted")
+    mission = await game.mission(api)
+    await api.admin(game.SET_STATUS, {"id": mission["id"], "s": "ARCHIVED"})
+    # when an admin makes it active again
+    data = await api.admin(game.SET_STATUS, {"id": mission["id"], "s": "ACTIVE"})
+    # then that is refused, naming the status
     assert [(e["code"], e["field"]) for e in data["setMissionStatus"]["errors"]] == [
         ("INVALID_INPUT", ["status"])
     ]
 
 
 async def test_missions_lists_by_status_with_completions(api: Api) -> None:
-    await helpers.action_type(api, "review.posted")
-    one = await helpers.mission(api, target=1)
-    two = await helpers.mission(api, status="DRAFT")
+    # given an active mission completed by two members, and a draft
+    await game.action_type(api, "review.posted")
+    one = await game.mission(api, target=1)
+    two = await game.mission(api, status="DRAFT")
     for _ in range(2):
-        await helpers.track(api, await factories.member())
+        await game.track(api, await factories.member())
+    # when an admin lists the missions
     everything = (await api.admin(LIST))["missions"]
+    # then each is listed with its status and completions, and a status filters them
     assert everything == [
         {"id": one["id"], "status": "ACTIVE", "completions": 2},
         {"id": two["id"], "status": "DRAFT", "completions": 0},
@@ -173,8 +199,11 @@ async def test_missions_lists_by_status_with_completions(api: Api) -> None:
 
 
 async def test_only_admins_define_missions(api: Api, settings: Settings) -> None:
-    await helpers.action_type(api, "review.posted")
+    # given an action type
+    await game.action_type(api, "review.posted")
+    # when the integration key creates a mission
     body = await api.raw(
-        helpers.CREATE_MISSION, {"i": helpers.mission_input()}, token="test-integration-key"
+        game.CREATE_MISSION, {"i": game.mission_input()}, token="test-integration-key"
     )
+    # then it is FORBIDDEN
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"

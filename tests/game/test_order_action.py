@@ -8,7 +8,7 @@ from core.settings import Settings
 from game.models import Action
 from tests import factories
 from tests.conftest import Api
-from tests.game import helpers
+from tests.game import factories as game
 
 RECORD = """mutation($i: RecordOrderInput!) { recordOrder(input: $i) {
   pointsEarned duplicate errors { code } } }"""
@@ -32,7 +32,8 @@ async def order(
 
 
 async def test_orders_move_sum_missions_with_a_channel_filter(api: Api, settings: Settings) -> None:
-    await helpers.mission(
+    # given a mission of 1,000,000 VND spent in the app, and a member
+    await game.mission(
         api,
         title="Spend 1M in the app",
         actionType="order",
@@ -42,22 +43,28 @@ async def test_orders_move_sum_missions_with_a_channel_filter(api: Api, settings
         reward={"points": 7},
     )
     member = await factories.member()
+    # when the member orders 600,000 in the app and 900,000 in a store
     await order(api, member.external_id, "o-1", 600_000, "app")
     await order(api, member.external_id, "o-2", 900_000, "store")
-    [progress] = await helpers.my_missions(api, member, settings)
+    # then only the app's order counts
+    [progress] = await game.my_missions(api, member, settings)
     assert (progress["progress"], progress["completed"]) == (600_000.0, False)
+    # and when they order 400,000 more in the app, it is complete
     await order(api, member.external_id, "o-3", 400_000, "app")
-    [progress] = await helpers.my_missions(api, member, settings)
+    [progress] = await game.my_missions(api, member, settings)
     assert progress["completed"] is True
-    # order points (5% of 1.9M at 1000 per point = 95) plus the mission's 7
-    assert (await helpers.me(api, member, settings))["pointsBalance"] == 95 + 7
+    # and they hold the order points (5% of 1.9M at 1000 per point = 95) plus the mission's 7
+    assert (await game.me(api, member, settings))["pointsBalance"] == 95 + 7
 
 
 async def test_an_order_counts_once_and_earns_no_action_points(api: Api) -> None:
-    await helpers.mission(api, actionType="order", target=2)
+    # given a mission of two orders, and a member
+    await game.mission(api, actionType="order", target=2)
     member = await factories.member()
+    # when the same order is recorded twice
     await order(api, member.external_id, "o-1", 100_000, "app")
     await order(api, member.external_id, "o-1", 100_000, "app")  # a retried order
+    # then it is one order action, which earns no action points
     rows = await Action.all()
     assert [(r.action_type, r.value, r.attributes, r.points_awarded) for r in rows] == [
         ("order", Decimal("100000"), {"channel": "app"}, 0)
@@ -65,14 +72,17 @@ async def test_an_order_counts_once_and_earns_no_action_points(api: Api) -> None
 
 
 async def test_orders_stamp_cards(api: Api, settings: Settings) -> None:
+    # given a stamp card of three orders, and a member
     data = await api.admin(
         """mutation($i: StampCardInput!) { createStampCard(input: $i) { errors { code } } }""",
         {"i": {"name": "Visits", "actionType": "order", "slots": 3, "reward": {"points": 1}}},
     )
     assert data["createStampCard"]["errors"] == []
     member = await factories.member()
+    # when the member orders three times
     for n in range(3):
         await order(api, member.external_id, f"o-{n}", 10_000, "store")
+    # then the card is complete
     token = factories.token_for(member, settings)
     mine = await api("{ myStampCards { stamps completedCount } }", token=token)
     assert mine["myStampCards"] == [{"stamps": 0, "completedCount": 1}]

@@ -11,7 +11,7 @@ from redis.asyncio.client import Pipeline, Redis
 
 from tests import backends, factories
 from tests.conftest import Api
-from tests.game import helpers
+from tests.game import factories as game
 
 
 class _Statements(logging.Handler):
@@ -59,16 +59,16 @@ def redis_trips(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
 
 
 async def _statements_per_action(api: Api, statements: _Statements, missions: int) -> int:
-    await helpers.action_type(api, f"a{missions}.done", points=3)
+    await game.action_type(api, f"a{missions}.done", points=3)
     for n in range(missions):
         measure = ("COUNT", "SUM", "STREAK_DAYS")[n % 3]
-        await helpers.mission(
+        await game.mission(
             api, title=f"m{n}", actionType=f"a{missions}.done", measure=measure, target=10**6
         )
     member = await factories.member()
-    await helpers.track(api, member, f"a{missions}.done")  # creates the progress rows
+    await game.track(api, member, f"a{missions}.done")  # creates the progress rows
     statements.count = 0
-    moved = await helpers.track(api, member, f"a{missions}.done")
+    moved = await game.track(api, member, f"a{missions}.done")
     assert len(moved["missions"]) == missions - missions // 3  # streaks move once a day
     return statements.count
 
@@ -76,11 +76,14 @@ async def _statements_per_action(api: Api, statements: _Statements, missions: in
 async def test_sql_per_action_does_not_grow_with_the_number_of_missions(
     api: Api, statements: _Statements
 ) -> None:
+    # given one action type with one mission, and another with fifty (a third of them streaks)
+    # when a member's action of each is tracked
     one = await _statements_per_action(api, statements, 1)
     fifty = await _statements_per_action(api, statements, 50)
-    # the lock (which also reads the missions' progress rows), then one statement on
-    # PostgreSQL: the balances and the draw on the budget, progress, postings, lots, the
-    # action, the member's state, the outbox row. SQLite runs those one by one, in-process.
+    # then both cost the same statements: the lock (which also reads the missions' progress
+    # rows), then one statement on PostgreSQL: the balances and the draw on the budget,
+    # progress, postings, lots, the action, the member's state, the outbox row. SQLite runs
+    # those one by one, in-process.
     assert fifty == one <= (2 if backends.ON_POSTGRES else 9)
 
 
@@ -88,17 +91,15 @@ async def _statements_completing(api: Api, statements: _Statements, completing: 
     # given 50 missions on an action type, `completing` of which complete on a member's
     # second action (each paying 5 points and writing its "mission completed" message)
     kind = f"visit{completing}"
-    await helpers.action_type(api, kind, points=3)
+    await game.action_type(api, kind, points=3)
     for n in range(50):
         target = 2 if n < completing else 10**6
-        await helpers.mission(
-            api, title=f"m{n}", actionType=kind, target=target, reward={"points": 5}
-        )
+        await game.mission(api, title=f"m{n}", actionType=kind, target=target, reward={"points": 5})
     member = await factories.member()
-    await helpers.track(api, member, kind)
+    await game.track(api, member, kind)
     # when the second action completes them
     statements.count = 0
-    done = await helpers.track(api, member, kind)
+    done = await game.track(api, member, kind)
     assert sum(1 for m in done["missions"] if m["completed"]) == completing
     return statements.count
 
@@ -106,6 +107,8 @@ async def _statements_completing(api: Api, statements: _Statements, completing: 
 async def test_completing_missions_with_rewards_and_messages_costs_a_fixed_few_more(
     api: Api, statements: _Statements
 ) -> None:
+    # given 50 missions on each of two action types, one or ten of them about to complete
+    # when a member's action completes them
     one = await _statements_completing(api, statements, 1)
     ten = await _statements_completing(api, statements, 10)
     # then completing ten costs what completing one does: the lock; the members' names for
@@ -136,14 +139,14 @@ async def test_an_order_is_two_statements_on_postgresql(api: Api, statements: _S
 
 
 async def test_one_action_is_one_redis_round_trip(api: Api, redis_trips: dict[str, int]) -> None:
-    # 20 missions move (MissionProgressed x20), points and a full stamp card (PointsChanged x2,
-    # BadgeAwarded), and the leaderboards count it (ActionTracked): all in one pipeline.
+    # given 20 missions that move (MissionProgressed x20), points and a full stamp card
+    # (PointsChanged x2, BadgeAwarded), and the leaderboards count it (ActionTracked).
     # (Completed missions also raise MissionCompleted, whose notification is engage's own
     # follow-up transaction, so they are left out here.)
-    await helpers.action_type(api, "review.posted", points=10)
-    await helpers.badge(api, "reviewer")
+    await game.action_type(api, "review.posted", points=10)
+    await game.badge(api, "reviewer")
     for n in range(20):
-        await helpers.mission(api, title=f"m{n}", target=100)
+        await game.mission(api, title=f"m{n}", target=100)
     card = {
         "name": "One review",
         "actionType": "review.posted",
@@ -157,8 +160,10 @@ async def test_one_action_is_one_redis_round_trip(api: Api, redis_trips: dict[st
     assert created["createStampCard"]["errors"] == []
     member = await factories.member()
     redis_trips.update(pipelines=0, commands=0, rate_limits=0)
-    payload = await helpers.track(api, member)
+    # when a member's action is tracked
+    payload = await game.track(api, member)
     assert len(payload["missions"]) == 20 and payload["badgesAwarded"]
+    # then it is one Redis pipeline (and the rate limit's one command)
     assert redis_trips == {"pipelines": 1, "commands": 0, "rate_limits": 1}
 
 
@@ -183,9 +188,9 @@ async def test_sql_per_batch_does_not_grow_with_its_size_on_postgresql(
     api: Api, statements: _Statements
 ) -> None:
     # given an action type with 20 live missions
-    await helpers.action_type(api, "b.done", points=3)
+    await game.action_type(api, "b.done", points=3)
     for n in range(20):
-        await helpers.mission(api, title=f"m{n}", actionType="b.done", target=10**6)
+        await game.mission(api, title=f"m{n}", actionType="b.done", target=10**6)
     # when batches of 10 and of 40 actions of different members are tracked
     ten = await _statements_per_batch(api, statements, 10, "ten")
     forty = await _statements_per_batch(api, statements, 40, "forty")

@@ -14,7 +14,7 @@ from game.actions import ActionTracked
 from game.models import Action
 from tests import factories
 from tests.conftest import Api
-from tests.game import helpers
+from tests.game import factories as game
 
 # 10:00 in Asia/Ho_Chi_Minh (UTC+7), the program's default zone; the local day ends 17:00 UTC.
 MORNING = datetime(2026, 11, 2, 3, 0, tzinfo=UTC)
@@ -32,40 +32,50 @@ async def _errors(payload: dict[str, Any]) -> list[tuple[str, list[str] | None]]
 
 
 async def test_points_go_through_the_ledger(api: Api, settings: Settings) -> None:
-    await helpers.action_type(api, "review.posted", points=10)
+    # given an action type worth 10 points, and a member
+    await game.action_type(api, "review.posted", points=10)
     member = await factories.member()
-    payload = await helpers.track(api, member)
+    # when an action of the member is tracked
+    payload = await game.track(api, member)
+    # then it earns 10 points, posted to the member's balance
     assert payload["pointsAwarded"] == 10 and payload["errors"] == []
-    assert (await helpers.me(api, member, settings))["pointsBalance"] == 10
+    assert (await game.me(api, member, settings))["pointsBalance"] == 10
 
 
 async def test_daily_cap_counts_earning_occurrences_per_local_day(
     api: Api, settings: Settings
 ) -> None:
+    # given an action type worth 10 points, twice a day, and a member in the morning
     clock.freeze(MORNING)
-    await helpers.action_type(api, "review.posted", points=10, dailyCap=2)
+    await game.action_type(api, "review.posted", points=10, dailyCap=2)
     member = await factories.member()
-    earned = [(await helpers.track(api, member))["pointsAwarded"] for _ in range(3)]
+    # when they act three times
+    earned = [(await game.track(api, member))["pointsAwarded"] for _ in range(3)]
+    # then the third earns nothing
     assert earned == [10, 10, 0]
-    # 16:59 UTC is still 23:59 local: the same day, still capped
+    # and at 16:59 UTC, still 23:59 local, the same day is still capped
     clock.freeze(MORNING.replace(hour=16, minute=59))
-    assert (await helpers.track(api, member))["pointsAwarded"] == 0
-    # 17:00 UTC is local midnight: a new day earns again
+    assert (await game.track(api, member))["pointsAwarded"] == 0
+    # and at 17:00 UTC, local midnight, a new day earns again
     clock.freeze(MORNING.replace(hour=17))
-    assert (await helpers.track(api, member))["pointsAwarded"] == 10
-    assert (await helpers.me(api, member, settings))["pointsBalance"] == 30
+    assert (await game.track(api, member))["pointsAwarded"] == 10
+    assert (await game.me(api, member, settings))["pointsBalance"] == 30
 
 
 async def test_daily_cap_is_per_member(api: Api) -> None:
-    await helpers.action_type(api, "review.posted", points=10, dailyCap=1)
+    # given an action type capped at once a day, and two members
+    await game.action_type(api, "review.posted", points=10, dailyCap=1)
     one, two = await factories.member(), await factories.member()
-    assert (await helpers.track(api, one))["pointsAwarded"] == 10
-    assert (await helpers.track(api, two))["pointsAwarded"] == 10
+    # when each acts once
+    # then both earn
+    assert (await game.track(api, one))["pointsAwarded"] == 10
+    assert (await game.track(api, two))["pointsAwarded"] == 10
 
 
 async def test_promotion_multiplies_action_points_floored(api: Api) -> None:
+    # given an action type worth 5 points, and a promotion of x1.5 on it
     clock.freeze(MORNING)
-    await helpers.action_type(api, "review.posted", points=5)
+    await game.action_type(api, "review.posted", points=5)
     data = await api.admin(
         """mutation($i: PromotionInput!) { createPromotion(input: $i) { errors { code } } }""",
         {
@@ -79,38 +89,50 @@ async def test_promotion_multiplies_action_points_floored(api: Api) -> None:
         },
     )
     assert data["createPromotion"]["errors"] == []
+    # and a member
     member = await factories.member()
-    assert (await helpers.track(api, member))["pointsAwarded"] == 7  # floor(5 x 1.5)
+    # when the member acts
+    # then they earn floor(5 x 1.5)
+    assert (await game.track(api, member))["pointsAwarded"] == 7  # floor(5 x 1.5)
 
 
 async def test_member_reports_client_reportable_types_for_themselves(
     api: Api, settings: Settings
 ) -> None:
-    await helpers.action_type(api, "app.opened", points=1, clientReportable=True)
+    # given a type members may report, and a member with a token
+    await game.action_type(api, "app.opened", points=1, clientReportable=True)
     member = await factories.member()
     token = factories.token_for(member, settings)
-    data = await api(helpers.TRACK, _input(None), token=token)
+    # when the member reports it without naming themselves, then naming themselves
+    data = await api(game.TRACK, _input(None), token=token)
+    # then both earn
     assert data["trackAction"]["pointsAwarded"] == 1
-    same = await api(helpers.TRACK, _input(member.external_id, idempotencyKey="o2"), token=token)
+    same = await api(game.TRACK, _input(member.external_id, idempotencyKey="o2"), token=token)
     assert same["trackAction"]["pointsAwarded"] == 1
 
 
 async def test_member_may_not_report_for_someone_else(api: Api, settings: Settings) -> None:
-    await helpers.action_type(api, "app.opened", points=1, clientReportable=True)
+    # given a type members may report, and two members
+    await game.action_type(api, "app.opened", points=1, clientReportable=True)
     member, other = await factories.member(), await factories.member()
     token = factories.token_for(member, settings)
-    data = await api(helpers.TRACK, _input(other.external_id), token=token)
+    # when one reports it for the other
+    data = await api(game.TRACK, _input(other.external_id), token=token)
+    # then it is FORBIDDEN naming the member, and nothing is written
     assert await _errors(data["trackAction"]) == [("FORBIDDEN", ["input", "memberExternalId"])]
     assert await Action.all().count() == 0
 
 
 async def test_member_may_not_report_server_verified_types(api: Api, settings: Settings) -> None:
-    await helpers.action_type(api, "review.posted", points=10)
+    # given a type only the server may report, and a member
+    await game.action_type(api, "review.posted", points=10)
     member = await factories.member()
     token = factories.token_for(member, settings)
-    data = await api(helpers.TRACK, _input(None, type="review.posted"), token=token)
+    # when the member reports it
+    data = await api(game.TRACK, _input(None, type="review.posted"), token=token)
+    # then it is FORBIDDEN naming the type, and earns nothing
     assert await _errors(data["trackAction"]) == [("FORBIDDEN", ["input", "type"])]
-    assert (await helpers.me(api, member, settings))["pointsBalance"] == 0
+    assert (await game.me(api, member, settings))["pointsBalance"] == 0
 
 
 @pytest.mark.parametrize(
@@ -132,10 +154,13 @@ async def test_member_may_not_report_server_verified_types(api: Api, settings: S
 async def test_bad_reports_are_refused_and_write_nothing(
     api: Api, settings: Settings, fields: dict[str, Any], expected: tuple[str, list[str]]
 ) -> None:
+    # given an action type, and a member
     clock.freeze(MORNING)
-    await helpers.action_type(api, "app.opened", points=1)
+    await game.action_type(api, "app.opened", points=1)
     member = await factories.member()
-    data = await api.integration(helpers.TRACK, _input(member.external_id, **fields))
+    # when a report wrong in one field is tracked
+    data = await api.integration(game.TRACK, _input(member.external_id, **fields))
+    # then it is refused with the code naming that field, and nothing is written
     assert await _errors(data["trackAction"]) == [expected]
     assert await Action.all().count() == 0
 
@@ -143,19 +168,22 @@ async def test_bad_reports_are_refused_and_write_nothing(
 async def test_a_retry_returns_the_first_result_and_changes_nothing(
     api: Api, settings: Settings
 ) -> None:
-    await helpers.action_type(api, "review.posted", points=10)
-    await helpers.badge(api, "reviewer")
-    await helpers.mission(api, target=1, reward={"points": 5, "badgeCode": "reviewer"})
+    # given an action type, a mission of one review with a badge, and a member
+    await game.action_type(api, "review.posted", points=10)
+    await game.badge(api, "reviewer")
+    await game.mission(api, target=1, reward={"points": 5, "badgeCode": "reviewer"})
     member = await factories.member()
     variables = _input(member.external_id, type="review.posted", attributes={"stars": 5})
-    first = (await api.integration(helpers.TRACK, variables))["trackAction"]
-    again = (await api.integration(helpers.TRACK, variables))["trackAction"]
+    # when the same report is sent twice
+    first = (await api.integration(game.TRACK, variables))["trackAction"]
+    again = (await api.integration(game.TRACK, variables))["trackAction"]
+    # then the second is a duplicate answering what the first did, with no new effect
     assert first["duplicate"] is False and again["duplicate"] is True
     assert {k: v for k, v in again.items() if k != "duplicate"} == {
         k: v for k, v in first.items() if k != "duplicate"
     }
     assert first["pointsAwarded"] == 10 and first["badgesAwarded"][0]["badge"]["code"] == "reviewer"
-    assert (await helpers.me(api, member, settings))["pointsBalance"] == 15
+    assert (await game.me(api, member, settings))["pointsBalance"] == 15
     assert await Action.all().count() == 1
 
 
@@ -166,38 +194,47 @@ async def test_a_retry_returns_the_first_result_and_changes_nothing(
 async def test_a_key_reused_with_other_content_is_a_conflict(
     api: Api, settings: Settings, change: dict[str, Any]
 ) -> None:
-    await helpers.action_type(api, "review.posted", points=10)
-    await helpers.action_type(api, "review.other", points=10)
+    # given a member's report
+    await game.action_type(api, "review.posted", points=10)
+    await game.action_type(api, "review.other", points=10)
     member = await factories.member()
     base = _input(member.external_id, type="review.posted", attributes={"stars": 5})
-    await api.integration(helpers.TRACK, base)
+    await api.integration(game.TRACK, base)
+    # when its key is sent again with other content
     changed = {"i": base["i"] | change}
-    data = await api.integration(helpers.TRACK, changed)
+    data = await api.integration(game.TRACK, changed)
+    # then it is an IDEMPOTENCY_CONFLICT and earns nothing more
     assert await _errors(data["trackAction"]) == [
         ("IDEMPOTENCY_CONFLICT", ["input", "idempotencyKey"])
     ]
-    assert (await helpers.me(api, member, settings))["pointsBalance"] == 10
+    assert (await game.me(api, member, settings))["pointsBalance"] == 10
 
 
 async def test_the_same_key_for_two_members_is_two_actions(api: Api) -> None:
-    await helpers.action_type(api, "app.opened", points=1)
+    # given two members
+    await game.action_type(api, "app.opened", points=1)
     one, two = await factories.member(), await factories.member()
-    first = await api.integration(helpers.TRACK, _input(one.external_id))
-    second = await api.integration(helpers.TRACK, _input(two.external_id))
+    # when each reports with the same key
+    first = await api.integration(game.TRACK, _input(one.external_id))
+    second = await api.integration(game.TRACK, _input(two.external_id))
+    # then both are new actions
     assert first["trackAction"]["duplicate"] is False
     assert second["trackAction"]["duplicate"] is False
 
 
 async def test_occurred_at_defaults_to_now_and_may_be_in_the_past(api: Api) -> None:
+    # given an action type and a member
     clock.freeze(MORNING)
-    await helpers.action_type(api, "app.opened")
+    await game.action_type(api, "app.opened")
     member = await factories.member()
-    await api.integration(helpers.TRACK, _input(member.external_id))
+    # when one action is reported without a time, and one of yesterday
+    await api.integration(game.TRACK, _input(member.external_id))
     yesterday = MORNING - timedelta(days=1)
     await api.integration(
-        helpers.TRACK,
+        game.TRACK,
         _input(member.external_id, idempotencyKey="o2", occurredAt=yesterday.isoformat()),
     )
+    # then the first happened now, the other yesterday, each on its local day
     rows = await Action.all().order_by("id")
     assert [r.occurred_at for r in rows] == [MORNING, yesterday]
     assert [r.day.isoformat() for r in rows] == ["2026-11-02", "2026-11-01"]
@@ -218,16 +255,20 @@ def tracked() -> Iterator[list[ActionTracked]]:
 async def test_action_tracked_goes_out_once_per_new_action(
     api: Api, tracked: list[ActionTracked]
 ) -> None:
+    # given an action type and a member
     clock.freeze(MORNING)
-    await helpers.action_type(api, "app.opened")
+    await game.action_type(api, "app.opened")
     member = await factories.member()
     variables = _input(member.external_id, value=2.5)
-    await api.integration(helpers.TRACK, variables)
-    await api.integration(helpers.TRACK, variables)  # a retry is not a new action
+    # when an action is tracked, then retried
+    await api.integration(game.TRACK, variables)
+    await api.integration(game.TRACK, variables)  # a retry is not a new action
+    # then ActionTracked went out once
     assert tracked == [ActionTracked(member.id, "app.opened", 2.5, MORNING, MORNING)]
 
 
 async def test_action_points_take_the_promotion_times_the_tier_multiplier(api: Api) -> None:
+    # given a base tier of x1.5, a promotion of x2, and an action type worth 5 points
     clock.freeze(MORNING)
     tier = """mutation($i: TierInput!) { upsertTier(input: $i) { errors { code } } }"""
     await api.admin(
@@ -244,6 +285,9 @@ async def test_action_points_take_the_promotion_times_the_tier_multiplier(api: A
             }
         },
     )
-    await helpers.action_type(api, "review.posted", points=5)
+    await game.action_type(api, "review.posted", points=5)
+    # and a member
     member = await factories.member()
-    assert (await helpers.track(api, member))["pointsAwarded"] == 15  # floor(5 x 2 x 1.5)
+    # when the member acts
+    # then they earn floor(5 x 2 x 1.5)
+    assert (await game.track(api, member))["pointsAwarded"] == 15  # floor(5 x 2 x 1.5)

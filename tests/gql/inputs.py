@@ -1,10 +1,12 @@
-"""Helpers for the input tests: raw posts (lone surrogates included), the contract's codes,
-a fingerprint of the database, and a walk over every argument of the served schema."""
+"""Helpers for the input and authorization tests: raw posts (lone surrogates included), the
+contract's codes, a fingerprint of the database, the served schema as a client introspects
+it with the roles each root field documents, and a walk over every argument of it."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -18,8 +20,12 @@ from graphql import (
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLScalarType,
+    GraphQLSchema,
     Undefined,
+    build_client_schema,
+    get_introspection_query,
     get_named_type,
+    graphql_sync,
     is_composite_type,
 )
 from tortoise import Tortoise, connections
@@ -31,6 +37,26 @@ from gql.schema import schema
 CODES = {c.value for c in ErrorCode}
 # The audit trail records refused admin calls too: that row is the point, not a write.
 NOT_FINGERPRINTED = {"audit_entry"}
+_ROLES = re.compile(r"Roles: ([A-Za-z, ]+)\.\s*$")
+
+
+def _introspected() -> GraphQLSchema:
+    """The served schema as a client sees it (introspection, not Python)."""
+    result = graphql_sync(schema._schema, get_introspection_query(descriptions=True))
+    assert result.errors is None and result.data is not None
+    return build_client_schema(result.data)  # type: ignore[arg-type]
+
+
+CLIENT = _introspected()
+
+
+def documented_roles(operation: str, name: str) -> set[str]:
+    """The roles the root field's description names ("Roles: ADMIN, INTEGRATION.")."""
+    root = CLIENT.get_type(operation)
+    assert isinstance(root, GraphQLObjectType)
+    found = _ROLES.search(root.fields[name].description or "")
+    assert found, f"{operation}.{name} documents no role (give it a permission class)"
+    return {r.strip() for r in found.group(1).split(",")}
 
 
 async def post(

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 from typing import Any
 
 import pytest
@@ -17,12 +16,8 @@ import websockets
 from graphql import (
     GraphQLNonNull,
     GraphQLObjectType,
-    GraphQLSchema,
     Undefined,
-    build_client_schema,
-    get_introspection_query,
     get_named_type,
-    graphql_sync,
     is_composite_type,
 )
 
@@ -30,34 +25,15 @@ from core.settings import Settings
 from gql.schema import schema as served
 from tests import factories
 from tests.conftest import ADMIN_KEY, INTEGRATION_KEY, Api
-from tests.gql.inputs import CODES, sample
+from tests.gql.inputs import CLIENT, CODES, documented_roles, sample
 from tests.server.live import closed_with, live_server, socket
 
 CALLERS = ("anonymous", "MEMBER", "INTEGRATION", "ADMIN")
-_ROLES = re.compile(r"Roles: ([A-Za-z, ]+)\.\s*$")
-
-
-def _introspected() -> GraphQLSchema:
-    """The served schema as a client sees it (introspection, not Python)."""
-    result = graphql_sync(served._schema, get_introspection_query(descriptions=True))
-    assert result.errors is None and result.data is not None
-    return build_client_schema(result.data)  # type: ignore[arg-type]
-
-
-CLIENT = _introspected()
 
 
 def root_fields(operation: str) -> list[str]:
     root = CLIENT.get_type(operation)
     return list(root.fields) if isinstance(root, GraphQLObjectType) else []
-
-
-def documented_roles(operation: str, name: str) -> set[str]:
-    root = CLIENT.get_type(operation)
-    assert isinstance(root, GraphQLObjectType)
-    found = _ROLES.search(root.fields[name].description or "")
-    assert found, f"{operation}.{name} documents no role (give it a permission class)"
-    return {r.strip() for r in found.group(1).split(",")}
 
 
 def call(operation: str, name: str) -> tuple[str, dict[str, Any]]:
@@ -99,6 +75,9 @@ HTTP_FIELDS = [("Query", n) for n in root_fields("Query")] + [
 
 
 def test_the_matrix_covers_every_root_field() -> None:
+    # given the served schema as a client introspects it
+    # when its root fields are listed for the matrix
+    # then every query and mutation is there
     assert len(HTTP_FIELDS) == len(served._schema.query_type.fields) + len(  # type: ignore[union-attr]
         served._schema.mutation_type.fields  # type: ignore[union-attr]
     )
@@ -109,6 +88,7 @@ def test_the_matrix_covers_every_root_field() -> None:
 async def test_each_root_field_answers_each_caller_as_documented(
     api: Api, settings: Settings, operation: str, name: str
 ) -> None:
+    # given a root field, the roles it documents, and a caller of each kind
     roles = documented_roles(operation, name)
     member = factories.token_for(await factories.member(external_id="m-matrix"), settings)
     tokens = {
@@ -117,10 +97,12 @@ async def test_each_root_field_answers_each_caller_as_documented(
         "INTEGRATION": INTEGRATION_KEY,
         "ADMIN": ADMIN_KEY,
     }
+    # when each caller calls it
     query, variables = call(operation, name)
     for caller in CALLERS:
         allowed = caller in roles
         body = await api.raw(query, variables, token=tokens[caller])
+        # then those inside its roles get through, the others are refused, with contract codes
         expect(body, caller, allowed, f"{name} as {caller}")
 
 
@@ -131,14 +113,17 @@ SUBSCRIPTIONS = root_fields("Subscription")
 async def test_each_subscription_answers_each_caller_as_documented(
     settings: Settings, name: str
 ) -> None:
+    # given a subscription, the roles it documents, and a member
     roles = documented_roles("Subscription", name)
     member = factories.token_for(await factories.member(external_id="m-matrix"), settings)
     query, variables = call("Subscription", name)
     async with live_server(settings) as live:
-        # anonymous sockets are refused at connection_init, before any subscription
+        # when an anonymous socket connects, it is refused at connection_init, before any
+        # subscription
         async with websockets.connect(live.ws_url, subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
             await ws.send(json.dumps({"type": "connection_init", "payload": {}}))
             assert await closed_with(ws, within=5) == 4403
+        # and when each other caller subscribes
         for caller, token in (
             ("MEMBER", member),
             ("INTEGRATION", INTEGRATION_KEY),
@@ -152,6 +137,7 @@ async def test_each_subscription_answers_each_caller_as_documented(
                 }
                 await ws.send(json.dumps(message))
                 body = await _first_answer(ws)
+                # then its roles get through, the others are refused, with contract codes
                 expect(body, caller, caller in roles, f"{name} as {caller}")
 
 

@@ -55,15 +55,21 @@ async def test_production_hides_unexpected_errors_and_logs_the_traceback(
 
 
 async def test_development_shows_the_unexpected_error(api: Api) -> None:
+    # given a member row the API cannot read, in development
     await corrupt_member()
+    # when it is asked for
     body = await api.raw(QUERY, token=INTEGRATION_KEY)
+    # then the error shows what went wrong
     assert "ROBOT" in body["errors"][0]["message"]
 
 
 async def test_production_keeps_expected_errors_and_their_codes(
     production_http: httpx.AsyncClient,
 ) -> None:
+    # given a production server
+    # when an anonymous caller asks for me, and the integration key for the members
     response = await production_http.post("/graphql", json={"query": "{ me { id } }"})
+    # then each keeps its expected code and message, not the generic one
     body = response.json()
     assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
     assert body["errors"][0]["message"] != GENERIC_MESSAGE
@@ -74,9 +80,12 @@ async def test_production_keeps_expected_errors_and_their_codes(
 
 
 async def test_production_refuses_introspection(production_http: httpx.AsyncClient) -> None:
+    # given a production server
+    # when introspection is asked for
     response = await production_http.post(
         "/graphql", json={"query": "{ __schema { queryType { name } } }"}, headers=AUTH
     )
+    # then it is refused as INVALID_INPUT, naming introspection
     body = response.json()
     assert body.get("data") is None
     assert body["errors"][0]["extensions"]["code"] == "INVALID_INPUT"
@@ -84,16 +93,22 @@ async def test_production_refuses_introspection(production_http: httpx.AsyncClie
 
 
 async def test_development_allows_introspection(api: Api) -> None:
+    # given a development server
+    # when introspection is asked for
     data = await api("{ __schema { queryType { name } } }", token=INTEGRATION_KEY)
+    # then it answers
     assert data["__schema"]["queryType"]["name"] == "Query"
 
 
 async def test_graphiql_is_served_in_development_only(
     http: httpx.AsyncClient, production_http: httpx.AsyncClient
 ) -> None:
+    # given a development and a production server
     accept = {"Accept": "text/html"}
+    # when a browser asks each for /graphql
     development = await http.get("/graphql", headers=accept)
     production = await production_http.get("/graphql", headers=accept)
+    # then development serves GraphiQL, production does not
     assert development.status_code == 200 and "graphiql" in development.text.lower()
     assert production.status_code == 404
     assert "graphiql" not in production.text.lower()
@@ -122,11 +137,14 @@ async def test_graphiql_is_served_in_development_only(
 async def test_malformed_requests_are_invalid_input_not_internal_errors(
     api: Api, query: str, variables: dict, caplog: pytest.LogCaptureFixture
 ) -> None:
+    # given a malformed request
+    # when it is sent
     with caplog.at_level(logging.ERROR):
         body = await api.raw(query, variables, token=ADMIN_KEY)
+    # then it is INVALID_INPUT, with no data
     assert body.get("data") is None
     assert [e["extensions"]["code"] for e in body["errors"]] == ["INVALID_INPUT"] * len(
         body["errors"]
     )
-    # the client's mistake is not logged as a server error
+    # and the client's mistake is not logged as a server error
     assert not [r for r in caplog.records if r.name == "loyalty.api"]

@@ -84,6 +84,8 @@ STAFF_ONLY = root_fields("Mutation", (IsAdmin, IsStaff)) + root_fields("Query", 
 
 
 def test_the_schema_has_guarded_fields() -> None:
+    """Given the served schema, when its guarded root fields are listed, then the admin-only
+    and staff-only fields are among them."""
     names = {name for name, _ in ADMIN_ONLY}
     assert {"updateProgram", "members"} <= names
     assert {"enrollMember", "issueMemberToken", "member"} <= {name for name, _ in STAFF_ONLY}
@@ -98,6 +100,8 @@ async def refused(api: Api, query: str, token: str, code: str) -> None:
 
 @pytest.mark.parametrize(("name", "query"), ADMIN_ONLY, ids=[n for n, _ in ADMIN_ONLY])
 async def test_admin_only_fields_refuse_integration_keys(api: Api, name: str, query: str) -> None:
+    """Given an admin-only root field, when the integration key calls it, then it is
+    FORBIDDEN, with no data."""
     await refused(api, query, INTEGRATION_KEY, "FORBIDDEN")
 
 
@@ -105,7 +109,11 @@ async def test_admin_only_fields_refuse_integration_keys(api: Api, name: str, qu
 async def test_staff_fields_refuse_member_tokens_and_anonymous_callers(
     api: Api, settings: Settings, name: str, query: str
 ) -> None:
+    # given a staff-only root field, and a member
     member = await factories.member()
+    # when the member calls it
+    # then it is FORBIDDEN with no data
     await refused(api, query, factories.token_for(member, settings), "FORBIDDEN")
+    # and when an anonymous caller calls it, it is UNAUTHENTICATED
     body: dict[str, Any] = await api.raw(query)
     assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED", body

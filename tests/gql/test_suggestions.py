@@ -38,11 +38,14 @@ async def production(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
 
 @pytest.mark.parametrize("case", MISSPELLED)
 async def test_production_gives_no_suggestions(production: httpx.AsyncClient, case: str) -> None:
+    # given a production server, and a request misspelling a name
+    # when it is sent
     response = await production.post(
         "/graphql",
         json={"query": MISSPELLED[case], "variables": VARIABLES.get(case, {})},
         headers=AUTH,
     )
+    # then it is INVALID_INPUT, and no answer suggests a name
     body = response.json()
     assert body["errors"], body
     assert "Did you mean" not in response.text, body
@@ -50,5 +53,6 @@ async def test_production_gives_no_suggestions(production: httpx.AsyncClient, ca
 
 
 async def test_development_still_suggests(http: httpx.AsyncClient) -> None:
+    """Given a development server, when a field is misspelled, then the answer suggests one."""
     response = await http.post("/graphql", json={"query": MISSPELLED["field"]}, headers=AUTH)
     assert "Did you mean" in response.text

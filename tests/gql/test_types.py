@@ -90,6 +90,7 @@ def test_given_values_win_and_no_row_is_no_type() -> None:
 
 
 def test_payload_errors_are_the_last_field_and_empty_by_default() -> None:
+    # given the payload type of a thing
     # when a payload is made without errors
     made = ThingPayload()
     # then its errors are empty and stand last among its fields
@@ -110,6 +111,9 @@ def test_an_input_becomes_domain_data_field_by_name() -> None:
 
 
 def test_an_optional_id_left_out_stays_none() -> None:
+    # given an optional ID
+    # when it is left out, or sent
+    # then it stays None, or is parsed; sent empty it is refused naming the field
     assert parse_id(None, "input.segmentId") is None
     assert parse_id("12", "input.segmentId") == 12
     with pytest.raises(InvalidInput) as refused:

@@ -27,6 +27,7 @@ BIG = "9223372036854775808"  # 2^63
 
 @pytest.mark.parametrize("value", ["1", "2147483647", 5])
 def test_well_formed_ids_parse(value: Any) -> None:
+    """Given a well-formed ID, when it is parsed, then it is its number."""
     assert validation.parse_id(value, "id") == int(value)
 
 
@@ -34,19 +35,28 @@ def test_well_formed_ids_parse(value: Any) -> None:
     "value", ["0", "-1", "abc", " 1", "1_000", "１２", "1.0", "", "2147483648", BIG, "9" * 40]
 )
 def test_malformed_or_out_of_range_ids_are_invalid_input(value: str) -> None:
+    # given an ID malformed or past 32 bits
+    # when it is parsed
     with pytest.raises(validation.InvalidInput) as refused:
         validation.parse_id(value, "input.segmentId")
+    # then it is INVALID_INPUT naming the field, without echoing the value
     assert refused.value.field == ["input", "segmentId"]
     assert value.strip() == "" or value not in refused.value.message
 
 
 def test_64_bit_columns_take_64_bit_ids() -> None:
+    # given a 64-bit column
+    # when an ID is parsed for it
+    # then 2**63 - 1 passes and 2**63 is refused
     assert validation.parse_id("9223372036854775807", "ids", validation.INT64_MAX) == 2**63 - 1
     with pytest.raises(validation.InvalidInput):
         validation.parse_id(BIG, "ids", validation.INT64_MAX)
 
 
 def test_id_width_comes_from_the_column() -> None:
+    # given the ID arguments mapped to their columns
+    # when their widths are asked for
+    # then each is its column's: 64 bits for notifications and history, 32 for offers
     assert validation.id_max(validation.COLUMNS["Mutation.markNotificationsRead.ids"]) == 2**63 - 1
     assert validation.id_max(validation.NAMES["offerId"]) == 2**31 - 1
     assert validation.id_max(validation.CURSORS["Query.pointsHistory.after"]) == 2**63 - 1
@@ -57,9 +67,12 @@ def test_id_width_comes_from_the_column() -> None:
 
 def test_every_mapped_coordinate_exists_in_the_served_schema() -> None:
     """No stale entry: a renamed argument must be renamed in the maps too."""
+    # given the maps of arguments to columns and cursors, and of input models
+    # when each coordinate is looked up in the served schema
     for coordinate in [*validation.COLUMNS, *validation.CURSORS]:
         *owner, name = coordinate.split(".")
         kind = schema._schema.get_type(owner[0])
+        # then it is there
         assert kind is not None, coordinate
         if len(owner) == 2:
             assert isinstance(kind, GraphQLObjectType)
@@ -71,22 +84,28 @@ def test_every_mapped_coordinate_exists_in_the_served_schema() -> None:
 
 
 def test_string_limits_never_exceed_their_column() -> None:
+    # given the string arguments mapped to columns
+    # when each is looked up
     for coordinate, column in validation.COLUMNS.items():
         if isinstance(column, orm.CharField):
             owner, name = coordinate.rsplit(".", 1)
+            # then its limit is its own column's
             assert validation.column_of(owner, name) is column
 
 
 def test_every_field_taking_a_checked_scalar_is_guarded() -> None:
     """Built from the schema itself: a field added later is guarded without code."""
+    # given the built schema
     built = build_schema()
     checked = {"String", "ID", "Decimal", "BigInt", "DateTime", "JSON"}
+    # when its fields taking a checked scalar are walked
     for type_name, kind in built._schema.type_map.items():
         if not isinstance(kind, GraphQLObjectType) or type_name.startswith("__"):
             continue
         for name, field in kind.fields.items():
             if _takes(field.args.values(), checked):
                 resolver = field.subscribe or field.resolve
+                # then each one's resolver is guarded
                 assert getattr(resolver, "__loyalty_guarded__", False) or getattr(
                     getattr(resolver, "__wrapped__", None), "__loyalty_guarded__", False
                 ), f"{type_name}.{name}"
@@ -156,6 +175,9 @@ async def member_token(settings: Settings) -> str:
 async def test_ids_past_their_column_or_malformed_are_refused_for_members(
     http: httpx.AsyncClient, member_token: str, value: str
 ) -> None:
+    # given a member, and an ID past its column or malformed
+    # when the member sends it to each argument taking an ID
+    # then each is INVALID_INPUT naming the argument, and nothing is written (refused)
     await refused(http, OFFER, {"id": value}, member_token, ["id"])
     await refused(http, CLAIM, {"o": value}, member_token, ["offerId"])
     await refused(http, SPIN, {"w": value, "s": "seed"}, member_token, ["wheelId"])
@@ -164,11 +186,14 @@ async def test_ids_past_their_column_or_malformed_are_refused_for_members(
 
 
 async def test_well_formed_unknown_ids_keep_their_answer(api: Api, member_token: str) -> None:
+    # given a member
+    # when well-formed IDs of nothing are sent
+    # then each answers as for any unknown ID: null or NOT_FOUND
     assert (await api(OFFER, {"id": "2147483647"}, token=member_token))["voucherOffer"] is None
     claimed = await api(CLAIM, {"o": "2147483647"}, token=member_token)
     assert claimed["claimVoucher"]["errors"] == [{"code": "NOT_FOUND", "field": ["offerId"]}]
     assert (await api.integration(MEMBER, {"id": "2147483647"}))["member"] is None
-    # notifications are 64-bit: a large well-formed id is simply not the member's
+    # and notifications are 64-bit: a large well-formed id is simply not the member's
     marked = await api(MARK, {"ids": ["9223372036854775807"]}, token=member_token)
     assert marked["markNotificationsRead"]["errors"][0]["code"] == "NOT_FOUND"
 
@@ -177,7 +202,10 @@ async def test_well_formed_unknown_ids_keep_their_answer(api: Api, member_token:
 async def test_cursors_past_their_column_or_malformed_are_refused(
     http: httpx.AsyncClient, member_token: str, cursor: str
 ) -> None:
-    # "OTIy..." is encode_cursor(2^63); "MToy" is a cursor of two parts
+    # given a cursor past its column or malformed: "OTIy..." is encode_cursor(2^63); "MToy" is
+    # a cursor of two parts
+    # when it is sent as the member's history and the admin's member list cursor
+    # then each is INVALID_INPUT naming it, and nothing is written (refused)
     await refused(http, HISTORY, {"a": cursor}, member_token, ["after"])
     await refused(http, MEMBERS, {"a": cursor}, ADMIN_KEY, ["after"])
     await refused(http, MEMBER, {"id": BIG}, INTEGRATION_KEY, ["id"])
@@ -189,7 +217,10 @@ async def test_cursors_past_their_column_or_malformed_are_refused(
 async def test_control_characters_and_lone_surrogates_are_refused_in_every_string(
     http: httpx.AsyncClient, member_token: str, bad: str
 ) -> None:
+    # given a member, another one, and a string with a control character or lone surrogate
     await factories.member(external_id="m-other")
+    # when it is sent in each kind of string argument
+    # then each is INVALID_INPUT naming the argument, and nothing is written (refused)
     await refused(http, SPIN, {"w": "1", "s": bad}, member_token, ["clientSeed"])
     await refused(http, NPS, {"c": bad}, member_token, ["comment"])
     track = {"type": bad, "idempotencyKey": "k1"}
@@ -209,26 +240,36 @@ async def test_control_characters_and_lone_surrogates_are_refused_in_every_strin
 
 
 async def test_tab_and_newline_are_kept(api: Api, member_token: str) -> None:
+    # given a member
+    # when they answer NPS with a tab and a newline
     answer = await api(NPS, {"c": "Ngon\tlắm!\nSẽ quay lại."}, token=member_token)
+    # then it is accepted
     assert answer["submitNps"]["errors"] == []
 
 
 async def test_over_long_lookups_are_refused_before_the_query_and_not_logged(
     http: httpx.AsyncClient, member_token: str, caplog: pytest.LogCaptureFixture
 ) -> None:
+    # given strings past the lookups' columns, one of 100,000 characters
     huge = "x" * 100_000
+    # when they are sent as lookups
     with caplog.at_level(logging.INFO):
+        # then each is INVALID_INPUT naming the argument, before the query (refused)
         await refused(http, BOARD, {"k": "k" * 65}, member_token, ["key"])
         track = {"type": "t" * 65, "idempotencyKey": "k1"}
         await refused(http, TRACK, {"i": track}, member_token, ["input", "type"])
         await refused(http, TOKEN, {"e": huge}, INTEGRATION_KEY, ["memberExternalId"])
         order = {"orderId": "o-1", "memberExternalId": huge, "amount": "1000"}
         await refused(http, ORDER, {"i": order}, INTEGRATION_KEY, ["input", "memberExternalId"])
+    # and none is logged
     assert "x" * 1000 not in caplog.text and "k" * 65 not in caplog.text
 
 
 async def test_strings_up_to_their_column_pass(api: Api) -> None:
+    # given an externalId and a display name as long as their columns
     enrol = {"externalId": "e" * 128, "displayName": "d" * 100}
+    # when the member is enrolled
+    # then it is; one character more is refused naming the field
     assert (await api.integration(ENROL, {"i": enrol}))["enrollMember"]["errors"] == []
     too_long = {"externalId": "e" * 129, "displayName": "d"}
     answer = await api.integration(ENROL, {"i": too_long})
@@ -241,7 +282,10 @@ async def test_strings_up_to_their_column_pass(api: Api) -> None:
 async def test_decimals_must_be_finite_and_fit_their_column(
     http: httpx.AsyncClient, bad: str
 ) -> None:
+    # given a decimal that is not finite or does not fit its column
+    # when it is sent to each Decimal argument
     for name in ("earnRatePercent", "pointValue", "tierPointUnit", "referralRatePercent"):
+        # then each is INVALID_INPUT naming it, and nothing is written (refused)
         await refused(http, PROGRAM, {"i": {name: bad}}, ADMIN_KEY, ["input", name])
     offer = {"name": "Giảm 10%", "pointsCost": 100, "discountType": "PERCENT", "discountValue": bad}
     await refused(http, OFFER_IN, {"i": offer}, ADMIN_KEY, ["input", "discountValue"])
@@ -253,6 +297,9 @@ async def test_decimals_must_be_finite_and_fit_their_column(
 async def test_decimals_finer_than_their_column_are_refused_not_rounded(
     http: httpx.AsyncClient, api: Api
 ) -> None:
+    # given a point value finer than its column
+    # when it is set
+    # then it is refused, not rounded; one as fine as its column passes
     await refused(
         http, PROGRAM, {"i": {"pointValue": "1.00001"}}, ADMIN_KEY, ["input", "pointValue"]
     )
@@ -262,6 +309,9 @@ async def test_decimals_finer_than_their_column_are_refused_not_rounded(
 
 @pytest.mark.parametrize("bad", [BIG, "-9223372036854775808", "-9223372036854775809", "1" * 30])
 async def test_bigint_past_64_bits_is_refused(http: httpx.AsyncClient, bad: str) -> None:
+    # given a BigInt past 64 bits
+    # when it is sent as the budget's top-up
+    # then it is INVALID_INPUT naming it, and nothing is written (refused)
     await refused(
         http,
         PROGRAM,
@@ -285,8 +335,11 @@ async def test_bigint_past_64_bits_is_refused(http: httpx.AsyncClient, bad: str)
 async def test_datetimes_at_the_ends_of_the_calendar_are_refused(
     http: httpx.AsyncClient, member_token: str, bad: str
 ) -> None:
+    # given a DateTime at an end of the calendar, and the database as it is
     before = await fingerprint()
+    # when it is sent to a member's action and the admin's analytics
     track = {"type": "visit", "idempotencyKey": "k1", "occurredAt": bad}
+    # then each is INVALID_INPUT, never an internal error, and nothing is written
     body = no_internal_error(await post(http, TRACK, {"i": track}, member_token))
     assert codes(body) == {"INVALID_INPUT"}, body
     body = no_internal_error(await post(http, ANALYTICS, {"f": bad}, ADMIN_KEY))
@@ -295,7 +348,10 @@ async def test_datetimes_at_the_ends_of_the_calendar_are_refused(
 
 
 async def test_a_refused_role_hears_about_its_role_first(http: httpx.AsyncClient) -> None:
+    # given bad input to an admin-only mutation
+    # when an anonymous caller and the integration key send it
     body = no_internal_error(await post(http, PROGRAM, {"i": {"pointValue": "NaN"}}))
+    # then they hear about their role: UNAUTHENTICATED, FORBIDDEN
     assert codes(body) == {"UNAUTHENTICATED"}
     body = no_internal_error(
         await post(http, PROGRAM, {"i": {"pointValue": "NaN"}}, INTEGRATION_KEY)
@@ -325,9 +381,12 @@ async def test_settings_that_would_stop_earning_are_refused(
 
 
 async def test_a_token_whose_member_is_gone_gets_not_found(api: Api, settings: Settings) -> None:
-    # e.g. erased by member care while the token is still valid
+    # given a member's token whose member is gone (e.g. erased by member care while the token
+    # is still valid)
     member = await factories.member(external_id="gone")
     token = factories.token_for(member, settings)
     await Member.filter(id=member.id).delete()
+    # when it is used
     body = await api.raw("{ voucherOffers { id } }", token=token)
+    # then it is NOT_FOUND
     assert body["errors"][0]["extensions"]["code"] == "NOT_FOUND", body

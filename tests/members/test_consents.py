@@ -21,8 +21,11 @@ T0 = datetime(2026, 11, 29, 3, 0, tzinfo=UTC)
 
 
 async def test_a_new_member_has_push_only(api: Api) -> None:
+    # given a new member
     await factories.member(external_id="c-1")
+    # when an admin reads their consents
     found = (await api.admin(CONSENTS_OF, {"e": "c-1"}))["member"]["consents"]
+    # then only PUSH is granted, none answered yet
     assert found == [
         {"channel": "PUSH", "granted": True, "updatedAt": None},
         {"channel": "SMS", "granted": False, "updatedAt": None},
@@ -34,6 +37,7 @@ async def test_a_new_member_has_push_only(api: Api) -> None:
 async def test_member_grants_sms_staff_withdraws_it_and_both_are_recorded(
     api: Api, settings: Settings
 ) -> None:
+    # given a member with a token
     clock.freeze(T0)
     m = await factories.member(external_id="c-2")
     token = factories.token_for(m, settings, timedelta(days=30))
@@ -43,6 +47,7 @@ async def test_member_grants_sms_staff_withdraws_it_and_both_are_recorded(
         {"c": [{"channel": "SMS", "granted": True}, {"channel": "ZALO", "granted": True}]},
         token=token,
     )
+    # then the member's answers are kept, with their time
     payload = granted["setConsents"]
     assert payload["errors"] == []
     by_channel = {c["channel"]: c for c in payload["member"]["consents"]}
@@ -58,6 +63,7 @@ async def test_member_grants_sms_staff_withdraws_it_and_both_are_recorded(
         },
         token=INTEGRATION_KEY,
     )
+    # then the member sees the staff's answer
     mine = {c["channel"]: c for c in (await api(MY_CONSENTS, token=token))["me"]["consents"]}
     assert mine["SMS"]["granted"] is False and mine["ZALO"]["granted"] is True
     assert mine["PUSH"] == {
@@ -65,7 +71,7 @@ async def test_member_grants_sms_staff_withdraws_it_and_both_are_recorded(
         "granted": True,
         "updatedAt": clock.now().isoformat(),
     }
-    # then every change is in the log with its time and who made it (PUSH did not change)
+    # and every change is in the log with its time and who made it (PUSH did not change)
     log = await ConsentChange.filter(member_id=m.id).order_by("id")
     assert [(c.channel, c.granted, c.actor, c.changed_at) for c in log] == [
         ("SMS", True, "MEMBER", T0),
@@ -75,32 +81,39 @@ async def test_member_grants_sms_staff_withdraws_it_and_both_are_recorded(
 
 
 async def test_bad_answers_write_nothing(api: Api, settings: Settings) -> None:
+    # given two members, one with a token
     m = await factories.member(external_id="c-3")
     other = await factories.member(external_id="c-4")
     token = factories.token_for(m, settings)
+    # when the member answers SMS twice in one call
     twice = await api(
         SET_CONSENTS,
         {"c": [{"channel": "SMS", "granted": True}, {"channel": "SMS", "granted": False}]},
         token=token,
     )
+    # then it is refused naming the answers
     assert twice["setConsents"]["errors"][0] == {
         "code": "INVALID_INPUT",
         "field": ["consents"],
         "message": "each channel may be given once",
     }
+    # and when they answer for the other member, it is FORBIDDEN
     someone_else = await api(
         SET_CONSENTS,
         {"e": other.external_id, "c": [{"channel": "SMS", "granted": True}]},
         token=token,
     )
     assert someone_else["setConsents"]["errors"][0]["code"] == "FORBIDDEN"
+    # and when an admin answers without naming a member, the member is named as missing
     nobody = await api(SET_CONSENTS, {"c": [{"channel": "SMS", "granted": True}]}, token=ADMIN_KEY)
     assert nobody["setConsents"]["errors"][0]["field"] == ["memberExternalId"]
+    # and an unknown channel is INVALID_INPUT
     unknown = await api.raw(
         "mutation { setConsents(consents: [{channel: FAX, granted: true}]) { errors { code } } }",
         token=token,
     )
     assert unknown["errors"][0]["extensions"]["code"] == "INVALID_INPUT"
+    # and nothing was written
     assert await ConsentChange.all().count() == 0
 
 

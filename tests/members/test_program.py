@@ -63,13 +63,15 @@ async def program_row() -> dict[str, Any]:
 
 
 async def test_a_new_program_has_the_documented_defaults(api: Api) -> None:
-    # given a fresh database, when anyone signed in reads the program
+    # given a fresh database
+    # when anyone signed in reads the program
     data = await api.integration(READ)
     # then every setting has its documented default
     assert normalized(data["program"]) == DEFAULTS
 
 
 async def test_admin_updates_settings_and_they_persist(api: Api) -> None:
+    # given an admin's changes to several settings
     changes = {
         "name": "Cà Phê Sữa Club",
         "timezone": "Asia/Bangkok",
@@ -80,7 +82,9 @@ async def test_admin_updates_settings_and_they_persist(api: Api) -> None:
         "quietHoursStart": "22:30",
         "maxNotificationsPerWeek": 5,
     }
+    # when they are sent
     result = (await api.admin(UPDATE, {"input": changes}))["updateProgram"]
+    # then they are kept, and the program reads back the defaults with them
     assert result["errors"] == []
     again = normalized((await api.admin(READ))["program"])
     assert again == normalized(
@@ -136,8 +140,11 @@ async def test_bad_setting_is_invalid_input_naming_the_field_and_writes_nothing(
 
 
 async def test_unknown_tier_window_is_refused_by_the_schema_and_writes_nothing(api: Api) -> None:
+    # given the program as it is
     before = await program_row()
+    # when an admin sends a tier window the schema does not know
     body = await api.raw(UPDATE, {"input": {"tierWindow": "WEEKLY"}}, token="test-admin-key")
+    # then it is refused as INVALID_INPUT naming it, and nothing is written
     assert body.get("data") is None
     assert body["errors"][0]["extensions"]["code"] == "INVALID_INPUT"
     assert "tierWindow" in body["errors"][0]["message"]
@@ -164,16 +171,22 @@ async def test_explicit_null_clears_nullable_settings_and_omission_keeps_them(ap
 
 
 async def test_null_for_a_required_setting_changes_nothing(api: Api) -> None:
+    # given the default program
+    # when an admin sends null for required settings
     result = (await api.admin(UPDATE, {"input": {"name": None, "welcomePoints": None}}))[
         "updateProgram"
     ]
+    # then nothing changes
     assert result["errors"] == []
     assert normalized(result["program"]) == DEFAULTS
 
 
 async def test_only_admins_update_the_program(api: Api) -> None:
+    # given the program as it is
     before = await program_row()
+    # when the integration key or an anonymous caller changes it
     body = await api.raw(UPDATE, {"input": {"name": "Hacked"}}, token=INTEGRATION_KEY)
+    # then it is refused, and nothing is written
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     body = await api.raw(UPDATE, {"input": {"name": "Hacked"}})
     assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
@@ -181,6 +194,7 @@ async def test_only_admins_update_the_program(api: Api) -> None:
 
 
 async def test_program_needs_a_credential(api: Api) -> None:
+    """Given no credential, when the program is read, then it is UNAUTHENTICATED."""
     body = await api.raw("{ program { name } }")
     assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
 
@@ -200,9 +214,10 @@ async def test_quiet_windows_and_quiet_hours_stay_the_same_both_ways(api: Api) -
         "quietHoursEnd": "08:00",
         "quietWindows": [{"start": "21:00", "end": "08:00"}],
     }
-    # when an admin sets two windows, the first becomes quietHoursStart/End
+    # when an admin sets two windows
     lunch_and_night = [{"start": "11:30", "end": "13:30"}, {"start": "21:00", "end": "08:00"}]
     done = (await api.admin(WINDOWS, {"input": {"quietWindows": lunch_and_night}}))["updateProgram"]
+    # then the first becomes quietHoursStart/End
     assert done == {
         "program": {
             "quietHoursStart": "11:30",
@@ -211,13 +226,13 @@ async def test_quiet_windows_and_quiet_hours_stay_the_same_both_ways(api: Api) -
         },
         "errors": [],
     }
-    # when quietHoursEnd alone moves, the first window moves with it, the second stays
+    # and when quietHoursEnd alone moves, the first window moves with it, the second stays
     done = (await api.admin(WINDOWS, {"input": {"quietHoursEnd": "14:00"}}))["updateProgram"]
     assert done["program"]["quietWindows"] == [
         {"start": "11:30", "end": "14:00"},
         {"start": "21:00", "end": "08:00"},
     ]
-    # when quiet hours are cleared, the first window goes and the next one is first
+    # and when quiet hours are cleared, the first window goes and the next one is first
     cleared = {"quietHoursStart": None, "quietHoursEnd": None}
     done = (await api.admin(WINDOWS, {"input": cleared}))["updateProgram"]
     assert done["program"] == {
@@ -228,7 +243,7 @@ async def test_quiet_windows_and_quiet_hours_stay_the_same_both_ways(api: Api) -
     # and an empty list leaves no window at all
     done = (await api.admin(WINDOWS, {"input": {"quietWindows": []}}))["updateProgram"]
     assert done["program"] == {"quietHoursStart": None, "quietHoursEnd": None, "quietWindows": []}
-    # from none, quietHoursStart and End make the first window again
+    # and from none, quietHoursStart and End make the first window again
     both = {"quietHoursStart": "22:00", "quietHoursEnd": "07:00"}
     done = (await api.admin(WINDOWS, {"input": both}))["updateProgram"]
     assert done["program"]["quietWindows"] == [{"start": "22:00", "end": "07:00"}]
@@ -265,14 +280,20 @@ async def test_quiet_windows_and_quiet_hours_stay_the_same_both_ways(api: Api) -
 async def test_bad_quiet_windows_name_the_field_and_write_nothing(
     api: Api, given: dict[str, Any], field: list[str]
 ) -> None:
+    # given the program as it is
     before = await program_row()
+    # when an admin sends quiet windows wrong in one place
     done = (await api.admin(WINDOWS, {"input": given}))["updateProgram"]
+    # then it is INVALID_INPUT naming that place, and nothing is written
     assert done["program"] is None
     assert [(e["code"], e["field"]) for e in done["errors"]] == [("INVALID_INPUT", field)]
     assert await program_row() == before
 
 
 async def test_a_half_window_is_refused(api: Api) -> None:
+    # given no quiet window
     await api.admin(WINDOWS, {"input": {"quietWindows": []}})
+    # when an admin sets only the start of quiet hours
     done = (await api.admin(WINDOWS, {"input": {"quietHoursStart": "22:00"}}))["updateProgram"]
+    # then the missing end is named
     assert done["errors"] == [{"code": "INVALID_INPUT", "field": ["input", "quietHoursEnd"]}]

@@ -35,6 +35,8 @@ from members.program import MAX_DAYS, ProgramChanges, iana_zones, validate
     ],
 )
 def test_out_of_bounds_settings_are_refused_naming_the_field(name: str, value: Any) -> None:
+    """Given a setting out of its bounds, when the domain validates it, then it is refused
+    naming its field."""
     with pytest.raises(InvalidInput) as refused:
         validate(ProgramChanges(**{name: value}))
     assert refused.value.field == [name]
@@ -52,10 +54,14 @@ def test_out_of_bounds_settings_are_refused_naming_the_field(name: str, value: A
     ],
 )
 def test_settings_within_bounds_pass(name: str, value: Any) -> None:
+    """Given a setting at the edge of its bounds, when the domain validates it, then it passes
+    unchanged."""
     assert validate(ProgramChanges(**{name: value}))[name] == value
 
 
 def test_zones_are_the_iana_list() -> None:
+    """Given the host, when its zones are listed, then they are the IANA names, not the
+    host's own aliases."""
     zones = iana_zones()
     assert {"Asia/Ho_Chi_Minh", "Asia/Bangkok", "UTC", "Europe/Paris"} <= zones
     assert not {"localtime", "posixrules", "Factory"} & zones

@@ -275,6 +275,7 @@ class LedgerMachine(RuleBasedStateMachine):
 
 
 async def test_the_ledger_matches_its_model_under_random_operations() -> None:
+    # given the ledger and a plain-Python model of it (LedgerMachine), 200 runs of 15 steps
     LedgerMachine.loop = asyncio.get_running_loop()
     LedgerMachine.TestCase.settings = settings(
         max_examples=200,
@@ -282,7 +283,9 @@ async def test_the_ledger_matches_its_model_under_random_operations() -> None:
         deadline=None,
         suppress_health_check=list(HealthCheck),
     )
+    # when hypothesis drives both through random orders, redemptions, refunds and time
     try:
+        # then after every step the ledger matches the model (the machine's invariants)
         await asyncio.get_running_loop().run_in_executor(None, LedgerMachine.TestCase().runTest)
     finally:
         clock.unfreeze()

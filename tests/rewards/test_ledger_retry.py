@@ -47,21 +47,25 @@ async def test_a_deadlock_victim_is_retried_and_both_writes_commit() -> None:
 
 
 async def test_without_the_retry_the_victim_fails_with_deadlock_detected() -> None:
+    # given two members' accounts
     a, b = await factories.member(), await factories.member()
     await member_state.create(a.id)
     await member_state.create(b.id)
     both_hold_one = asyncio.Barrier(2)
 
+    # and two writes, each taking one row and then wanting the other's, without the retry
     async def write(first: str, second: str) -> None:
         async with unit_of_work():
             await accounts.add(first, 1)
             await asyncio.wait_for(both_hold_one.wait(), 5)
             await accounts.add(second, 1)
 
+    # when they run at once
     results = await asyncio.gather(
         write(accounts.available(a.id), accounts.available(b.id)),
         write(accounts.available(b.id), accounts.available(a.id)),
         return_exceptions=True,
     )
+    # then PostgreSQL aborts one as a deadlock victim, a retryable error
     failures = [r for r in results if isinstance(r, BaseException)]
     assert len(failures) == 1 and retryable(failures[0])

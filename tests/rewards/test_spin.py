@@ -15,8 +15,8 @@ from rewards.spin_wheel.models import SpinResult, SpinState, SpinWheel
 from rewards.vouchers.models import Voucher
 from tests import factories
 from tests.conftest import Api
-from tests.rewards.ledger_factories import assert_books_balance
-from tests.rewards.voucher_factories import balance, offer, segment, token_with, wheel
+from tests.rewards.checks import assert_books_balance, balance
+from tests.rewards.factories import offer, segment, token_with, wheel
 
 CREATE = """
 mutation($input: SpinWheelInput!) {
@@ -85,6 +85,7 @@ async def spin_checked(api: Api, token: str, wheel_id: int, seed: str) -> dict[s
 
 
 async def test_admin_defines_a_wheel_and_members_see_odds(api: Api, settings: Settings) -> None:
+    # given a wheel of three segments weighted 6, 3 and 1, the jackpot in stock twice
     wheel_input = {
         "name": "Lucky wheel",
         "costPoints": 10,
@@ -95,7 +96,9 @@ async def test_admin_defines_a_wheel_and_members_see_odds(api: Api, settings: Se
             {"label": "Jackpot", "weight": 1, "prize": {"points": 500}, "stock": 2},
         ],
     }
+    # when an admin creates it
     created = (await api.admin(CREATE, {"input": wheel_input}))["createSpinWheel"]
+    # then each segment's odds, stock and prize are shown
     assert created["errors"] == []
     assert [s["probability"] for s in created["wheel"]["segments"]] == [0.6, 0.3, 0.1]
     assert [s["stockRemaining"] for s in created["wheel"]["segments"]] == [None, None, 2]
@@ -108,11 +111,12 @@ async def test_admin_defines_a_wheel_and_members_see_odds(api: Api, settings: Se
         "voucherOffer": None,
         "spinWheel": None,
     }
+    # and a member sees their spins left, and the hash of their next seed
     _, token = await token_with(0, settings)
     view = (await api(WHEELS, token=token))["spinWheels"][0]
     assert view["spinsLeftToday"] == 3 and view["freeSpins"] == 0
     assert len(view["nextSeedHash"]) == 64 and view["nextNonce"] == 0
-    # staff see no member state
+    # and staff see no member state
     staff = (await api.admin(WHEELS))["spinWheels"][0]
     assert staff["nextSeedHash"] is None and staff["spinsLeftToday"] is None
 
@@ -255,6 +259,7 @@ async def test_bad_wheel_input_names_the_field_and_writes_nothing(api: Api) -> N
     def seg(**change: Any) -> list[dict[str, Any]]:
         return [{"label": "ok", "weight": 1}, {"label": "x", "weight": 1} | change]
 
+    # given wheel inputs each wrong in one field
     cases: list[tuple[dict[str, Any], list[str]]] = [
         (wheel_input(name=" "), ["input", "name"]),
         (wheel_input(costPoints=-1), ["input", "costPoints"]),
@@ -277,7 +282,9 @@ async def test_bad_wheel_input_names_the_field_and_writes_nothing(api: Api) -> N
             ["input", "segments", "1", "prize", "badgeCode"],
         ),
     ]
+    # when an admin creates each
     for value, field in cases:
+        # then each is refused naming that field, and nothing is written
         result = (await api.admin(CREATE, {"input": value}))["createSpinWheel"]
         assert result["wheel"] is None, field
         assert [e["field"] for e in result["errors"]] == [field]
@@ -285,8 +292,11 @@ async def test_bad_wheel_input_names_the_field_and_writes_nothing(api: Api) -> N
 
 
 async def test_inactive_wheels_are_hidden_and_refuse_spins(api: Api, settings: Settings) -> None:
+    # given an inactive wheel, and a member
     w = await wheel([segment("Nothing", 1)], active=False)
     _, token = await token_with(0, settings)
+    # when the member lists the wheels and spins it
+    # then it is hidden and refuses the spin, as unknown or malformed wheels do
     assert (await api(WHEELS, token=token))["spinWheels"] == []
     payload = (await api(SPIN, {"id": str(w.id), "seed": "x"}, token=token))["spin"]
     assert payload["errors"] == [{"code": "INACTIVE", "field": ["wheelId"]}]

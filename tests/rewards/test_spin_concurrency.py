@@ -11,8 +11,8 @@ from rewards import spin_fairness
 from rewards.spin_wheel import service as spins
 from rewards.spin_wheel.models import SpinResult, SpinSegment
 from tests import backends
-from tests.rewards.ledger_factories import assert_books_balance
-from tests.rewards.voucher_factories import balance, member_with, segment, wheel
+from tests.rewards.checks import assert_books_balance, balance
+from tests.rewards.factories import member_with, segment, wheel
 
 pytestmark = pytest.mark.skipif(not backends.ON_POSTGRES, reason="races need PostgreSQL")
 

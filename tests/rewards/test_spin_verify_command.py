@@ -10,7 +10,7 @@ from core.settings import Settings
 from rewards import spin_fairness
 from rewards.spin_wheel import service as spins
 from server.spin_commands import arguments, verify_spin
-from tests.rewards.voucher_factories import member_with, segment, wheel
+from tests.rewards.factories import member_with, segment, wheel
 
 
 def parse(*argv: str) -> argparse.Namespace:
@@ -36,12 +36,16 @@ async def test_a_stored_spin_rechecks(
 async def test_hand_entered_values_and_a_wrong_hash(
     settings: Settings, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    # given a spin's values entered by hand
     seed = "ab" * 32
     index = spin_fairness.outcome(seed, "me", 4, [1, 1, 1])
     values = ["--server-seed", seed, "--client-seed", "me", "--nonce", "4", "--weights", "1,1,1"]
+    # when `loyalty verify-spin` checks them with the right hash and index
     good = [*values, "--hash", spin_fairness.seed_hash(seed), "--index", str(index)]
+    # then it succeeds, naming the winning index
     assert await verify_spin(parse(*good), settings) == 0
     assert f"winning index = {index}" in capsys.readouterr().out
+    # and with a wrong hash or index it fails, saying so
     bad = [*values, "--hash", "00" * 32]
     assert await verify_spin(parse(*bad), settings) == 1
     assert "MISMATCH" in capsys.readouterr().out

@@ -12,7 +12,7 @@ from core import clock
 from rewards.tiers import service as tiers
 from tests.conftest import Api
 from tests.members.care_api import TIER_STATUS
-from tests.rewards.tier_factories import enrol, order, program, standard_tiers
+from tests.rewards.factories import enrol, order, program, standard_tiers
 
 T0 = datetime(2026, 1, 10, 3, 0, tzinfo=UTC)
 YEAR = timedelta(days=365)
@@ -75,13 +75,15 @@ async def test_in_grace_the_deadline_is_the_end_of_grace(api: Api) -> None:
     clock.advance(timedelta(days=200))
     await order(m, 1_000_000)
     clock.freeze(T0 + YEAR + timedelta(hours=1))
-    # before the review job ran, the grace it will start is already the deadline
+    # when their status is read before the review job ran
+    # then the grace it will start is already the deadline
     before_job = (await status_of(api, m.external_id))["tierStatus"]
     assert before_job == {
         "atRisk": True,
         "pointsToKeep": 250,
         "reviewAt": (clock.now() + GRACE).isoformat(),
     }
+    # and when the review job runs
     await tiers.review_tiers()
     found = await status_of(api, m.external_id)
     # then the member keeps Gold for now, with 250 to earn by the end of grace
@@ -118,13 +120,17 @@ async def test_points_leaving_during_grace_count_against_the_member(api: Api) ->
 
 
 async def test_lifetime_points_and_the_starting_tier_are_never_at_risk(api: Api) -> None:
+    # given the standard tiers, counted for a lifetime
     await standard_tiers()
     await program(tier_window="LIFETIME")
     clock.freeze(T0)
+    # and a Gold member, and a newcomer in the starting tier
     gold = await enrol()
     await order(gold, 6_000_000)
     newcomer = await enrol()
+    # when three years pass
     clock.advance(3 * YEAR)
+    # then neither is at risk
     safe = {"atRisk": False, "pointsToKeep": 0, "reviewAt": None}
     assert (await status_of(api, gold.external_id))["tierStatus"] == safe
     starting = await status_of(api, newcomer.external_id)
@@ -134,10 +140,12 @@ async def test_lifetime_points_and_the_starting_tier_are_never_at_risk(api: Api)
 async def test_member_lists_load_tier_status_without_a_query_per_member(
     api: Api, caplog: pytest.LogCaptureFixture
 ) -> None:
+    # given the standard tiers, a member list query with tier statuses and consents
     await standard_tiers()
     query = """{ members(first: 50) { edges { node {
         tierStatus { atRisk pointsToKeep reviewAt } consents { channel granted } } } } }"""
 
+    # and 2, then 22 members holding Gold
     async def count_queries(members: int) -> int:
         for _ in range(members):
             m = await enrol()
@@ -148,6 +156,8 @@ async def test_member_lists_load_tier_status_without_a_query_per_member(
         assert len(data["members"]["edges"]) >= members
         return len([r for r in caplog.records if r.name == "tortoise.db_client"])
 
+    # when the list is read for each
     few = await count_queries(2)
     many = await count_queries(20)
+    # then both reads cost the same statements
     assert 0 < few == many

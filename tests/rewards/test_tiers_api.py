@@ -12,108 +12,18 @@ from core import clock
 from core.settings import Settings
 from tests.conftest import Api
 from tests.factories import token_for
-from tests.rewards.tier_factories import enrol
-
-UPSERT = """
-mutation($input: TierInput!) {
-  upsertTier(input: $input) {
-    tier { code name description threshold earnMultiplier voucherDiscountPercent
-           priceListCode perks }
-    errors { code field message }
-  }
-}"""
-
-DELETE = """
-mutation($code: String!) {
-  deleteTier(code: $code) { tier { code } errors { code field } }
-}"""
-
-TIERS = "{ tiers { code threshold earnMultiplier voucherDiscountPercent priceListCode perks } }"
-
-ENROL = """
-mutation($input: EnrollMemberInput!) {
-  enrollMember(input: $input) { member { id externalId referralCode } errors { code field } }
-}"""
-
-ORDER = """
-mutation($input: RecordOrderInput!) {
-  recordOrder(input: $input) {
-    pointsEarned tierPointsEarned referralPointsAwarded duplicate
-    errors { code field message }
-  }
-}"""
-
-REFUND = """
-mutation($input: RefundOrderInput!) {
-  refundOrder(input: $input) { errors { code field message } }
-}"""
-
-MEMBER_TIER = """
-query($externalId: String!) {
-  member(externalId: $externalId) {
-    tierPoints tierPointsToNext tierGraceUntil
-    tier { code earnMultiplier voucherDiscountPercent priceListCode perks }
-    nextTier { code threshold }
-  }
-}"""
-
-PROMOTE = """
-mutation($input: PromotionInput!) {
-  createPromotion(input: $input) {
-    promotion { id name multiplier startsAt endsAt daysOfWeek tierCodes actionTypes }
-    errors { code field message }
-  }
-}"""
-
-STANDARD = [
-    {"code": "MEMBER", "name": "Member", "threshold": 0},
-    {"code": "SILVER", "name": "Silver", "threshold": 100, "earnMultiplier": 1.0},
-    {
-        "code": "GOLD",
-        "name": "Gold",
-        "threshold": 300,
-        "earnMultiplier": 1.5,
-        "voucherDiscountPercent": 5.0,
-        "priceListCode": "GOLD-PRICES",
-        "perks": ["Free delivery", "Birthday gift"],
-    },
-]
-
-
-async def create_standard_tiers(api: Api) -> None:
-    for tier in STANDARD:
-        data = await api.admin(UPSERT, {"input": tier})
-        assert data["upsertTier"]["errors"] == []
-
-
-async def enrol_api(api: Api, external_id: str, **fields: Any) -> dict[str, Any]:
-    data = await api.admin(
-        ENROL, {"input": {"externalId": external_id, "displayName": external_id} | fields}
-    )
-    return data["enrollMember"]
-
-
-_orders = iter(range(1, 10**6))
-
-
-async def record(api: Api, external_id: str, amount: str) -> dict[str, Any]:
-    data = await api.integration(
-        ORDER,
-        {
-            "input": {
-                "orderId": f"api-{next(_orders)}",
-                "memberExternalId": external_id,
-                "amount": amount,
-            }
-        },
-    )
-    assert data["recordOrder"]["errors"] == [], data
-    return data["recordOrder"]
-
-
-async def member_tier(api: Api, external_id: str) -> dict[str, Any]:
-    return (await api.admin(MEMBER_TIER, {"externalId": external_id}))["member"]
-
+from tests.rewards.factories import enrol
+from tests.rewards.tiers_api import (
+    DELETE,
+    PROMOTE,
+    STANDARD,
+    TIERS,
+    UPSERT,
+    create_standard_tiers,
+    enrol_api,
+    member_tier,
+    record,
+)
 
 # ------------------------------------------------------------------ done when
 
@@ -121,16 +31,20 @@ async def member_tier(api: Api, external_id: str) -> dict[str, Any]:
 async def test_done_when_gold_after_two_orders_then_75_and_150_with_double_points(
     api: Api,
 ) -> None:
+    # given the standard tiers, and a member
     await create_standard_tiers(api)
     await enrol_api(api, "gold-1")
 
+    # when their first order of 2,000,000 is recorded
     first = await record(api, "gold-1", "2000000")
+    # then it earns 100, and they are Silver, 200 from Gold
     assert (first["pointsEarned"], first["tierPointsEarned"]) == (100, 100)
     silver = await member_tier(api, "gold-1")
     assert silver["tier"]["code"] == "SILVER"
     assert (silver["tierPoints"], silver["tierPointsToNext"]) == (100, 200)
     assert silver["nextTier"] == {"code": "GOLD", "threshold": 300}
 
+    # and when an order of 4,000,000 makes them Gold, they hold Gold's benefits
     await record(api, "gold-1", "4000000")
     gold = await member_tier(api, "gold-1")
     assert gold == {
@@ -147,8 +61,10 @@ async def test_done_when_gold_after_two_orders_then_75_and_150_with_double_point
         "nextTier": None,
     }
 
+    # and an order of 1,000,000 earns 50 x 1.5 = 75
     assert (await record(api, "gold-1", "1000000"))["pointsEarned"] == 75
 
+    # and with a double points promotion, 150
     now = clock.now()
     promo = await api.admin(
         PROMOTE,
@@ -171,13 +87,17 @@ async def test_done_when_gold_after_two_orders_then_75_and_150_with_double_point
 async def test_tiers_are_written_by_admins_and_read_by_anyone_signed_in(
     api: Api, settings: Settings
 ) -> None:
+    # given the standard tiers, and a member
     await create_standard_tiers(api)
     m = await enrol()
+    # when the member reads the tiers
     as_member = await api(TIERS, token=token_for(m, settings))
+    # then they see them all, with their benefits
     assert [t["code"] for t in as_member["tiers"]] == ["MEMBER", "SILVER", "GOLD"]
     gold = as_member["tiers"][2]
     assert gold["voucherDiscountPercent"] == 5.0 and gold["perks"][0] == "Free delivery"
 
+    # and a member may not write them, nor anyone unsigned read them
     refused = await api.raw(UPSERT, {"input": STANDARD[0]}, token=token_for(m, settings))
     assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     anonymous = await api.raw(TIERS)
@@ -185,10 +105,13 @@ async def test_tiers_are_written_by_admins_and_read_by_anyone_signed_in(
 
 
 async def test_a_taken_threshold_is_already_exists_on_threshold(api: Api) -> None:
+    # given the standard tiers
     await create_standard_tiers(api)
+    # when an admin creates another at Gold's threshold
     data = await api.admin(
         UPSERT, {"input": {"code": "PLATINUM", "name": "Platinum", "threshold": 300}}
     )
+    # then it is ALREADY_EXISTS naming the threshold, and nothing is written
     assert data["upsertTier"]["tier"] is None
     assert data["upsertTier"]["errors"][0]["code"] == "ALREADY_EXISTS"
     assert data["upsertTier"]["errors"][0]["field"] == ["input", "threshold"]
@@ -210,15 +133,21 @@ async def test_a_taken_threshold_is_already_exists_on_threshold(api: Api) -> Non
 async def test_bad_tier_input_is_invalid_input_naming_the_field(
     api: Api, tier: dict[str, Any], field: str
 ) -> None:
+    # given a tier wrong in one field
+    # when an admin upserts it
     data = await api.admin(UPSERT, {"input": tier})
+    # then it is INVALID_INPUT naming that field, and nothing is written
     assert data["upsertTier"]["errors"][0]["code"] == "INVALID_INPUT"
     assert data["upsertTier"]["errors"][0]["field"] == ["input", field]
     assert (await api.admin(TIERS))["tiers"] == []
 
 
 async def test_delete_tier(api: Api) -> None:
+    # given the standard tiers
     await create_standard_tiers(api)
+    # when an admin deletes Silver, twice
     deleted = await api.admin(DELETE, {"code": "SILVER"})
+    # then it goes once; the second time it is NOT_FOUND
     assert deleted["deleteTier"] == {"tier": {"code": "SILVER"}, "errors": []}
     missing = await api.admin(DELETE, {"code": "SILVER"})
     assert missing["deleteTier"]["errors"][0]["code"] == "NOT_FOUND"
@@ -228,12 +157,15 @@ async def test_delete_tier(api: Api) -> None:
 async def test_the_member_sees_their_grace_period(api: Api, settings: Settings) -> None:
     from rewards.tiers import service as tiers
 
+    # given the standard tiers, and a Silver member whose points left the window
     await create_standard_tiers(api)
     clock.freeze(datetime(2026, 1, 5, 2, 0, tzinfo=UTC))
     await enrol_api(api, "grace-1")
     await record(api, "grace-1", "2000000")
     clock.advance(timedelta(days=366))
+    # when the review runs
     await tiers.review_tiers()
+    # then the member sees they keep Silver until the end of grace
     me = await member_tier(api, "grace-1")
     assert me["tier"]["code"] == "SILVER" and me["tierPoints"] == 0
     until = datetime.fromisoformat(me["tierGraceUntil"])
@@ -243,6 +175,7 @@ async def test_the_member_sees_their_grace_period(api: Api, settings: Settings) 
 async def test_member_lists_load_tier_fields_without_a_query_per_member(
     api: Api, caplog: pytest.LogCaptureFixture
 ) -> None:
+    # given the standard tiers, a member list query with tier fields, and 2, then 22 members
     await create_standard_tiers(api)
     query = """{ members(first: 50) { edges { node {
         tierPoints tier { code } nextTier { code } tierPointsToNext tierGraceUntil
@@ -257,12 +190,15 @@ async def test_member_lists_load_tier_fields_without_a_query_per_member(
         assert len(data["members"]["edges"]) >= members
         return len([r for r in caplog.records if r.name == "tortoise.db_client"])
 
+    # when the list is read for each
     few = await count_queries(2)
     many = await count_queries(20)
+    # then both reads cost the same statements
     assert 0 < few == many
 
 
 async def test_the_member_list_filters_by_tier(api: Api) -> None:
+    # given the standard tiers, and a Gold, a Silver and a starting member
     await create_standard_tiers(api)
     for name, amount in [("f-gold", "6000000"), ("f-silver", "2000000"), ("f-new", None)]:
         await enrol_api(api, name)
@@ -276,6 +212,8 @@ async def test_the_member_list_filters_by_tier(api: Api) -> None:
         data = await api.admin(query, {"t": code})
         return [e["node"]["externalId"] for e in data["members"]["edges"]]
 
+    # when the member list is filtered by each tier, an unknown one, and none
+    # then each lists its holders only
     assert await listed("GOLD") == ["f-gold"]
     assert await listed("SILVER") == ["f-silver"]
     assert await listed("MEMBER") == ["f-new"]

@@ -14,16 +14,20 @@ from rewards.ledger import service as ledger
 from rewards.tiers import service as tiers
 from rewards.tiers.models import TierPointEntry
 from tests import backends
-from tests.rewards.tier_factories import captured, enrol, order, program, standard_tiers
+from tests.rewards.checks import captured
+from tests.rewards.factories import enrol, order, program, standard_tiers
 
 pytestmark = pytest.mark.skipif(not backends.ON_POSTGRES, reason="races need PostgreSQL")
 
 
 async def test_concurrent_orders_cross_each_threshold_exactly_once() -> None:
+    # given the standard tiers, and a member
     await standard_tiers()
     m = await enrol()
     with captured(tiers.TierChanged) as changes:
+        # when ten orders of 50 tier points arrive at once
         await asyncio.gather(*(order(m, 1_000_000) for _ in range(10)))
+    # then each threshold was crossed once, and every order counted
     assert sorted((c.from_code, c.to_code) for c in changes) == [
         ("MEMBER", "SILVER"),
         ("SILVER", "GOLD"),
@@ -35,6 +39,7 @@ async def test_concurrent_orders_cross_each_threshold_exactly_once() -> None:
 
 
 async def test_concurrent_reviews_demote_once() -> None:
+    # given the standard tiers, no grace, and a Gold member whose points left the window
     await standard_tiers()
     await program(tier_grace_days=0)
     clock.freeze(datetime(2026, 2, 2, tzinfo=UTC))
@@ -42,7 +47,9 @@ async def test_concurrent_reviews_demote_once() -> None:
     await order(m, 6_000_000)
     clock.advance(timedelta(days=366))
     with captured(tiers.TierChanged) as changes:
+        # when five reviews run at once
         results = await asyncio.gather(*(tiers.review_tiers() for _ in range(5)))
+    # then one demotes them, one tier
     assert sum(r.get("demoted", 0) for r in results) == 1
     assert [(c.from_code, c.to_code) for c in changes] == [("GOLD", "SILVER")]
     status = await tiers.status(m.id)
@@ -50,10 +57,13 @@ async def test_concurrent_reviews_demote_once() -> None:
 
 
 async def test_concurrent_birthday_runs_pay_once() -> None:
+    # given 200 birthday points, and five members born in July, in July
     await program(birthday_points=200)
     clock.freeze(datetime(2026, 7, 10, 3, 0, tzinfo=UTC))
     people = [await enrol(birthday=date(1995, 7, d)) for d in range(1, 6)]
+    # when four birthday runs run at once
     paid = await asyncio.gather(*(birthdays.credit_birthdays() for _ in range(4)))
+    # then each member is paid once
     assert sum(paid) == 5
     assert await BirthdayCredit.all().count() == 5
     for person in people:

@@ -28,7 +28,7 @@ from rewards.member_state import MemberState
 from rewards.orders import service as orders
 from rewards.tiers import service as tiers
 from tests.conftest import empty_program
-from tests.rewards.tier_factories import enrol, standard_tiers
+from tests.rewards.factories import enrol, standard_tiers
 
 T = TypeVar("T")
 START = datetime(2026, 1, 1, 1, 0, tzinfo=UTC)
@@ -138,6 +138,7 @@ class TierMachine(RuleBasedStateMachine):
 
 
 async def test_tiers_match_their_model_under_random_operations() -> None:
+    # given tiers and a plain-Python model of the rolling window (TierMachine), 60 runs of 25 steps
     TierMachine.loop = asyncio.get_running_loop()
     TierMachine.TestCase.settings = settings(
         max_examples=60,
@@ -145,7 +146,9 @@ async def test_tiers_match_their_model_under_random_operations() -> None:
         deadline=None,
         suppress_health_check=list(HealthCheck),
     )
+    # when hypothesis drives both through orders, refunds, time and reviews
     try:
+        # then after every step the tiers match the model (the machine's invariants)
         await asyncio.get_running_loop().run_in_executor(None, TierMachine.TestCase().runTest)
     finally:
         clock.unfreeze()

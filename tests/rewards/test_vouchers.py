@@ -15,8 +15,8 @@ from rewards.vouchers import service as vouchers
 from rewards.vouchers.models import Voucher, VoucherOffer
 from tests import factories
 from tests.conftest import Api
-from tests.rewards.tier_factories import order, standard_tiers
-from tests.rewards.voucher_factories import balance, member_with, offer, token_with
+from tests.rewards.checks import balance
+from tests.rewards.factories import member_with, offer, order, standard_tiers, token_with
 
 CREATE = """
 mutation($input: VoucherOfferInput!) {
@@ -99,6 +99,8 @@ async def test_gold_member_sees_tier_price_and_pays_it(api: Api, settings: Setti
 
 
 async def test_tier_price_rounds_up() -> None:
+    """Given a voucher price and a tier discount, when the tier price is computed, then it is
+    rounded up, in the program's favour."""
     assert vouchers.price(99, Decimal(5)) == 95  # 94.05 -> 95
     assert vouchers.price(100, Decimal(5)) == 95
     assert vouchers.price(1, Decimal("99.5")) == 1
@@ -172,6 +174,7 @@ async def test_catalog_lists_only_what_the_member_may_take_now(
 
 
 async def test_bad_offer_input_names_the_field_and_writes_nothing(api: Api) -> None:
+    # given offer inputs each wrong in one field
     cases = {
         "name": {"name": "  "},
         "pointsCost": {"pointsCost": -1},
@@ -186,10 +189,13 @@ async def test_bad_offer_input_names_the_field_and_writes_nothing(api: Api) -> N
             "validUntil": "2026-11-01T00:00:00Z",
         },
     }
+    # when an admin creates each
     for field, change in cases.items():
         result = (await api.admin(CREATE, {"input": offer_input(**change)}))["createVoucherOffer"]
+        # then each is INVALID_INPUT naming that field, and nothing is written
         assert result["offer"] is None
         assert result["errors"] == [{"code": "INVALID_INPUT", "field": ["input", field]}], field
+    # and a percent over 100 is refused naming the value
     percent = offer_input(discountType="PERCENT", discountValue="101")
     result = (await api.admin(CREATE, {"input": percent}))["createVoucherOffer"]
     assert result["errors"] == [{"code": "INVALID_INPUT", "field": ["input", "discountValue"]}]
@@ -272,6 +278,7 @@ async def test_redeeming_at_checkout(api: Api, settings: Settings) -> None:
 
 
 async def test_discounts() -> None:
+    # given offers of a percent, capped or not, and of an amount, capped or not
     def make(kind: str, value: int, cap: int | None = None) -> VoucherOffer:
         return VoucherOffer(
             discount_type=kind,
@@ -279,6 +286,8 @@ async def test_discounts() -> None:
             max_discount=Decimal(cap) if cap is not None else None,
         )
 
+    # when the discount on an order is computed
+    # then a percent is capped, an amount never exceeds the order nor its cap
     assert vouchers.discount_for(make("PERCENT", 10, 30000), Decimal(1_000_000)) == 30000
     assert vouchers.discount_for(make("PERCENT", 10), Decimal(1_000_000)) == 100000
     assert vouchers.discount_for(make("PERCENT", 15), Decimal("333.33")) == Decimal("49.99")
@@ -309,7 +318,8 @@ async def test_segment_targeted_offer(api: Api, settings: Settings) -> None:
     segment = await segments.create_segment("VIP list", None, [insider.external_id])
     created = await api.admin(CREATE, {"input": offer_input(segmentId=str(segment.id))})
     offer_id = created["createVoucherOffer"]["offer"]["id"]
-    # then only the insider sees and may claim it
+    # when the members list the offers and claim it
+    # then only the insider sees it and may claim it
     assert [o["id"] for o in (await api(OFFERS, token=insider_token))["voucherOffers"]] == [
         offer_id
     ]

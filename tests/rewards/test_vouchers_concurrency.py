@@ -11,8 +11,8 @@ from core.errors import DomainError, ErrorCode
 from rewards.vouchers import service as vouchers
 from rewards.vouchers.models import Voucher, VoucherOffer
 from tests import backends
-from tests.rewards.ledger_factories import assert_books_balance
-from tests.rewards.voucher_factories import balance, member_with, offer
+from tests.rewards.checks import assert_books_balance, balance
+from tests.rewards.factories import member_with, offer
 
 pytestmark = pytest.mark.skipif(not backends.ON_POSTGRES, reason="races need PostgreSQL")
 

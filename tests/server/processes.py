@@ -1,8 +1,10 @@
-"""Run the real `loyalty` command as a subprocess, from a directory outside the project."""
+"""Run the real `loyalty` command as a subprocess, from a directory outside the project, and
+watch it: the lines of its log, the embedded Redis it started."""
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -12,11 +14,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import psutil
 
 from tests.acceptance.conftest import free_port
 
 # Inherited LOYALTY_* settings would leak the developer's configuration into the test.
 BASE_ENV = {k: v for k, v in os.environ.items() if not k.startswith("LOYALTY_")}
+# The secrets production demands, for the commands the tests run.
+SECRETS = {
+    "LOYALTY_SECRET_KEY": "cli-test-secret-0123456789abcdef",
+    "LOYALTY_ADMIN_KEY": "adm_cli-test-admin-key-0123456789abcdef",
+    "LOYALTY_INTEGRATION_KEY": "int_cli-test-integration-key-0123456789",
+}
+LEASE = re.compile(r"\[(\d+)\] loyalty\.jobs: this process \S+ holds the jobs lease")
 
 
 def loyalty(
@@ -124,3 +134,26 @@ class OwnRedis:
         if self.process.poll() is None:
             self.process.terminate()
             self.process.wait(timeout=10)
+
+
+def wait_for(log: Path, pattern: re.Pattern[str], count: int, seconds: float = 60) -> list[str]:
+    """The pattern's matches in the log, once there are `count` of them."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        found = pattern.findall(log.read_text())
+        if len(found) >= count:
+            return found
+        time.sleep(0.2)
+    raise AssertionError(f"{pattern.pattern!r} not seen {count} time(s):\n{log.read_text()}")
+
+
+def embedded_redis_in(data_dir: Path) -> list[int]:
+    """redis-server processes working in data_dir (the embedded one chdirs there)."""
+    found = []
+    for process in psutil.process_iter(["name"]):
+        try:
+            if process.info["name"] == "redis-server" and Path(process.cwd()) == data_dir:
+                found.append(process.pid)
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    return found

@@ -16,13 +16,15 @@ import pytest
 
 from server import cli, lease
 from tests.acceptance.conftest import free_port
-from tests.server.processes import BASE_ENV, loyalty, serve
-
-SECRETS = {
-    "LOYALTY_SECRET_KEY": "cli-test-secret-0123456789abcdef",
-    "LOYALTY_ADMIN_KEY": "adm_cli-test-admin-key-0123456789abcdef",
-    "LOYALTY_INTEGRATION_KEY": "int_cli-test-integration-key-0123456789",
-}
+from tests.server.processes import (
+    BASE_ENV,
+    LEASE,
+    SECRETS,
+    embedded_redis_in,
+    loyalty,
+    serve,
+    wait_for,
+)
 
 
 @pytest.fixture
@@ -94,9 +96,12 @@ def test_created_api_keys_are_stored_hashed_and_work(data_dir: Path, elsewhere: 
 
 
 def test_unknown_role_is_refused_by_the_cli(data_dir: Path, elsewhere: Path) -> None:
+    # given a data dir
+    # when an API key for members is asked for
     result = loyalty(
         "create-api-key", "--role", "member", env={"LOYALTY_DATA_DIR": str(data_dir)}, cwd=elsewhere
     )
+    # then the CLI refuses the role
     assert result.returncode != 0
     assert "invalid choice" in result.stderr
 
@@ -131,7 +136,10 @@ def test_production_without_a_secret_stops_with_one_clear_line(
 
 
 def test_a_malformed_setting_stops_with_one_clear_line(elsewhere: Path) -> None:
+    # given a port that is not a number
+    # when the service is started
     result = loyalty("serve", env={"LOYALTY_PORT": "eighty"}, cwd=elsewhere)
+    # then it stops with one line naming the setting
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "LOYALTY_PORT" in lines[0], result.stderr
@@ -140,9 +148,12 @@ def test_a_malformed_setting_stops_with_one_clear_line(elsewhere: Path) -> None:
 def test_production_serves_without_graphiql_or_introspection(
     data_dir: Path, elsewhere: Path
 ) -> None:
+    # given production settings with every secret
     env = SECRETS | {"LOYALTY_ENV": "production", "LOYALTY_DATA_DIR": str(data_dir)}
+    # when the service is started
     server = serve(env, elsewhere, "production")
     try:
+        # then it serves no GraphiQL and refuses introspection, but serves the API
         ide = httpx.get(f"{server.url}/graphql", headers={"Accept": "text/html"}, timeout=10)
         assert ide.status_code == 404 and "graphiql" not in ide.text.lower()
         body = server.gql("{ __schema { types { name } } }", SECRETS["LOYALTY_ADMIN_KEY"])
@@ -153,7 +164,7 @@ def test_production_serves_without_graphiql_or_introspection(
         }
     finally:
         server.stop()
-    # the banner does not print the keys in production
+    # and the banner does not print the keys in production
     assert SECRETS["LOYALTY_ADMIN_KEY"] not in server.log.read_text()
 
 
@@ -201,9 +212,12 @@ UNREACHABLE_POSTGRES = "postgres://shop:s3cret-pw@127.0.0.1:{port}/loyalty"
 def test_a_bad_database_url_is_one_line_for_every_command(
     data_dir: Path, elsewhere: Path, command: str, url: str, shown: str, why: str
 ) -> None:
+    # given a database URL that is not one, or one nobody listens at
     port = free_port()  # nothing listens there
     env = {"LOYALTY_DATA_DIR": str(data_dir), "LOYALTY_DATABASE_URL": url.format(port=port)}
+    # when a command is run with it
     result = loyalty(command, env=env, cwd=elsewhere, timeout=60)
+    # then it stops with one line naming the URL, its password masked, and why
     assert result.returncode == 2, result.stderr
     assert result.stdout == ""
     lines = result.stderr.strip().splitlines()
@@ -223,9 +237,12 @@ def test_a_bad_database_url_is_one_line_for_every_command(
 def test_a_bad_redis_url_is_one_line(
     data_dir: Path, elsewhere: Path, command: str, url: str, why: str
 ) -> None:
+    # given a Redis URL that is not one, or one nobody listens at
     port = free_port()
     env = {"LOYALTY_DATA_DIR": str(data_dir), "LOYALTY_REDIS_URL": url.format(port=port)}
+    # when a command is run with it
     result = loyalty(command, env=env, cwd=elsewhere, timeout=60)
+    # then it stops with one line naming the URL, its password masked, and why
     assert result.returncode == 2, result.stderr
     assert "serving" not in result.stdout
     lines = result.stderr.strip().splitlines()
@@ -235,12 +252,15 @@ def test_a_bad_redis_url_is_one_line(
 
 
 def test_production_refuses_a_short_key_with_one_line(data_dir: Path, elsewhere: Path) -> None:
+    # given production settings with an admin key too short
     env = SECRETS | {
         "LOYALTY_ENV": "production",
         "LOYALTY_DATA_DIR": str(data_dir),
         "LOYALTY_ADMIN_KEY": "admin123",
     }
+    # when the service is started
     result = loyalty("serve", env=env, cwd=elsewhere, timeout=60)
+    # then it stops with one line naming the key, never its value
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
@@ -249,9 +269,12 @@ def test_production_refuses_a_short_key_with_one_line(data_dir: Path, elsewhere:
 
 
 def test_every_option_of_every_command_says_what_it_does() -> None:
+    # given the CLI's parser
     top = cli.parser()
+    # when its commands and options are walked
     commands = next(a for a in top._actions if isinstance(a, argparse._SubParsersAction))
     assert {"serve", "migrate", "worker", "export-schema", "verify-spin"} <= set(commands.choices)
+    # then each says what it does
     undocumented = [
         f"{name} {'/'.join(action.option_strings) or action.dest}"
         for name, sub in commands.choices.items()
@@ -266,22 +289,25 @@ def test_every_option_of_every_command_says_what_it_does() -> None:
 def test_commands_print_one_human_summary_and_no_library_chatter(
     data_dir: Path, elsewhere: Path
 ) -> None:
+    # given a migrated database
     env = {"LOYALTY_DATA_DIR": str(data_dir)}
     assert loyalty("migrate", env=env, cwd=elsewhere).returncode == 0
-    # run-jobs: one line per job, in words
+    # when run-jobs runs
     jobs = loyalty("run-jobs", env=env, cwd=elsewhere)
+    # then it prints one line per job, in words
     assert jobs.returncode == 0, jobs.stderr
     lines = jobs.stdout.strip().splitlines()
     names = [line.split(":")[0] for line in lines]
     assert len(names) == len(set(names)) and "tiers.review" in names, lines
     assert "tiers.review: no member changes tier" in lines
     assert not any(char in jobs.stdout for char in "{}[]'"), jobs.stdout
-    # rebuild-leaderboards: the summary once on stdout, its progress on stderr
+    # and rebuild-leaderboards prints the summary once on stdout, its progress on stderr
     rebuilt = loyalty("rebuild-leaderboards", env=env, cwd=elsewhere)
     assert rebuilt.returncode == 0, rebuilt.stderr
     assert rebuilt.stdout.splitlines() == ["rebuilt 1 board(s): 4 window(s), 0 standing(s)"]
     assert rebuilt.stderr.splitlines()[0] == "rebuilding leaderboards..."
     assert "rebuilding leaderboards: 1/1 board (100%)" in rebuilt.stderr
+    # and neither prints library chatter
     for result in (jobs, rebuilt):
         assert "Tortoise-ORM shutdown" not in result.stderr
         assert "Redis shutdown failed" not in result.stderr
@@ -291,6 +317,7 @@ def test_commands_print_one_human_summary_and_no_library_chatter(
 def test_the_banner_comes_once_the_server_answers_and_a_stop_is_quiet(
     data_dir: Path, elsewhere: Path
 ) -> None:
+    # given the service started on a free port
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "server.cli", "serve", "--port", str(port)],
@@ -327,8 +354,9 @@ async def test_run_jobs_leaves_the_jobs_to_the_process_holding_the_lease(
     held.name = "shop-server:4242"
     assert await held.hold()
     try:
-        # when run-jobs is asked to run them, it says who runs them and does nothing
+        # when run-jobs is asked to run them
         result = await asyncio.to_thread(loyalty, "run-jobs", env=env, cwd=elsewhere)
+        # then it says who runs them and does nothing
         assert result.returncode == 1
         assert result.stdout == ""
         assert result.stderr.strip() == (
@@ -342,8 +370,6 @@ async def test_run_jobs_leaves_the_jobs_to_the_process_holding_the_lease(
 
 
 def test_worker_runs_the_jobs_and_stops_cleanly_on_sigterm(data_dir: Path, elsewhere: Path) -> None:
-    from tests.server.test_serving import LEASE, embedded_redis_in, wait_for
-
     env = {"LOYALTY_DATA_DIR": str(data_dir), "LOYALTY_JOBS_INTERVAL_SECONDS": "0.5"}
     assert loyalty("migrate", env=env, cwd=elsewhere).returncode == 0
     log = elsewhere / "worker.log"
@@ -358,8 +384,9 @@ def test_worker_runs_the_jobs_and_stops_cleanly_on_sigterm(data_dir: Path, elsew
         # given the worker took the jobs lease (nobody else holds it)
         assert [int(pid) for pid in wait_for(log, LEASE, 1)] == [process.pid]
         assert len(embedded_redis_in(data_dir.resolve())) == 1
-        # when it is sent SIGTERM, it stops, says so, and leaves no Redis behind
+        # when it is sent SIGTERM
         process.terminate()
+        # then it stops, says so, and leaves no Redis behind
         assert process.wait(timeout=30) == 0
     finally:
         if process.poll() is None:

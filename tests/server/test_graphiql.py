@@ -31,7 +31,8 @@ class Assets(HTMLParser):
 
 
 async def test_the_ide_page_loads_only_local_pinned_assets(http: httpx.AsyncClient) -> None:
-    # given the GraphiQL page as a browser asks for it
+    # given a browser
+    # when it asks for the GraphiQL page
     page = await http.get("/graphql", headers={"Accept": "text/html"})
     assert page.status_code == 200 and "graphiql" in page.text.lower()
     parser = Assets()
@@ -54,11 +55,14 @@ async def test_the_ide_page_loads_only_local_pinned_assets(http: httpx.AsyncClie
 
 
 def test_the_assets_are_package_data() -> None:
-    # Every file the page needs is installed with the package, not only in a checkout.
+    # given the package's data: every file the page needs is installed with the package, not
+    # only in a checkout
     globs = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"][
         "package-data"
     ]["server"]
     static = ROOT / "server"
+    # when the static files are listed
     files = [p.relative_to(static).as_posix() for p in graphiql.STATIC.rglob("*") if p.is_file()]
+    # then each is matched by a package-data glob
     assert len(files) >= 8
     assert [f for f in files if not any(fnmatch(f, g) for g in globs)] == []

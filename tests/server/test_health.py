@@ -6,12 +6,14 @@ from pathlib import Path
 
 import httpx
 
-from tests.server.processes import OwnRedis, serve
-from tests.server.test_cli import SECRETS
+from tests.server.processes import SECRETS, OwnRedis, serve
 
 
 async def test_health_reports_database_and_redis(http: httpx.AsyncClient) -> None:
+    # given the suite's database and Redis, both up
+    # when /health is asked for
     response = await http.get("/health")
+    # then it reports both reachable
     assert response.status_code == 200
     assert response.json() == {"status": "ok", "database": True, "redis": True}
 

@@ -50,47 +50,65 @@ def assert_json_error(response: httpx.Response, status: int = 400) -> dict:
 async def test_a_body_that_is_not_one_json_object_is_400_json(
     http: httpx.AsyncClient, body: bytes
 ) -> None:
+    # given a body that is not one JSON object of a bounded depth
+    # when it is posted
     response = await http.post("/graphql", content=body, headers=JSON)
+    # then it is a JSON 400 with INVALID_INPUT
     assert_json_error(response)
 
 
 async def test_batches_are_refused_as_a_whole_before_anything_runs(http: httpx.AsyncClient) -> None:
+    # given a batch of one mutation
     batch = (
         b'[{"query": "mutation { enrollMember(input: {externalId: \\"b-1\\", '
         b'displayName: \\"B\\"}) { errors { code } } }"}]'
     )
+    # when it is posted
+    # then it is refused as a batch, a JSON 400, and nobody is enrolled
     body = assert_json_error(await http.post("/graphql", content=batch, headers=JSON))
     assert "batch" in body["errors"][0]["message"]
     assert await Member.all().count() == 0
 
 
 async def test_a_body_that_is_not_declared_json_is_400_json(http: httpx.AsyncClient) -> None:
+    # given a form-encoded body
+    # when it is posted
     response = await http.post(
         "/graphql",
         content=b"query={ viewerRole }",
         headers={"content-type": "application/x-www-form-urlencoded"},
     )
+    # then it is a JSON 400 with INVALID_INPUT
     assert_json_error(response)
 
 
 async def test_a_body_nested_within_the_limit_is_served(http: httpx.AsyncClient) -> None:
+    # given variables nested within the limit
     depth = MAX_DEPTH - 3
     body = b'{"query": "{ viewerRole }", "variables": {"v": ' + b"[" * depth + b"]" * depth + b"}}"
+    # when they are posted
     response = await http.post("/graphql", content=body, headers=JSON)
+    # then the query is served
     assert response.status_code == 200
     assert response.json()["data"] == {"viewerRole": "INTEGRATION"}
 
 
 async def test_text_errors_of_the_view_become_json_with_a_code(http: httpx.AsyncClient) -> None:
+    # given a query
+    # when it is sent with GET, which the view answers in text
     response = await http.get("/graphql", params={"query": "{ viewerRole }"}, headers=JSON)
+    # then the answer is JSON with INVALID_INPUT, saying so
     body = assert_json_error(response)
     assert "not allowed" in body["errors"][0]["message"]
 
 
 async def test_a_subscription_over_http_is_a_clear_error(http: httpx.AsyncClient) -> None:
+    # given a subscription
+    # when it is posted over HTTP
     response = await http.post(
         "/graphql", json={"query": "subscription { memberEvents { __typename } }"}, headers=JSON
     )
+    # then it is INVALID_INPUT, pointing at websockets
     body = response.json()
     assert body["data"] is None
     assert body["errors"][0]["extensions"]["code"] == "INVALID_INPUT"

@@ -113,7 +113,10 @@ def test_import_applies_each_line_once_and_reports_refusals(
     ['{"type": "action", "value": NaN}', "[" * 100_000, "[1]", '{"type": "refund"}', "{"],
 )
 def test_a_line_that_is_not_an_order_or_action_object_is_refused(text: str) -> None:
+    # given a line of the import file that is not an order or action object
     line = importing.Line(9, text)
+    # when it is parsed
     importing.parse(line)
+    # then it is refused as INVALID_INPUT
     assert line.outcome == "refused"
     assert line.refusal is not None and line.refusal.code == "INVALID_INPUT"

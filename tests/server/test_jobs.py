@@ -48,6 +48,7 @@ async def test_one_lease_holds_until_released_then_the_other_takes_over(
 async def test_a_holder_whose_database_session_ends_loses_the_lease(
     leases: list[lease.Lease],
 ) -> None:
+    # given two processes' leases on the database, the first holding it
     first, second = leases
     assert isinstance(first, lease.PostgresLease)
     assert await first.hold()
@@ -107,6 +108,8 @@ async def test_two_job_loops_run_the_jobs_in_one_place_and_fail_over(
 
 
 def test_job_results_read_as_words() -> None:
+    # given the jobs table
+    # when each job's result is described
     described = {
         name: jobs.JOBS[name].describe(result)
         for name, result in {
@@ -119,6 +122,7 @@ def test_job_results_read_as_words() -> None:
             "leaderboards-catch-up": None,
         }.items()
     }
+    # then it reads as words
     assert described == {
         "ledger.mature_pending": "3 members' pending points became available",
         "ledger.expire_points": "nothing to do",

@@ -20,22 +20,10 @@ import pytest_asyncio
 
 from tests import backends
 from tests.acceptance.conftest import free_port
-from tests.server.processes import BASE_ENV
-from tests.server.test_cli import SECRETS
+from tests.server.processes import BASE_ENV, LEASE, SECRETS, embedded_redis_in, wait_for
 
-LEASE = re.compile(r"\[(\d+)\] loyalty\.jobs: this process \S+ holds the jobs lease")
 STARTED = re.compile(r"Started server process \[(\d+)\]")
 ACCESS = re.compile(r"\[(\d+)\] access: .*GET /health")
-
-
-def wait_for(log: Path, pattern: re.Pattern[str], count: int, seconds: float = 60) -> list[str]:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        found = pattern.findall(log.read_text())
-        if len(found) >= count:
-            return found
-        time.sleep(0.2)
-    raise AssertionError(f"{pattern.pattern!r} not seen {count} time(s):\n{log.read_text()}")
 
 
 def gone(pid: int) -> bool:
@@ -43,18 +31,6 @@ def gone(pid: int) -> bool:
         return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return True
-
-
-def embedded_redis_in(data_dir: Path) -> list[int]:
-    """redis-server processes working in data_dir (the embedded one chdirs there)."""
-    found = []
-    for process in psutil.process_iter(["name"]):
-        try:
-            if process.info["name"] == "redis-server" and Path(process.cwd()) == data_dir:
-                found.append(process.pid)
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            continue
-    return found
 
 
 @pytest_asyncio.fixture

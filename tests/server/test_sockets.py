@@ -54,6 +54,7 @@ async def test_a_socket_closes_when_its_member_token_expires(
     token = factories.token_for(member, settings, ttl=timedelta(seconds=3))
     async with socket(live, token) as ws:
         await subscribe(ws, MEMBER_EVENTS)
+        # when the socket waits, first within the token's life, then past it
         # then it stays open while the token is valid
         assert await closed_with(ws, within=1.0) is None
         # and is closed with 4403 once it expires
@@ -103,6 +104,7 @@ async def test_revoking_a_stored_key_closes_its_sockets_and_ends_it_within_the_c
 async def test_a_key_revoked_behind_our_back_closes_its_sockets_at_the_next_check(
     live: Live, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # given a stored integration key, cached for half a second, with an open socket
     monkeypatch.setattr(security, "KEY_CACHE_SECONDS", 0.5)
     key = await create_api_key(Role.INTEGRATION, "pos")
     async with socket(live, key) as ws:
@@ -115,7 +117,10 @@ async def test_a_key_revoked_behind_our_back_closes_its_sockets_at_the_next_chec
 async def test_bootstrap_key_sockets_stay_open(live: Live) -> None:
     from tests.conftest import ADMIN_KEY
 
+    # given a socket of a bootstrap key, which cannot be revoked
     async with socket(live, ADMIN_KEY) as ws:
+        # when a second passes
+        # then it stays open
         assert await closed_with(ws, within=1.0) is None
 
 
@@ -173,6 +178,9 @@ async def test_a_socket_message_that_is_not_a_bounded_json_object_closes_it_with
 ) -> None:
     from tests.conftest import ADMIN_KEY
 
+    # given a socket of a bootstrap key
     async with socket(live, ADMIN_KEY) as ws:
+        # when it is sent a message that is not one JSON object of a bounded depth
         await ws.send(message)
+        # then it is closed with 4400
         assert await closed_with(ws, within=5.0) == 4400

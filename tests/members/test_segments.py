@@ -42,6 +42,7 @@ async def test_june_birthday_segment_counts_exactly_the_june_members(api: Api) -
 
 
 async def test_member_count_is_exact_at_query_time(api: Api) -> None:
+    # given a June-birthday segment of nobody
     seg = await f.segment(api, "June", birthdayMonth=6)
     assert seg["memberCount"] == 0
     # when a June member enrols after the segment was made
@@ -52,14 +53,17 @@ async def test_member_count_is_exact_at_query_time(api: Api) -> None:
 
 
 async def test_tags_rule_matches_any_listed_tag_and_rules_combine_with_and(api: Api) -> None:
+    # given June members tagged vip, hcm or nothing, a May vip, and a tag with a quote
     await f.june_member(external_id="june-vip", tags=["vip"])
     await f.june_member(external_id="june-hcm", tags=["hcm", "new"])
     await f.june_member(external_id="june-plain")
     await f.member(external_id="may-vip", birthday=date(1990, 5, 2), tags=["vip"])
     await f.member(external_id="quote", tags=["it's"])
+    # when segments by tag, and by tag and month, are made
     tagged = await f.segment(api, "VIP or HCM", tags=["vip", "hcm"])
     both = await f.segment(api, "June VIP or HCM", tags=["vip", "hcm"], birthdayMonth=6)
     quoted = await f.segment(api, "Quote", tags=["it's"])
+    # then a tag rule matches any listed tag, and rules combine with AND
     assert (await members_of(api, tagged["id"]))[1] == {"june-vip", "june-hcm", "may-vip"}
     assert (await members_of(api, both["id"]))[1] == {"june-vip", "june-hcm"}
     assert (await members_of(api, quoted["id"]))[1] == {"quote"}
@@ -70,16 +74,18 @@ async def test_tier_rule_matches_holders_of_the_listed_tiers(api: Api) -> None:
     await f.tier("MEMBER", 0)
     await f.tier("SILVER", 100)
     await f.tier("GOLD", 300)
+    # and members reaching Gold, Silver, and neither
     gold = await f.member(external_id="gold")
     silver = await f.member(external_id="silver")
     await f.member(external_id="starter")
     await f.order(gold, 6_000_000)
     await f.order(silver, 2_000_000)
-    # then each tier rule selects its holders; the starting tier holds everyone else
+    # when segments by tier are made
     gold_seg = await f.segment(api, "Gold", tierCodes=["GOLD"])
     upper = await f.segment(api, "Silver and Gold", tierCodes=["SILVER", "GOLD"])
     start = await f.segment(api, "Starters", tierCodes=["MEMBER"])
     unknown = await f.segment(api, "Nobody", tierCodes=["PLATINUM"])
+    # then each tier rule selects its holders; the starting tier holds everyone else
     assert (await members_of(api, gold_seg["id"]))[1] == {"gold"}
     assert (await members_of(api, upper["id"]))[1] == {"gold", "silver"}
     assert (await members_of(api, start["id"]))[1] == {"starter"}
@@ -93,13 +99,17 @@ async def test_min_lifetime_points_rule(api: Api) -> None:
     await f.member(external_id="zero")
     await f.order(rich, 1_000_000)
     await f.order(poor, 980_000)
+    # when segments of 50 and 0 lifetime points are made
     fifty = await f.segment(api, "50+", minLifetimePoints=50)
     anyone = await f.segment(api, "0+", minLifetimePoints=0)
+    # then 50 takes the member with 50 only; 0 takes everyone
     assert (await members_of(api, fifty["id"]))[1] == {"fifty"}
     assert (await members_of(api, anyone["id"]))[0] == 3
 
 
 async def test_inactive_days_counts_old_orders_and_never_ordered(api: Api) -> None:
+    # given members whose last counted order is 31 days old, 29 days old, none at all,
+    # and one whose recent order was refunded in full
     clock.freeze(f.NOON_LOCAL)
     old = await f.member(external_id="old")
     recent = await f.member(external_id="recent")
@@ -112,8 +122,9 @@ async def test_inactive_days_counts_old_orders_and_never_ordered(api: Api) -> No
 
     late = await f.order(refunded, 500_000, clock.now() - timedelta(days=1))
     await refund_order(late.order_id, "r-1", None)
-    # then "no counted order in 30 days" is the old, the never and the refunded one
+    # when a segment of 30 inactive days is made
     seg = await f.segment(api, "Lapsed", inactiveDays=30)
+    # then "no counted order in 30 days" is the old, the never and the refunded one
     assert (await members_of(api, seg["id"]))[1] == {"old", "never", "refunded-recently"}
     # and as the clock moves on, the recent buyer lapses too
     clock.advance(timedelta(days=2))
@@ -126,19 +137,23 @@ async def test_inactive_days_counts_old_orders_and_never_ordered(api: Api) -> No
 
 
 async def test_rfm_segment_rule(api: Api) -> None:
+    # given five buyers, from rare and long ago to frequent and recent, scored by RFM
     clock.freeze(f.NOON_LOCAL)
     for n in range(5):
         m = await f.member(external_id=f"buyer-{n}")
         for k in range(n + 1):
             await f.order(m, 100_000 * (n + 1), clock.now() - timedelta(days=50 * (4 - n) + k))
     await rfm.recompute()
+    # when segments of RFM segments are made (in any case)
     champions = await f.segment(api, "Champions", rfmSegments=["CHAMPIONS"])
     sleepy = await f.segment(api, "Sleepy", rfmSegments=["hibernating", "AT_RISK"])
+    # then each takes the members scored so
     assert (await members_of(api, champions["id"]))[1] == {"buyer-4", "buyer-3"}
     assert (await members_of(api, sleepy["id"]))[1] == {"buyer-0", "buyer-1"}
 
 
 async def test_fixed_list_segment_and_unknown_ids_are_named(api: Api) -> None:
+    # given three members
     await f.member(external_id="a-1")
     await f.member(external_id="a-2")
     await f.member(external_id="a-3")
@@ -163,6 +178,7 @@ async def test_fixed_list_segment_and_unknown_ids_are_named(api: Api) -> None:
 
 
 async def test_bad_segment_input_names_the_field_and_writes_nothing(api: Api) -> None:
+    # given segment inputs each wrong in one field
     cases = [
         ({"name": "x", "rules": {"birthdayMonth": 13}}, ["input", "rules", "birthdayMonth"]),
         ({"name": "x", "rules": {"inactiveDays": 0}}, ["input", "rules", "inactiveDays"]),
@@ -176,12 +192,15 @@ async def test_bad_segment_input_names_the_field_and_writes_nothing(api: Api) ->
         ({"name": "x", "rules": {}, "memberExternalIds": ["a"]}, ["input", "rules"]),
         ({"name": "  ", "rules": {}}, ["input", "name"]),
     ]
+    # when an admin creates each
     for given, field in cases:
         payload = (await api.admin(f.CREATE_SEGMENT, {"input": given}))["createSegment"]
+        # then each is INVALID_INPUT naming that field, and nothing is written
         assert payload["segment"] is None, given
         assert payload["errors"][0]["code"] == "INVALID_INPUT", given
         assert payload["errors"][0]["field"] == field, given
     assert await Segment.all().count() == 0
+    # and a name taken already is ALREADY_EXISTS
     await f.segment(api, "Everyone")
     again = (await api.admin(f.CREATE_SEGMENT, {"input": {"name": "Everyone", "rules": {}}}))[
         "createSegment"
@@ -190,6 +209,7 @@ async def test_bad_segment_input_names_the_field_and_writes_nothing(api: Api) ->
 
 
 async def test_contains_answers_for_one_member(api: Api) -> None:
+    # given a June member, a May member, a June segment, and a list of the May member
     june = await f.june_member()
     may = await f.member(birthday=date(1990, 5, 1))
     seg = await f.segment(api, "June", birthdayMonth=6)
@@ -198,6 +218,8 @@ async def test_contains_answers_for_one_member(api: Api) -> None:
             f.CREATE_SEGMENT, {"input": {"name": "List", "memberExternalIds": [may.external_id]}}
         )
     )["createSegment"]["segment"]
+    # when each segment is asked whether it holds each member
+    # then it answers for that one member, and no segment holds anyone
     assert await segments.contains(int(seg["id"]), june.id) is True
     assert await segments.contains(int(seg["id"]), may.id) is False
     assert await segments.contains(int(listed["id"]), may.id) is True
@@ -206,7 +228,11 @@ async def test_contains_answers_for_one_member(api: Api) -> None:
 
 
 async def test_segments_are_admin_only(api: Api, settings: object) -> None:
+    # given the integration key
+    # when it lists the segments
     body = await api.raw("{ segments { id } }", token="test-integration-key")
+    # then it is FORBIDDEN
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    # and the member list of an unknown segment is NOT_FOUND
     body = await api.raw('{ members(segmentId: "12345") { totalCount } }', token="test-admin-key")
     assert body["errors"][0]["extensions"]["code"] == "NOT_FOUND"
