@@ -65,19 +65,17 @@ def validate_enrolment(data: Enrolment) -> Enrolment:
     """Normalize and check every field; raise InvalidInput naming the first bad one."""
     external_id = data.external_id.strip()
     if not 1 <= len(external_id) <= 128 or not set(external_id) <= _EXTERNAL_ID_CHARS:
-        raise InvalidInput(
-            "externalId must be 1..128 letters, digits or . _ : -", "input.externalId"
-        )
-    display_name = validation.text(data.display_name, "input.displayName", max_len=100)
-    phone = validation.phone(data.phone, "input.phone") if data.phone else None
-    email = validation.email(data.email, "input.email") if data.email else None
+        raise InvalidInput("externalId must be 1..128 letters, digits or . _ : -", "external_id")
+    display_name = validation.text(data.display_name, "display_name", max_len=100)
+    phone = validation.phone(data.phone, "phone") if data.phone else None
+    email = validation.email(data.email, "email") if data.email else None
     if data.birthday:
-        check_birthday(data.birthday, "input.birthday")
+        check_birthday(data.birthday, "birthday")
     if data.gender:
-        check_gender(data.gender, "input.gender")
-    city = check_city(data.city, "input.city") if data.city and data.city.strip() else None
-    validation.capped_list(data.tags, "input.tags", 50)
-    tags = sorted({validation.text(t, "input.tags", max_len=50) for t in data.tags})
+        check_gender(data.gender, "gender")
+    city = check_city(data.city, "city") if data.city and data.city.strip() else None
+    validation.capped_list(data.tags, "tags", 50)
+    tags = sorted({validation.text(t, "tags", max_len=50) for t in data.tags})
     return Enrolment(
         external_id=external_id,
         display_name=display_name,
@@ -94,7 +92,7 @@ def validate_enrolment(data: Enrolment) -> Enrolment:
 async def create_member(data: Enrolment, referred_by: Member | None = None) -> Member:
     """Insert a validated member with a fresh referral code (inside the caller's transaction)."""
     if await Member.filter(external_id=data.external_id).exists():
-        raise AlreadyExists("a member with this externalId exists", "input.externalId")
+        raise AlreadyExists("a member with this externalId exists", "external_id")
     code = await unused_referral_code()
     card_code = await cards.unused_code()
     try:
@@ -113,7 +111,7 @@ async def create_member(data: Enrolment, referred_by: Member | None = None) -> M
             city=data.city,
         )
     except IntegrityError as exc:  # a concurrent enrolment won the externalId
-        raise AlreadyExists("a member with this externalId exists", "input.externalId") from exc
+        raise AlreadyExists("a member with this externalId exists", "external_id") from exc
 
 
 async def unused_referral_code() -> str:
@@ -136,7 +134,7 @@ async def get_member(member_id: int, *, include_erased: bool = False) -> Member:
     return member
 
 
-async def get_by_external_id(external_id: str, field: str = "input.memberExternalId") -> Member:
+async def get_by_external_id(external_id: str, field: str = "member_external_id") -> Member:
     member = await Member.get_or_none(external_id=external_id, erased_at__isnull=True)
     if member is None:
         raise NotFound(f"no member with externalId {external_id!r}", field)
@@ -144,7 +142,7 @@ async def get_by_external_id(external_id: str, field: str = "input.memberExterna
 
 
 async def acting_on(
-    viewer_member_id: int | None, external_id: str | None, field: str = "input.memberExternalId"
+    viewer_member_id: int | None, external_id: str | None, field: str = "member_external_id"
 ) -> Member:
     """The member a call is about: a member's own (naming another is FORBIDDEN), or the one
     staff name by externalId (required for them)."""
