@@ -34,7 +34,7 @@ class Sample:
 
 
 def _stat(pid: str) -> tuple[str, int, float] | None:
-    """(command, parent pid, CPU seconds of the process and its reaped children)."""
+    """(command, parent pid, CPU seconds of the process: user + system)."""
     try:
         text = Path(f"/proc/{pid}/stat").read_text()
     except OSError:

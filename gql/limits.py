@@ -137,9 +137,6 @@ def root_fields(document: DocumentNode, operation_name: str | None) -> set[str]:
     return names
 
 
-_root_fields = _PerDocument(lambda document: _RootFields(document))
-
-
 class _RootFields:
     """Root field names of a document's operations, by operation name."""
 
@@ -154,6 +151,9 @@ class _RootFields:
             if len(self.by_name) < 16:  # a caller may send any operationName
                 self.by_name[operation_name] = names
         return names
+
+
+_root_fields = _PerDocument(_RootFields)
 
 
 def _kind(viewer: Viewer) -> ratelimit.Kind:

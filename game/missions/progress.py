@@ -18,7 +18,7 @@ from core.errors import AlreadyRedeemed, NotEligible
 from core.events import Buffer, buffer, emit, unit_of_work
 from game import grants
 from game.missions.definitions import Measure, Missions, get, loaded
-from game.missions.events import MissionCompleted, MissionProgressed
+from game.missions.events import SNAPSHOT_KEYS, MissionCompleted, MissionProgressed
 from game.missions.windows import period_keys
 from game.models import Mission, MissionProgress
 from members import segments
@@ -42,19 +42,11 @@ class ProgressView:
     times_completed: int
 
     def snapshot(self) -> dict[str, Any]:
-        return {
-            "missionId": self.mission.id,
-            "progress": self.progress,
-            "target": self.target,
-            "periodKey": self.period_key,
-            "completed": self.completed,
-            "completedAt": self.completed_at.isoformat() if self.completed_at else None,
-            "claimed": self.claimed,
-            "timesCompleted": self.times_completed,
-        }
+        """missionId, progress, target, periodKey, ... as JSON values."""
+        return dict(zip(SNAPSHOT_KEYS, self.packed(), strict=True))
 
     def packed(self) -> list[Any]:
-        """snapshot()'s values in events.SNAPSHOT_KEYS order (what a live message carries)."""
+        """snapshot()'s values in SNAPSHOT_KEYS order (what a live message carries)."""
         return [
             self.mission.id,
             self.progress,
