@@ -22,8 +22,9 @@ def test_new_codes_are_valid_and_a_mistyped_digit_is_caught() -> None:
     # given the card code maker
     # when 2000 new codes are made
     codes = {cards.new_code() for _ in range(2000)}
-    # then they are all different
-    assert len(codes) == 2000  # random, no repeats in a sample
+    # then they are different: one repeat among 2000 draws of 9 x 10^10 codes happens once in
+    # about 45,000 runs (it did, once, in CI); two would be one in a billion
+    assert len(codes) >= 1999
     # and each is 12 digits with a valid check digit that catches a mistyped digit
     for code in list(codes)[:200]:
         assert len(code) == 12 and code.isdigit() and code[0] != "0" and cards.is_valid(code)
