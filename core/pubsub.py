@@ -65,15 +65,16 @@ return 0
 """
 
 
-# A message type sent packed -> how a subscriber unpacks it into the message its readers
-# know. A write sends what it must (50 missions' progress is 50 messages), and most members
-# are not watching: the short form is what every write pays for, the long one only a
+# A message type sent packed -> how a subscriber unpacks it into the messages its readers
+# know. A write sends what it must (50 missions' progress is 50 messages' worth), and most
+# members are not watching: the short form is what every write pays for, the long one only a
 # process with a subscriber.
-_unpackers: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+Unpack = Callable[[dict[str, Any]], list[dict[str, Any]]]
+_unpackers: dict[str, Unpack] = {}
 
 
-def packed(message_type: str, unpack: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
-    """Messages of `message_type` are unpacked by `unpack` where they are read."""
+def packed(message_type: str, unpack: Unpack) -> None:
+    """Messages of `message_type` are unpacked by `unpack` (into one or more) where read."""
     _unpackers[message_type] = unpack
 
 
@@ -89,7 +90,10 @@ def messages(raw: str | bytes) -> list[dict[str, Any]]:
     for message in found:
         if isinstance(message, dict):
             unpack = _unpackers.get(message.get("type"))  # type: ignore[arg-type]
-            read.append(unpack(message) if unpack else message)
+            if unpack:
+                read += unpack(message)
+            else:
+                read.append(message)
     return read
 
 

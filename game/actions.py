@@ -37,6 +37,7 @@ from core.events import Buffer, buffer, emit, unit_of_work
 from game import action_types, stamp_cards
 from game.missions import progress as mission_progress
 from game.missions.definitions import by_ids, check_attributes
+from game.missions.events import SNAPSHOT_KEYS
 from game.missions.progress import ProgressView
 from game.models import ActionType
 from members.program import get_program
@@ -69,9 +70,14 @@ class ActionTracked:
 @dataclass
 class TrackResult:
     points_awarded: int = 0
-    missions: list[ProgressView] = field(default_factory=list)
+    moved: list[mission_progress.Moved] = field(default_factory=list)
     badges: list[BadgeAward] = field(default_factory=list)
     duplicate: bool = False
+
+    @property
+    def missions(self) -> list[ProgressView]:
+        """The missions the action moved, as views (built when asked for)."""
+        return [ProgressView.from_packed(m, values) for m, values in self.moved]
 
 
 def _value(value: float | Decimal | int) -> Decimal:
@@ -364,8 +370,11 @@ async def _replay(member_id: int, first: str, fingerprint: str) -> TrackResult:
         )
     found = await sql.row("SELECT result FROM game_action WHERE id = $1", [int(action_id)])
     stored = sql.decode_json(found["result"]) if found else {}
-    snapshots = stored.get("missions", [])
-    missions = await by_ids([s["missionId"] for s in snapshots])
+    # "packed": ProgressView.packed() lists; "missions": the snapshots rows stored before.
+    packed = stored.get("packed") or [
+        [s.get(k) for k in SNAPSHOT_KEYS] for s in stored.get("missions", [])
+    ]
+    missions = await by_ids([values[0] for values in packed])
     codes = stored.get("badges", [])
     awards = (
         await BadgeAward.filter(member_id=member_id, badge__code__in=codes).select_related("badge")
@@ -374,11 +383,7 @@ async def _replay(member_id: int, first: str, fingerprint: str) -> TrackResult:
     )
     return TrackResult(
         points_awarded=int(stored.get("points", 0)),
-        missions=[
-            ProgressView.from_snapshot(missions[s["missionId"]], s)
-            for s in snapshots
-            if s["missionId"] in missions
-        ],
+        moved=[(missions[values[0]], values) for values in packed if values[0] in missions],
         badges=list(awards),
         duplicate=True,
     )
@@ -413,7 +418,7 @@ async def _apply(
         state, kind.key, item.value, item.attributes, occurred_at, zone, prefetch
     )
     stamped = await stamp_cards.stamp(state.member_id, kind.key, day, cards)
-    result.missions = moved.views
+    result.moved = moved.moved
     result.badges = moved.badges + stamped.badges
     buffer(ActionWrites).rows.append(
         (
@@ -430,7 +435,7 @@ async def _apply(
             sql.json_param(
                 {
                     "points": result.points_awarded,
-                    "missions": [v.snapshot() for v in result.missions],
+                    "packed": [values for _, values in result.moved],
                     "badges": [b.badge.code for b in result.badges],
                 }
             ),

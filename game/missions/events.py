@@ -20,32 +20,39 @@ SNAPSHOT_KEYS = (
     "claimed",
     "timesCompleted",
 )
-_PACKED = "mp"  # short: it is sent once per mission an action moves
+_PACKED = "mp"
 
 
 @dataclass
 class MissionProgressed(MemberEvent):
+    """The member's progress moved in these missions (an action moves up to every live mission
+    of its type: one event, one message, for all of them)."""
+
     member_id: int
-    mission_id: int
-    # ProgressView.packed(): the snapshot's values in SNAPSHOT_KEYS order, as JSON values.
-    progress: list[Any]
+    # ProgressView.packed() of each mission: the snapshot's values in SNAPSHOT_KEYS order.
+    progress: list[list[Any]]
     at: datetime
 
     def message(self) -> dict[str, Any]:
-        """Packed: the snapshot's values without their keys (an action sends one per mission
-        it moves); a subscriber's process unpacks it (`unpack`)."""
+        """Packed: the snapshots' values without their keys, all in one message; a
+        subscriber's process unpacks it into one MissionProgressed message per mission."""
         return {"type": _PACKED, "p": self.progress, "at": self.at.isoformat()}
 
 
-def unpack(message: dict[str, Any]) -> dict[str, Any]:
-    """The MissionProgressed message a packed one stands for."""
-    progress = dict(zip(SNAPSHOT_KEYS, message["p"], strict=True))
-    return {
-        "type": "MissionProgressed",
-        "missionId": progress["missionId"],
-        "progress": progress,
-        "at": message["at"],
-    }
+def unpack(message: dict[str, Any]) -> list[dict[str, Any]]:
+    """The MissionProgressed messages a packed one stands for, one per mission."""
+    read = []
+    for values in message["p"]:
+        progress = dict(zip(SNAPSHOT_KEYS, values, strict=True))
+        read.append(
+            {
+                "type": "MissionProgressed",
+                "missionId": progress["missionId"],
+                "progress": progress,
+                "at": message["at"],
+            }
+        )
+    return read
 
 
 pubsub.packed(_PACKED, unpack)

@@ -59,6 +59,11 @@ class ProgressView:
         ]
 
     @classmethod
+    def from_packed(cls, mission: Mission, values: list[Any]) -> ProgressView:
+        """The view packed() gave these values."""
+        return cls.from_snapshot(mission, dict(zip(SNAPSHOT_KEYS, values, strict=True)))
+
+    @classmethod
     def from_snapshot(cls, mission: Mission, data: dict[str, Any]) -> ProgressView:
         completed_at = data.get("completedAt")
         return cls(
@@ -107,7 +112,8 @@ class ProgressRow:
 _COUNT, _SUM, _STREAK_DAYS = Measure.COUNT.value, Measure.SUM.value, Measure.STREAK_DAYS.value
 
 
-def view(mission: Mission, row: Row | None, key: str, today: date) -> ProgressView:
+def _shown(mission: Mission, row: Row | None, today: date) -> Decimal:
+    """The progress a member sees: a streak a day went by without counts from zero."""
     progress = row.progress if row else Decimal(0)
     if (
         row is not None
@@ -116,7 +122,29 @@ def view(mission: Mission, row: Row | None, key: str, today: date) -> ProgressVi
         and row.last_day is not None
         and row.last_day < today - timedelta(days=1)
     ):
-        progress = Decimal(0)  # the streak broke: a day went by without the action
+        return Decimal(0)
+    return Decimal(progress)
+
+
+def packed_view(mission: Mission, row: Row, key: str, today: date) -> list[Any]:
+    """`view(...).packed()` without the view: what an action sends for each mission it moved
+    (up to every live mission of its type; the view is built only where it is read)."""
+    done = row.times_completed > 0
+    completed_at = row.completed_at
+    return [
+        mission.id,
+        float(_shown(mission, row, today)),
+        float(mission.target),
+        key or None,
+        done,
+        completed_at.isoformat() if completed_at else None,
+        done and row.times_claimed >= row.times_completed,
+        row.times_completed,
+    ]
+
+
+def view(mission: Mission, row: Row | None, key: str, today: date) -> ProgressView:
+    progress = _shown(mission, row, today)
     done = bool(row and row.times_completed > 0)
     return ProgressView(
         mission=mission,
@@ -175,9 +203,12 @@ def step(mission: Mission, row: Row, value: Decimal, day: date, now: datetime) -
     return True
 
 
+Moved = tuple[Mission, list[Any]]  # a mission and its progress as packed_view() gives it
+
+
 @dataclass
 class Advanced:
-    views: list[ProgressView] = field(default_factory=list)
+    moved: list[Moved] = field(default_factory=list)
     points: int = 0
     badges: list[BadgeAward] = field(default_factory=list)
 
@@ -391,7 +422,7 @@ async def advance(
         writes.add(row)
         if outcome:
             completed.append((mission, row))
-        result.views.append(view(mission, row, key, today))
+        result.moved.append((mission, packed_view(mission, row, key, today)))
     for mission, row in completed:
         emit(MissionCompleted(member_id, mission.id, mission.title, row.period_key or None, now))
         if mission.auto_claim:
@@ -403,8 +434,8 @@ async def advance(
             )
             result.points += granted.points
             result.badges.extend(granted.badges)
-    for v in result.views:
-        emit(MissionProgressed(member_id, v.mission.id, v.packed(), now))
+    if result.moved:
+        emit(MissionProgressed(member_id, [values for _, values in result.moved], now))
     return result
 
 
@@ -473,5 +504,5 @@ async def claim(member: Member, mission_id: int, zone: str) -> Claimed:
             granted.points += once.points
         latest = pending[0]
         shown = view(mission, latest, latest.period_key, clock.local_today(zone))
-        emit(MissionProgressed(member.id, mission.id, shown.packed(), now))
+        emit(MissionProgressed(member.id, [shown.packed()], now))
         return Claimed(view=shown, points=granted.points)

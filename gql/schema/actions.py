@@ -10,7 +10,7 @@ from strawberry.scalars import JSON
 
 from core.errors import DomainError
 from game import action_types, actions, batch
-from game.missions.progress import ProgressView
+from game.missions.progress import Moved, ProgressView
 from gql.context import Info
 from gql.errors import api_path, user_error
 from gql.permissions import IsAdmin, IsSignedIn
@@ -78,10 +78,10 @@ class TrackActionPayload(Payload):
         "missions and stamp cards it completed come on top.",
     )
     # Built only when selected: a batch of 100 actions on 50 missions is 5,000 of them.
-    views: strawberry.Private[list[ProgressView]] = dataclasses.field(default_factory=list)
+    moved: strawberry.Private[list[Moved]] = dataclasses.field(default_factory=list)
 
     def _missions(self) -> list[MissionProgress]:
-        return [from_row(MissionProgress, v) for v in self.views]
+        return [from_row(MissionProgress, ProgressView.from_packed(*m)) for m in self.moved]
 
     missions: list[MissionProgress] = strawberry.field(resolver=_missions)
     badges_awarded: list[BadgeAward] = strawberry.field(default_factory=list)
@@ -100,7 +100,7 @@ class TrackActionsPayload(Payload):
 def _track_payload(result: actions.TrackResult) -> TrackActionPayload:
     return TrackActionPayload(
         points_awarded=result.points_awarded,
-        views=result.missions,
+        moved=result.moved,
         badges_awarded=[from_row(BadgeAward, b) for b in result.badges],
         duplicate=result.duplicate,
     )

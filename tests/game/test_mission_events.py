@@ -12,29 +12,65 @@ from game.missions.progress import ProgressView
 from game.models import Mission
 
 
-def test_a_packed_progress_message_reads_as_the_whole_snapshot() -> None:
-    # given a member's standing in a mission, completed at a known time
+def test_one_packed_message_reads_as_each_missions_whole_snapshot() -> None:
+    # given a member's standing in two missions, one completed at a known time
     at = datetime(2026, 11, 29, 3, 0, tzinfo=UTC)
-    mission = Mission(id=7, title="Run 3 times", target=Decimal(3))
-    view = ProgressView(mission, 3.0, 3.0, "2026-11-29", True, at, False, 1)
-    # when its event is published as the write sends it and read by a subscriber
-    sent = json.dumps([MissionProgressed(42, 7, view.packed(), at).message()])
-    (read,) = pubsub.messages(sent)
-    # then the reader gets the long form, every value under its name, in a shorter message
-    assert read == {
-        "type": "MissionProgressed",
-        "missionId": 7,
-        "progress": {
+    done = ProgressView(
+        Mission(id=7, title="Run 3 times", target=Decimal(3)),
+        3.0,
+        3.0,
+        "2026-11-29",
+        True,
+        at,
+        False,
+        1,
+    )
+    going = ProgressView(
+        Mission(id=9, title="Spend 500k", target=Decimal(500)),
+        120.5,
+        500.0,
+        None,
+        False,
+        None,
+        False,
+        0,
+    )
+    # when the action's one event is published as the write sends it and read by a subscriber
+    sent = json.dumps([MissionProgressed(42, [done.packed(), going.packed()], at).message()])
+    read = pubsub.messages(sent)
+    # then the reader gets one long-form message per mission, every value under its name
+    assert read == [
+        {
+            "type": "MissionProgressed",
             "missionId": 7,
-            "progress": 3.0,
-            "target": 3.0,
-            "periodKey": "2026-11-29",
-            "completed": True,
-            "completedAt": at.isoformat(),
-            "claimed": False,
-            "timesCompleted": 1,
+            "progress": {
+                "missionId": 7,
+                "progress": 3.0,
+                "target": 3.0,
+                "periodKey": "2026-11-29",
+                "completed": True,
+                "completedAt": at.isoformat(),
+                "claimed": False,
+                "timesCompleted": 1,
+            },
+            "at": at.isoformat(),
         },
-        "at": at.isoformat(),
-    }
-    long_form = json.dumps([{**read}])
+        {
+            "type": "MissionProgressed",
+            "missionId": 9,
+            "progress": {
+                "missionId": 9,
+                "progress": 120.5,
+                "target": 500.0,
+                "periodKey": None,
+                "completed": False,
+                "completedAt": None,
+                "claimed": False,
+                "timesCompleted": 0,
+            },
+            "at": at.isoformat(),
+        },
+    ]
+    # and the message sent is less than half as long as the long form
+    long_form = json.dumps(read)
     assert len(sent) < len(long_form) / 2

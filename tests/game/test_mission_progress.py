@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
 
 from core import clock
 from core.settings import Settings
+from game.missions.progress import ProgressRow, ProgressView, packed_view, view
+from game.models import Mission
 from tests import factories
 from tests.conftest import Api
 from tests.game import factories as game
@@ -376,3 +381,33 @@ async def test_a_badge_from_two_missions_is_held_once(api: Api, settings: Settin
     assert [b["badge"]["code"] for b in first["badgesAwarded"]] == ["reviewer"]
     assert second["badgesAwarded"] == [] and second["missions"][0]["completed"]
     assert len((await game.me(api, member, settings))["badges"]) == 1
+
+
+@pytest.mark.parametrize(
+    ("measure", "max_completions", "progress", "done", "claimed", "last_day"),
+    [
+        ("COUNT", 1, "2", 0, 0, None),  # under way
+        ("SUM", None, "0", 2, 1, None),  # repeated twice, one claimed
+        ("COUNT", 1, "3", 1, 1, None),  # done and claimed: stays full
+        ("STREAK_DAYS", 3, "2", 0, 0, date(2026, 10, 30)),  # a day went by: shown as 0
+        ("STREAK_DAYS", 3, "2", 0, 0, date(2026, 11, 1)),  # still alive
+    ],
+)
+def test_what_an_action_sends_is_the_view_a_reader_builds(
+    measure: str,
+    max_completions: int | None,
+    progress: str,
+    done: int,
+    claimed: int,
+    last_day: date | None,
+) -> None:
+    # given a mission of target 3 and a member's row in it
+    mission = Mission(id=4, measure=measure, target=Decimal(3), max_completions=max_completions)
+    at = MONDAY if done else None
+    row = ProgressRow(4, 1, "2026-11-02", Decimal(progress), done, claimed, at, last_day, MONDAY)
+    # when the action packs it, and a reader builds the view
+    sent = packed_view(mission, row, "2026-11-02", MONDAY.date())
+    shown = view(mission, row, "2026-11-02", MONDAY.date())
+    # then they agree value for value, and the packed form reads back as the same view
+    assert sent == shown.packed()
+    assert ProgressView.from_packed(mission, sent) == shown

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -185,6 +186,33 @@ async def test_a_retry_returns_the_first_result_and_changes_nothing(
     assert first["pointsAwarded"] == 10 and first["badgesAwarded"][0]["badge"]["code"] == "reviewer"
     assert (await game.me(api, member, settings))["pointsBalance"] == 15
     assert await Action.all().count() == 1
+
+
+async def test_a_result_stored_before_packing_replays_the_same(api: Api) -> None:
+    # given an action tracked on a mission of two reviews, its stored result rewritten in
+    # the form results had before they were packed (one snapshot object per mission)
+    await game.action_type(api, "review.posted", points=10)
+    await game.mission(api, target=2)
+    member = await factories.member()
+    variables = _input(member.external_id, type="review.posted")
+    first = (await api.integration(game.TRACK, variables))["trackAction"]
+    action = await Action.get(member_id=member.id)
+    stored = action.result if isinstance(action.result, dict) else json.loads(action.result)
+    keys = ("missionId", "progress", "target", "periodKey", "completed", "completedAt")
+    keys += ("claimed", "timesCompleted")
+    old = {
+        "points": stored["points"],
+        "missions": [dict(zip(keys, values, strict=True)) for values in stored.pop("packed")],
+        "badges": stored["badges"],
+    }
+    await Action.filter(id=action.id).update(result=old)
+    # when the report is retried
+    again = (await api.integration(game.TRACK, variables))["trackAction"]
+    # then it answers what the first did, the mission's progress included
+    assert again["duplicate"] is True and first["missions"][0]["progress"] == 1.0
+    assert {k: v for k, v in again.items() if k != "duplicate"} == {
+        k: v for k, v in first.items() if k != "duplicate"
+    }
 
 
 @pytest.mark.parametrize(
