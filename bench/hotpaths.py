@@ -25,8 +25,13 @@ bare Starlette JSON POST, and the stack's ceiling (strawberry with ParserCache a
 ValidationCache, one asyncpg INSERT ... ON CONFLICT per mutation on one held connection, one
 worker). Both are measured at the start and at the end, and the ceiling once more right
 before each figure, which is what that figure's ratio is to: on a machine others share, the
-load can change several-fold within a run. The data is in bench/fixtures.py; each run makes
-its own databases and Redis prefixes and removes them.
+load can change several-fold within a run. The home and leaderboard rows also stand beside
+their shape ceiling: the same ceiling app answering that row's own query (HOME's or
+LEADERBOARD's selection, from memory after one asyncpg SELECT per request: bench/baselines.py)
+driven by the row's own wrk script, measured right before the row with its CPU per request:
+what the response's shape alone costs on this stack, which the mutation ceiling does not
+show. The data is in bench/fixtures.py; each run makes its own databases and Redis prefixes
+and removes them.
 
     python -m bench.hotpaths [--workers 1,2] [--only trackAction,home] [--seconds 12]
         [--warmup 3] [--profile] [--output table.md]
@@ -205,6 +210,8 @@ class Figure:
     profile: str = ""
     ceiling: float | None = None  # req/s of the ceiling measured just before
     cpu: dict[str, float] = field(default_factory=dict)  # ms per request, by part (bench/cpu.py)
+    shape: wrk.Result | None = None  # the ceiling app on this row's own query, just before
+    shape_cpu: dict[str, float] = field(default_factory=dict)  # its CPU, as `cpu`
 
 
 @dataclass
@@ -214,6 +221,8 @@ class Measured:
     profile: str  # py-spy's summary, or ""
     ceiling: float | None  # the ceiling's req/s measured just before
     cpu: dict[str, float]  # ms of CPU per request, by part (bench/cpu.py)
+    shape: wrk.Result | None = None  # the ceiling app on the row's own script, just before
+    shape_cpu: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -225,6 +234,7 @@ class Run:
     ceiling: Process | None = None  # the ceiling app, up for the whole run
     # the database the figures being measured use: its backends' CPU counts (bench/cpu.py)
     database: str | None = None
+    ceiling_database: str | None = None  # the ceiling app's
 
     def baseline(self, name: str) -> float | None:
         """The mean of a baseline's start and end figures."""
@@ -243,6 +253,20 @@ class Run:
         result = wrk.run(self.ceiling.url, script, run_id=run_id, seconds=args.seconds, **options)
         return result.per_second
 
+    def shape_now(self, script: wrk.Script) -> tuple[wrk.Result | None, dict[str, float]]:
+        """The ceiling app driven by a row's own query script now (after a short warm-up),
+        with the CPU it and its database spent per request: the shape ceiling."""
+        if self.ceiling is None:
+            return None, {}
+        args = self.args
+        options: dict[str, Any] = {"connections": args.connections, "threads": args.threads}
+        run_id = f"shape-{secrets.token_hex(3)}"
+        wrk.run(self.ceiling.url, script, run_id=f"{run_id}-warm", seconds=1, **options)
+        before = cpu.sample(self.ceiling.pid, self.ceiling_database)
+        result = wrk.run(self.ceiling.url, script, run_id=run_id, seconds=args.seconds, **options)
+        after = cpu.sample(self.ceiling.pid, self.ceiling_database)
+        return result, before.per_request(after, result.requests)
+
     def measure(
         self,
         url: str,
@@ -253,12 +277,15 @@ class Run:
         baseline: bool = False,
         connections: int | None = None,
         service: int | None = None,
+        shape: bool = False,
     ) -> Measured:
-        """The ceiling now (unless measuring a baseline), then a warm-up and the measured
-        run, with the CPU each part spent on it (the service: `service`, else spy_on); with
-        --profile, py-spy on spy_on during the measured run."""
+        """The ceiling now (unless measuring a baseline), with `shape` the ceiling app on
+        this same script too, then a warm-up and the measured run, with the CPU each part
+        spent on it (the service: `service`, else spy_on); with --profile, py-spy on spy_on
+        during the measured run."""
         args = self.args
         ceiling = None if baseline else self.ceiling_now()
+        shape_result, shape_cpu = self.shape_now(script) if shape else (None, {})
         connections = connections or args.connections
         options: dict[str, Any] = {
             "connections": connections,
@@ -279,7 +306,7 @@ class Run:
         if spy is not None:
             profiling.finish(spy)
             summary = f"raw stacks: {output}\n\n{profiling.summary(output)}"
-        return Measured(warm, result, summary, ceiling, spent)
+        return Measured(warm, result, summary, ceiling, spent, shape_result, shape_cpu)
 
     def add(
         self,
@@ -289,14 +316,19 @@ class Run:
         measured: Measured,
         note: str = "",
     ) -> None:
-        result = measured.result
+        result, shape = measured.result, measured.shape
         if result.failed:
             note = (note + "; " if note else "") + (
                 f"{result.failed} failed, e.g. {result.sample[:160]}"
             )
+        if shape is not None and shape.failed:
+            note = (note + "; " if note else "") + (
+                f"shape ceiling: {shape.failed} failed, e.g. {shape.sample[:160]}"
+            )
         figure = Figure(name, workers, load, result=result, note=note, profile=measured.profile)
         figure.ceiling = measured.ceiling
         figure.cpu = measured.cpu
+        figure.shape, figure.shape_cpu = shape, measured.shape_cpu
         self.figures.append(figure)
         log(
             f"{name}, {workers} worker(s): {result.per_second:,.1f} req/s, p50 "
@@ -319,7 +351,7 @@ def baseline_app(run: Run, name: str, ceiling_dsn: str) -> Process:
     port = common.free_port()
     command = [sys.executable, "-m", "bench.baselines", name, "--port", str(port)]
     if name == "ceiling":
-        command += ["--dsn", ceiling_dsn]
+        command += ["--dsn", ceiling_dsn, "--missions", str(run.args.missions)]
     env = os.environ | {"PYTHONPATH": str(common.ROOT)}
     return servers.start(f"baseline-{name}", command, env, port, run.tmp, 60)
 
@@ -329,6 +361,7 @@ async def baselines(run: Run, ceiling_dsn: str, when: str) -> None:
     script = track_script(run.args.members)
     if run.ceiling is None:
         run.ceiling = baseline_app(run, "ceiling", ceiling_dsn)
+        run.ceiling_database = database_name(ceiling_dsn)
     for name in ("bare", "ceiling"):
         load = one_minute_load()
         log(f"{name} ({when}): measuring")
@@ -363,7 +396,7 @@ async def record_order(run: Run, shop: Shop, server: Process, workers: int, load
 
 async def home(run: Run, shop: Shop, server: Process, workers: int, load: str) -> None:
     script = query_script(HOME, shop.tokens)
-    measured = run.measure(server.url, script, f"home-w{workers}", server.pid)
+    measured = run.measure(server.url, script, f"home-w{workers}", server.pid, shape=True)
     run.add("home", workers, load, measured, "after the write rows: members hold their results")
 
 
@@ -501,7 +534,8 @@ async def board_row(run: Run, board: Board, workers: int) -> None:
         log(f"leaderboard, {workers} worker(s): measuring")
         try:
             script = query_script(LEADERBOARD, board.tokens)
-            measured = run.measure(server.url, script, f"leaderboard-w{workers}", server.pid)
+            tag = f"leaderboard-w{workers}"
+            measured = run.measure(server.url, script, tag, server.pid, shape=True)
         except Exception as exc:
             log(f"leaderboard: failed: {exc}\n{server.tail(20)}")
             run.figures.append(Figure("leaderboard", workers, load, status=f"failed: {exc}"[:140]))
@@ -514,6 +548,19 @@ async def board_row(run: Run, board: Board, workers: int) -> None:
 
 def _ms(value: float | None) -> str:
     return "" if value is None else f"{value:,.1f}"
+
+
+def _shape_cells(rate: float, shape: wrk.Result | None, spent: dict[str, float]) -> list[str]:
+    """The shape ceiling's req/s, the figure's ratio to it, and its CPU: app / PostgreSQL
+    (it uses no Redis)."""
+    if shape is None or not shape.per_second:
+        return ["", "", ""]
+    used = (
+        f"{max(spent.get('service', 0.0), 0.0):.2f} / {max(spent.get('postgres', 0.0), 0.0):.2f}"
+        if spent
+        else ""
+    )
+    return [f"{shape.per_second:,.1f}", f"{rate / shape.per_second:.3f}", used]
 
 
 def table(run: Run, header: list[str]) -> str:
@@ -529,13 +576,15 @@ def table(run: Run, header: list[str]) -> str:
         *header,
         "",
         "| operation | workers | req/s | p50 ms | p99 ms | ceiling req/s just before | "
-        "÷ ceiling | ÷ bare | CPU ms/req: service / PostgreSQL / Redis | load 1 min | notes |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "÷ ceiling | ÷ bare | CPU ms/req: service / PostgreSQL / Redis | "
+        "shape ceiling req/s just before | ÷ shape | shape ceiling CPU ms/req: app / "
+        "PostgreSQL | load 1 min | notes |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for f in sorted(run.figures, key=lambda f: (order.index(f.name), f.workers)):
         note = f.note
         if f.status:
-            cells = [f.status, "", "", "", "", "", ""]
+            cells = [f.status, "", "", "", "", "", "", "", "", ""]
         elif f.result is not None:
             rate = f.result.per_second
             if f.name == "trackActions":
@@ -553,9 +602,10 @@ def table(run: Run, header: list[str]) -> str:
                 f"{rate / against:.3f}" if against else "",
                 f"{rate / bare:.3f}" if bare else "",
                 cpu.describe(f.cpu),
+                *_shape_cells(rate, f.shape, f.shape_cpu),
             ]
         else:
-            cells = ["—", _ms(f.p50_ms), _ms(f.p99_ms), "", "", "", ""]
+            cells = ["—", _ms(f.p50_ms), _ms(f.p99_ms), "", "", "", "", "", "", ""]
         lines.append(
             f"| {label(f.name, args)} | {f.workers} | "
             + " | ".join(cells)
@@ -567,6 +617,15 @@ def table(run: Run, header: list[str]) -> str:
             "÷ ceiling: to the ceiling measured just before the figure (the baselines' own "
             f"rows: to the mean of their start and end, {ceiling:,.0f} req/s); ÷ bare: to the "
             f"mean of the bare app's start and end ({bare or 0:,.0f} req/s).",
+        ]
+    if any(f.shape for f in run.figures):
+        lines += [
+            "",
+            "Shape ceiling (home and leaderboard rows): the ceiling app answering the row's own "
+            "query (the same selection, from memory after one asyncpg SELECT per request, one "
+            "worker) with the row's wrk script, measured just before the figure; ÷ shape is the "
+            "figure's req/s over it: how near the service comes to what the response's shape "
+            "alone costs on this stack.",
         ]
     return "\n".join(lines)
 
