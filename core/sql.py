@@ -47,8 +47,12 @@ def client() -> BaseDBAsyncClient:
     return get_connections().get(ALIAS)
 
 
+def _postgres(found: BaseDBAsyncClient) -> bool:
+    return bool(found.capabilities.dialect == "postgres")
+
+
 def dialect() -> Dialect:
-    return "postgres" if client().capabilities.dialect == "postgres" else "sqlite"
+    return "postgres" if _postgres(client()) else "sqlite"
 
 
 @lru_cache(maxsize=1024)
@@ -64,13 +68,20 @@ def text(sql: str) -> str:
 def _params(params: Sequence[Any]) -> list[Any]:
     if dialect() == "postgres":
         return list(params)
+    return _sqlite_params(params)
+
+
+def _sqlite_params(params: Sequence[Any]) -> list[Any]:
     # As tortoise writes them: UTC text, so SQLite's text comparisons stay right.
     return [_for_sqlite(p) if isinstance(p, datetime) else p for p in params]
 
 
 async def rows(sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
     """All rows of a statement (SELECT, or a write with RETURNING)."""
-    return await client().execute_query_dict(text(sql), _params(params))
+    found = client()  # once: finding the task's connection is most of a small query's cost
+    if _postgres(found):
+        return await found.execute_query_dict(sql, list(params))
+    return await found.execute_query_dict(_sqlite(sql), _sqlite_params(params))
 
 
 async def row(sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | None:
@@ -81,10 +92,10 @@ async def row(sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | None:
 async def execute(sql: str, params: Sequence[Any] = ()) -> int:
     """Run a statement without RETURNING; the number of rows it changed."""
     found = client()
-    if dialect() == "postgres":
+    if _postgres(found):
         # Tortoise reads the count of "INSERT 0 1" as its second word (the oid, 0): ask
         # the connection itself and read the last word.
-        statement = text(sql)
+        statement = sql
         found.log.debug("%s: %s", statement, params)
         try:
             async with found.acquire_connection() as connection:
@@ -93,7 +104,7 @@ async def execute(sql: str, params: Sequence[Any] = ()) -> int:
             raise IntegrityError(exc) from exc
         last = str(status).rsplit(" ", 1)[-1]
         return int(last) if last.isdigit() else 0
-    changed, _ = await found.execute_query(text(sql), _params(params))
+    changed, _ = await found.execute_query(_sqlite(sql), _sqlite_params(params))
     return int(changed)
 
 

@@ -302,11 +302,11 @@ async def _rows(
 _ROW_JSON = {
     "postgres": (
         "COALESCE(json_agg(json_build_array(mission_id, period_key, progress::text,"
-        " times_completed, times_claimed, completed_at, last_day, updated_at)), '[]')"
+        " times_completed, times_claimed, completed_at, last_day)), '[]')"
     ),
     "sqlite": (
         "COALESCE(json_group_array(json_array(mission_id, period_key, CAST(progress AS TEXT),"
-        " times_completed, times_claimed, completed_at, last_day, updated_at)), '[]')"
+        " times_completed, times_claimed, completed_at, last_day)), '[]')"
     ),
 }
 
@@ -341,7 +341,9 @@ def prefetch_for(action_type: str, missions: Missions, at: datetime, zone: str) 
     return Prefetch(ids, frozenset(period_keys(windows, at, zone).values()))
 
 
-def _rows_of(member_id: int, peeked: Any) -> dict[tuple[int, str], Row]:
+def _rows_of(member_id: int, peeked: Any, now: datetime) -> dict[tuple[int, str], Row]:
+    """The peeked rows; `updated_at` is not read: a row the action moves gets `now`, and
+    the others are not written."""
     found = sql.decode_json(peeked) or []
     return {
         (int(r[0]), r[1]): ProgressRow(
@@ -353,7 +355,7 @@ def _rows_of(member_id: int, peeked: Any) -> dict[tuple[int, str], Row]:
             times_claimed=int(r[4]),
             completed_at=sql.decode_datetime(r[5]),
             last_day=sql.decode_date(r[6]),
-            updated_at=sql.decode_datetime(r[7]) or clock.now(),
+            updated_at=now,
         )
         for r in found
     }
@@ -402,11 +404,11 @@ async def advance(
     member_id = state.member_id
     by_window = period_keys((m.window for m in missions), occurred_at, zone)
     keys = {m.id: by_window[m.window] for m in missions}
+    now = clock.now()
     if prefetched is not None and prefetched.covers(set(keys), set(keys.values())):
-        rows = _rows_of(member_id, state.peeks.get("progress"))
+        rows = _rows_of(member_id, state.peeks.get("progress"), now)
     else:
         rows = await _rows(member_id, list(keys), sorted(set(keys.values())))
-    now = clock.now()
     day = clock.local(occurred_at, zone).date()
     today = clock.local_today(zone)
     writes = buffer(ProgressWrites)
