@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import AsyncGenerator, Iterable, Iterator
 from typing import Any
 
@@ -24,7 +25,6 @@ from gql.permissions import IsAdmin, IsMember, IsSignedIn
 from gql.scalars import WholeNumber
 from gql.schema.members import Member, MemberPayload, PublicMember
 from gql.types import Payload, from_input, from_row, mutation
-from members.models import Member as MemberModel
 
 strawberry.enum(Period, name="LeaderboardPeriod")
 strawberry.enum(Metric, name="LeaderboardMetric")
@@ -69,7 +69,7 @@ class LeaderboardEntry:
         return _public(self.face)
 
 
-async def _faces(ids: list[int]) -> Iterable[tuple[int, MemberModel]]:
+async def _faces(ids: list[int]) -> Iterable[tuple[int, reading.Face]]:
     return (await reading.faces(ids)).items()
 
 
@@ -175,6 +175,30 @@ def _wants_tier_codes(info: Info) -> bool:
     return any(visit(field.selections) for field in info.selected_fields)
 
 
+# (operation, field's alias, variables) -> (the operation, what _wanted_radius and
+# _wants_tier_codes say): ParserCache hands every request of the same query the same
+# operation object, and walking its selection costs more than the rest of the resolver.
+_facts: dict[tuple[int, str, str], tuple[Any, tuple[int, bool]]] = {}
+
+
+def _selection_facts(info: Info) -> tuple[int, bool]:
+    """_wanted_radius and _wants_tier_codes, worked out once per query and variables."""
+    try:
+        variables = json.dumps(info.variable_values, sort_keys=True, default=str)
+    except (TypeError, ValueError):
+        return _wanted_radius(info), _wants_tier_codes(info)
+    operation = info.operation
+    key = (id(operation), str(info.path.key), variables)
+    known = _facts.get(key)
+    if known is not None and known[0] is operation:
+        return known[1]
+    facts = (_wanted_radius(info), _wants_tier_codes(info))
+    if len(_facts) >= 512:
+        _facts.clear()
+    _facts[key] = (operation, facts)  # the operation kept: its id is not reused meanwhile
+    return facts
+
+
 @strawberry.type
 class LeaderboardDefinition:
     key: str
@@ -203,14 +227,15 @@ class Query:
         self, info: Info, key: str, period: Period = Period.ALL_TIME, first: int = 10
     ) -> Leaderboard:
         member_id = info.context.viewer.member_id
-        radius = _wanted_radius(info) if member_id is not None else -2
+        wanted, tier_codes = _selection_facts(info)
+        radius = wanted if member_id is not None else -2
         with _redis_errors():
             view = await reading.read(
                 key, period, first, member_id if radius > -2 else None, max(radius, -1)
             )
         view.member_id = member_id
         view.me_loaded = radius > -2
-        view.tier_codes = _wants_tier_codes(info)
+        view.tier_codes = tier_codes
         return from_row(Leaderboard, view, view=view)
 
     @strawberry.field(permission_classes=[IsAdmin])
