@@ -118,6 +118,11 @@ async def test_thirty_members_rank_by_score_then_who_reached_it_first(
     assert mine["me"]["rank"] == 15 and mine["me"]["member"]["id"] == str(fifteenth.id)
     assert [e["rank"] for e in mine["aroundMe"]] == [13, 14, 15, 16, 17]
     assert ranking(mine["aroundMe"]) == ranking(top["entries"][12:17])
+    # and the same query with another radius in its variables reads that radius
+    token = token_for(fifteenth, settings)  # type: ignore[arg-type]
+    for radius, ranks in ((1, [14, 15, 16]), (0, [15]), (3, list(range(12, 19)))):
+        around = (await board(api, token=token, first=3, radius=radius))["aroundMe"]
+        assert [e["rank"] for e in around] == ranks
     # and every window agrees today (all orders fell in this day, week and month)
     for period in ("DAILY", "WEEKLY", "MONTHLY"):
         assert ranking((await board(api, period=period, first=30))["entries"]) == ranking(
