@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -306,9 +307,13 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = True) -> St
             raise
         # Serving processes relay leftovers of the outbox and hear of definition changes.
         definitions.start_listening()
+        # Startup's long-lived objects (schema, definitions, modules) leave every full GC pass.
+        gc.collect()
+        gc.freeze()
         tasks = [asyncio.create_task(outbox.loop(), name="outbox")] if run_jobs else []
         if run_jobs and settings.jobs_interval_seconds > 0:
             # Every worker asks; the one holding the jobs lease runs them.
+            leaderboard_jobs.serving()
             tasks.append(
                 asyncio.create_task(
                     jobs.loop(

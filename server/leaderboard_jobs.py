@@ -4,8 +4,9 @@ empty.
 
 The reconciliation (game/leaderboards/reconcile.py) runs in the process holding the jobs
 lease: at once when it starts (its first round), then every RECONCILE_EVERY seconds across
-processes (a Redis key that expires says when it is due; a Redis lock keeps two processes
-from reconciling at once)."""
+processes (a Redis key that expires says when it is due; a Redis lock, renewed as the round
+goes on, keeps two processes from reconciling at once). In a serving process the round is
+paced (reconcile.SERVING_PACE): it leaves most of the process's time to requests."""
 
 from __future__ import annotations
 
@@ -64,6 +65,13 @@ async def catch_up() -> str | None:
 
 RECONCILE_EVERY = 300  # seconds
 _reconciled_here = False
+_pace = 0.0  # a worker or `run-jobs`: rounds unpaced; serving() paces them
+
+
+def serving() -> None:
+    """This process serves requests too: pace its rounds of reconciliation."""
+    global _pace
+    _pace = reconcile.SERVING_PACE
 
 
 def reconciled(result: ReconcileReport | str | None) -> str:
@@ -81,7 +89,7 @@ async def reconcile_boards() -> ReconcileReport | str | None:
         if not await store.try_lock("reconcile", reconcile.LOCK_MS):
             return "another process is reconciling the boards"
         try:
-            report = await reconcile.reconcile()
+            report = await reconcile.reconcile(pace=_pace, lock="reconcile")
         finally:
             await store.unlock("reconcile")
     except store.REDIS_DOWN:

@@ -430,18 +430,56 @@ async def scan_window(
             return
 
 
-async def scan_heads(board: str, window_key: str, count: int = 2000) -> dict[str, str]:
-    """The window's hash: member id -> head of their tie (HSCAN: never blocks Redis)."""
+async def scan_heads(
+    board: str, window_key: str, count: int = 2000
+) -> AsyncIterator[dict[str, str]]:
+    """The window's hash, member id -> head of their tie, in batches (HSCAN: never blocks
+    Redis; a field changed meanwhile may come twice)."""
     client = redis.client()
     key = hkey(board, window_key)
-    heads: dict[str, str] = {}
     cursor = 0
     while True:
         cursor, found = await client.hscan(key, cursor, count=count)
         assert isinstance(found, dict)  # HSCAN without NOVALUES
-        heads.update({str(k): str(v) for k, v in found.items()})
+        if found:
+            yield {str(k): str(v) for k, v in found.items()}
         if not cursor:
-            return heads
+            return
+
+
+async def sizes(board: str, window_key: str) -> tuple[int, int]:
+    """(sorted-set entries, hash fields) of a window, in one round trip."""
+    pipe = redis.client().pipeline(transaction=False)
+    pipe.zcard(zkey(board, window_key))
+    pipe.hlen(hkey(board, window_key))
+    entries, fields = await pipe.execute()
+    return int(entries), int(fields)
+
+
+async def heads_of(board: str, window_key: str, member_ids: Sequence[int]) -> list[str | None]:
+    """The hash's head of each member (None: no field)."""
+    if not member_ids:
+        return []
+    found = await redis.client().hmget(hkey(board, window_key), [str(m) for m in member_ids])
+    return [None if h is None else str(h) for h in found]
+
+
+async def views(
+    board: str, window_key: str, members: Sequence[tuple[int, str]]
+) -> list[tuple[str | None, float | None]]:
+    """For each (member id, tie): the hash's head of the member (None: no field) and the
+    score of that tie (None: not in the sorted set). One round trip: HMGET and ZMSCORE
+    (keys of one slot: one cluster node)."""
+    if not members:
+        return []
+    pipe = redis.client().pipeline(transaction=False)
+    pipe.hmget(hkey(board, window_key), [str(m) for m, _ in members])
+    pipe.zmscore(zkey(board, window_key), [tie for _, tie in members])
+    heads, scores = await pipe.execute()
+    return [
+        (None if h is None else str(h), None if v is None else float(v))
+        for h, v in zip(heads, scores, strict=True)
+    ]
 
 
 # KEYS: zset, hash. ARGV: member id, then the ties seen for them elsewhere (maybe stale).
@@ -671,6 +709,11 @@ async def mark_dirty(boards: Sequence[Board]) -> None:
 
 async def try_lock(name: str, ms: int) -> bool:
     return bool(await redis.client().set(meta("lock", name), "1", nx=True, px=ms))
+
+
+async def keep_lock(name: str, ms: int) -> None:
+    """Push the expiry of a held lock `ms` from now (a long task, at steps of its work)."""
+    await redis.client().pexpire(meta("lock", name), ms)
 
 
 async def unlock(name: str) -> None:

@@ -12,7 +12,7 @@ import pytest
 import pytest_asyncio
 
 from core import clock, outbox, redis
-from game.leaderboards import rebuild, reconcile, scoring, store
+from game.leaderboards import rebuild, reconcile, scoring, sources, store
 from rewards.ledger.events import PointsChanged, Reason
 from tests import backends
 from tests.conftest import Api
@@ -213,3 +213,213 @@ async def test_concurrent_writes_are_never_repaired(
     # and the board is what a rebuild gives
     windows = tuple(w.key for w in store.windows_at(clock.now(), await store.current_zone()))
     assert await dump(windows=windows) == await rebuilt(windows=windows)
+
+
+async def custom_boards(api: Api) -> None:
+    """A board of every other metric besides points: order counts, order amounts, tier points."""
+    for key, metric, action in (
+        ("orders", "ACTION_COUNT", "order"),
+        ("sales", "ACTION_VALUE", "order"),
+        ("tiers", "TIER_POINTS", None),
+    ):
+        fields = {"key": key, "name": key.title(), "metric": metric}
+        made = await api.admin(
+            UPSERT_BOARD, {"i": fields | ({"actionType": action} if action else {})}
+        )
+        assert made["upsertLeaderboard"]["errors"] == []
+
+
+class Pages:
+    """Spies on the round's reads of the database's standings (the real reads run): how many
+    standings each page held, and `seen()` at each read."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, seen: Any = lambda: None) -> None:
+        self.sizes: list[int] = []
+        self.seen: list[Any] = []
+        real = sources.page
+
+        async def page(*args: Any) -> Any:
+            self.seen.append(seen())
+            rows, upto = await real(*args)
+            self.sizes.append(len(rows))
+            return rows, upto
+
+        monkeypatch.setattr(sources, "page", page)
+
+
+async def test_drift_is_repaired_across_chunks_of_members(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given ten members on a board of each metric
+    freeze()
+    people = await members(10, "chunks")
+    await custom_boards(api)
+    for n, m in enumerate(people, start=1):
+        await earn(api, m.external_id, 10 * n)
+        tick(0.3)
+    boards = ("points", "orders", "sales", "tiers")
+    good = await dump(boards)
+    # when the first, fifth and last member's scores are changed behind the service's back
+    # on every board, in the windows of the week and of all time
+    client = redis.client()
+    for key in boards:
+        for w in (ALL, WEEK):
+            everyone = await store.members_in(key, w)
+            for m in (people[0], people[4], people[9]):
+                await client.zincrby(store.zkey(key, w), 3, tie_of(m.id, everyone))
+    await outbox.drain()
+    # and the reconciliation compares three members at a time
+    pages = Pages(monkeypatch)
+    report = await reconcile.reconcile(chunk=3)
+    # then it repairs the three in each place, which sit in three different chunks
+    assert report.repaired == {(key, w): 3 for key in boards for w in (ALL, WEEK)}
+    assert report.checked == 10 * len(boards) * len(WINDOWS)
+    assert report.rechecked == 3 and report.skipped == report.deferred == 0
+    # and it read the database three standings at a time (4 pages of each window), and
+    # scanned no key: every count agreed
+    assert max(pages.sizes) == 3 and len(pages.sizes) == 4 * len(boards) * len(WINDOWS)
+    assert report.scans == 0
+    # and the boards are what they were, what a rebuild gives
+    assert await dump(boards) == good
+    assert await rebuilt(boards) == good
+
+
+async def test_strays_are_removed_whether_or_not_the_counts_agree(api: Api) -> None:
+    # given five members on the board
+    freeze()
+    a, b, c, d, e = await members(5, "strays")
+    for n, m in enumerate((a, b, c, d, e), start=1):
+        await earn(api, m.external_id, 10 * n)
+        tick(0.3)
+    good = await dump()
+    everyone = await store.members_in("points", ALL)
+    client = redis.client()
+    zkey, hkey = store.zkey("points", ALL), store.hkey("points", ALL)
+    # when a's entry is swapped for one that is no member's, and b's head for a field that
+    # names nobody: the sorted set and the hash still hold five entries, as many as there are
+    # standings
+    await client.zrem(zkey, tie_of(a.id, everyone))
+    await client.zadd(zkey, {"oops": 10})
+    await client.hdel(hkey, str(b.id))
+    await client.hset(hkey, "007", "x")  # not how an id is written
+    assert (await client.zcard(zkey), await client.hlen(hkey)) == (5, 5)
+    await outbox.drain()
+    report = await reconcile.reconcile(chunk=2)
+    # then both keys are scanned, the strays removed and a and b put back
+    assert report.scans == 2
+    assert report.repaired == {("points", ALL): 4}
+    assert await dump() == good
+    # when there are more entries than standings (a tie of no member, a field of no id)
+    await client.zadd(zkey, {scoring.tie(4_000_000_000, 5): 1})
+    await client.hset(hkey, "²", "x")
+    report = await reconcile.reconcile(chunk=2)
+    # then the same: scanned and removed
+    assert report.scans == 2 and report.repaired == {("points", ALL): 2}
+    assert await dump() == good
+    # and a round over a board in order scans nothing
+    again = await reconcile.reconcile(chunk=2)
+    assert again.scans == 0 and again.total == 0
+
+
+async def test_a_member_on_the_board_but_not_in_the_database_is_taken_off(api: Api) -> None:
+    # given members a, b, c, then f who never scored, then d, e: f's id lies inside the
+    # chunks of two that the round compares
+    freeze()
+    a, b, c = await members(3, "absent-a")
+    (f,) = await members(1, "absent-f")
+    d, e = await members(2, "absent-d")
+    for n, m in enumerate((a, b, c, d, e), start=1):
+        await earn(api, m.external_id, 10 * n)
+        tick(0.3)
+    good = await dump()
+    client = redis.client()
+    # when f is put on the board of all time by hand, beside the others (ZCARD and HLEN one
+    # more than the standings)
+    await client.zadd(store.zkey("points", ALL), {scoring.tie(f.id, 5): 70})
+    await client.hset(store.hkey("points", ALL), str(f.id), scoring.time_part(5))
+    # and on today's board in place of c (as many entries as standings)
+    today = await store.members_in("points", DAY)
+    await client.zrem(store.zkey("points", DAY), tie_of(c.id, today))
+    await client.hdel(store.hkey("points", DAY), str(c.id))
+    await client.zadd(store.zkey("points", DAY), {scoring.tie(f.id, 5): 70})
+    await client.hset(store.hkey("points", DAY), str(f.id), scoring.time_part(5))
+    await outbox.drain()
+    report = await reconcile.reconcile(chunk=2)
+    # then f is taken off both boards, and c put back on today's
+    assert report.repaired == {("points", ALL): 1, ("points", DAY): 2}
+    assert report.scans == 4  # both keys of both windows
+    assert await dump() == good
+
+
+async def test_a_paced_round_gives_the_event_loop_turns(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given ten members on the board, one of them corrupted
+    freeze()
+    people = await members(10, "paced")
+    for m in people:
+        await earn(api, m.external_id, 5)
+    everyone = await store.members_in("points", ALL)
+    await redis.client().zincrby(store.zkey("points", ALL), 1, tie_of(people[6].id, everyone))
+    await outbox.drain()
+    # and a coroutine that counts its turns of the event loop
+    turns = 0
+    done = asyncio.Event()
+
+    async def counting() -> None:
+        nonlocal turns
+        while not done.is_set():
+            turns += 1
+            await asyncio.sleep(0)
+
+    async def paced() -> reconcile.ReconcileReport:
+        try:
+            return await reconcile.reconcile(chunk=3, pace=reconcile.SERVING_PACE)
+        finally:
+            done.set()
+
+    pages = Pages(monkeypatch, seen=lambda: turns)
+    # when a paced round runs beside it
+    _, report = await asyncio.gather(counting(), paced())
+    # then the coroutine had turns between every two chunks the round read
+    assert len(pages.seen) == 4 * len(WINDOWS)
+    assert all(x < y for x, y in zip(pages.seen, pages.seen[1:], strict=False)), pages.seen
+    # and the round paused, and still repaired the board
+    assert report.paused > 0 and "of it paused" in str(report)
+    assert report.repaired == {("points", ALL): 1}
+    assert await dump() == await rebuilt()
+    # and a round that is not paced does not pause
+    again = await reconcile.reconcile(chunk=3)
+    assert again.paused == 0 and "paused" not in str(again)
+
+
+async def test_the_job_paces_rounds_in_a_serving_process_and_keeps_its_lock(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from server import leaderboard_jobs
+
+    # given a member on the board, a process that serves requests, and a lock renewed at
+    # every step (in place of once a minute)
+    freeze()
+    (a,) = await members(1, "lock")
+    await earn(api, a.external_id, 10)
+    await outbox.drain()
+    monkeypatch.setattr(leaderboard_jobs, "_pace", 0.0)
+    monkeypatch.setattr(leaderboard_jobs, "_reconciled_here", False)
+    monkeypatch.setattr(reconcile, "RENEW_SECONDS", 0.0)
+    leaderboard_jobs.serving()
+    renewed: list[int] = []
+    real_keep = store.keep_lock
+
+    async def keep(name: str, ms: int) -> None:
+        await real_keep(name, ms)
+        renewed.append(await redis.client().pttl(store.meta("lock", name)))
+
+    monkeypatch.setattr(store, "keep_lock", keep)
+    # when the job runs a round
+    report = await leaderboard_jobs.reconcile_boards()
+    # then the round was paced, and the lock it held was renewed to LOCK_MS as it went
+    assert isinstance(report, reconcile.ReconcileReport) and report.paused > 0
+    assert renewed and all(reconcile.LOCK_MS - 5000 < ms <= reconcile.LOCK_MS for ms in renewed)
+    # and released at its end
+    assert not await redis.client().exists(store.meta("lock", "reconcile"))
