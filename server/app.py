@@ -329,6 +329,7 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = True) -> St
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            await leaderboard_jobs.stop()
             await stop()
 
     app = Starlette(

@@ -11,9 +11,11 @@ paced (reconcile.SERVING_PACE): it leaves most of the process's time to requests
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import logging
 
-from core import redis
+from core import redis, sql
 from core.settings import Settings
 from game.leaderboards import definitions, rebuild, reconcile, store
 from game.leaderboards.reconcile import ReconcileReport
@@ -80,12 +82,33 @@ def reconciled(result: ReconcileReport | str | None) -> str:
 
 async def reconcile_boards() -> ReconcileReport | str | None:
     """Compare every board's current windows with the database and repair drift: first
-    when this process starts running jobs, then every RECONCILE_EVERY seconds."""
-    global _reconciled_here
+    when this process starts running jobs, then every RECONCILE_EVERY seconds.
+
+    In a serving process the (paced, so long) round runs beside the jobs loop, not in it:
+    the jobs after it (messages, campaigns, webhooks) do not wait for it. Its report is
+    logged when it ends."""
+    global _round
+    if _round is not None and not _round.done():
+        return "a round is still running beside the requests"
     try:
         due = await store.due("reconcile", RECONCILE_EVERY)
-        if _reconciled_here and not due:
-            return None
+    except store.REDIS_DOWN:
+        return _REDIS_DOWN
+    if _reconciled_here and not due:
+        return None
+    if _pace:
+        _round = sql.spawn(_locked_round(), name="leaderboards-reconcile")
+        return "a round started beside the requests; its report is logged when it ends"
+    return await _locked_round()
+
+
+_REDIS_DOWN = "Redis does not answer; the boards are reconciled once it is back"
+_round: asyncio.Task[ReconcileReport | str] | None = None
+
+
+async def _locked_round() -> ReconcileReport | str:
+    global _reconciled_here
+    try:
         if not await store.try_lock("reconcile", reconcile.LOCK_MS):
             return "another process is reconciling the boards"
         try:
@@ -93,6 +116,20 @@ async def reconcile_boards() -> ReconcileReport | str | None:
         finally:
             await store.unlock("reconcile")
     except store.REDIS_DOWN:
-        return "Redis does not answer; the boards are reconciled once it is back"
+        return _REDIS_DOWN
     _reconciled_here = True
     return report
+
+
+async def round_in_background() -> ReconcileReport | str | None:
+    """The round running beside the requests, once it ends (None: none was started)."""
+    return await _round if _round is not None else None
+
+
+async def stop() -> None:
+    """Stop a round running beside the requests (the process is stopping); its lock
+    expires, and the next round starts over."""
+    if _round is not None and not _round.done():
+        _round.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await _round

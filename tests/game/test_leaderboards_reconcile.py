@@ -406,6 +406,7 @@ async def test_the_job_paces_rounds_in_a_serving_process_and_keeps_its_lock(
     await outbox.drain()
     monkeypatch.setattr(leaderboard_jobs, "_pace", 0.0)
     monkeypatch.setattr(leaderboard_jobs, "_reconciled_here", False)
+    monkeypatch.setattr(leaderboard_jobs, "_round", None)
     monkeypatch.setattr(reconcile, "RENEW_SECONDS", 0.0)
     leaderboard_jobs.serving()
     renewed: list[int] = []
@@ -416,9 +417,14 @@ async def test_the_job_paces_rounds_in_a_serving_process_and_keeps_its_lock(
         renewed.append(await redis.client().pttl(store.meta("lock", name)))
 
     monkeypatch.setattr(store, "keep_lock", keep)
-    # when the job runs a round
-    report = await leaderboard_jobs.reconcile_boards()
-    # then the round was paced, and the lock it held was renewed to LOCK_MS as it went
+    # when the job starts a round, and the jobs loop asks again while it runs
+    started = await leaderboard_jobs.reconcile_boards()
+    again = await leaderboard_jobs.reconcile_boards()
+    report = await leaderboard_jobs.round_in_background()
+    # then the round ran beside the jobs loop (which did not wait, nor start a second one)
+    assert started == "a round started beside the requests; its report is logged when it ends"
+    assert again == "a round is still running beside the requests"
+    # and it was paced, and the lock it held was renewed to LOCK_MS as it went
     assert isinstance(report, reconcile.ReconcileReport) and report.paused > 0
     assert renewed and all(reconcile.LOCK_MS - 5000 < ms <= reconcile.LOCK_MS for ms in renewed)
     # and released at its end
