@@ -130,6 +130,19 @@ def _fingerprint(
 
 
 @dataclass(frozen=True)
+class Reported:
+    """One action as the caller sent it (trackAction's input, an item of trackActions or of
+    `loyalty import`), before any check."""
+
+    action_type: str
+    idempotency_key: str
+    member_external_id: str | None = None
+    value: float | int = 1
+    attributes: Any = None
+    occurred_at: datetime | None = None
+
+
+@dataclass(frozen=True)
 class Report:
     """One trackAction as reported, checked for form (not yet against the definitions)."""
 
@@ -162,24 +175,26 @@ def check(
     )
 
 
-async def report(
-    *,
-    caller_member_id: int | None,
-    member_external_id: str | None,
-    action_type: str,
-    idempotency_key: str,
-    value: float = 1,
-    attributes: Any = None,
-    occurred_at: datetime | None = None,
-) -> TrackResult:
-    """trackAction: staff name the member; a member reports clientReportable types, own only."""
-    checked = check(action_type, idempotency_key, value, attributes, occurred_at)
-    if caller_member_id is None and not member_external_id:
+def check_reported(reported: Reported, caller_member_id: int | None) -> Report:
+    """`reported` checked for form; staff (no caller member) must name the member."""
+    checked = check(
+        reported.action_type,
+        reported.idempotency_key,
+        reported.value,
+        reported.attributes,
+        reported.occurred_at,
+    )
+    if caller_member_id is None and not reported.member_external_id:
         raise InvalidInput("memberExternalId is required with an API key", "member_external_id")
+    return checked
+
+
+async def report(reported: Reported, *, caller_member_id: int | None) -> TrackResult:
+    """trackAction: staff name the member; a member reports clientReportable types, own only."""
     return await record(
-        checked,
+        check_reported(reported, caller_member_id),
         member_id=caller_member_id,
-        external_id=member_external_id,
+        external_id=reported.member_external_id,
         by_member=caller_member_id is not None,
     )
 

@@ -27,31 +27,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
 
 from core.errors import DomainError, InvalidInput
 from core.events import unit_of_work
 from game import actions
-from game.actions import Report, TrackResult
+from game.actions import Report, Reported, TrackResult
 from rewards import member_state
 from rewards.ledger.retry import retryable, retrying
 
 MAX_BATCH = 100
 
 Outcome = TrackResult | DomainError
-
-
-@dataclass(frozen=True)
-class Reported:
-    """One action of a batch, as the caller sent it (checked here, not by the caller)."""
-
-    action_type: str
-    idempotency_key: str
-    member_external_id: str | None = None
-    value: float | int = 1
-    attributes: Any = None
-    occurred_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -81,13 +67,7 @@ async def report_many(items: Sequence[Reported], *, caller_member_id: int | None
     admitted: list[_Item] = []
     for n, raw in enumerate(items):
         try:
-            checked = actions.check(
-                raw.action_type, raw.idempotency_key, raw.value, raw.attributes, raw.occurred_at
-            )
-            if caller_member_id is None and not raw.member_external_id:
-                raise InvalidInput(
-                    "memberExternalId is required with an API key", "member_external_id"
-                )
+            checked = actions.check_reported(raw, caller_member_id)
         except DomainError as refusal:
             outcomes[n] = refusal
             continue

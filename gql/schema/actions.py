@@ -69,6 +69,10 @@ class TrackActionInput:
     attributes: JSON | None = None
     occurred_at: datetime | None = None
 
+    def reported(self) -> actions.Reported:
+        """The action as the domain takes it: `type` is its action type, a null value 1."""
+        return from_input(actions.Reported, self, action_type=self.type)
+
 
 @strawberry.type
 class TrackActionPayload(Payload):
@@ -134,13 +138,7 @@ class Mutation:
     @mutation(IsSignedIn)
     async def track_action(self, info: Info, input: TrackActionInput) -> TrackActionPayload:
         result = await actions.report(
-            caller_member_id=info.context.viewer.member_id,
-            member_external_id=input.member_external_id,
-            action_type=input.type,
-            idempotency_key=input.idempotency_key,
-            value=1 if input.value is None else input.value,
-            attributes=input.attributes,
-            occurred_at=input.occurred_at,
+            input.reported(), caller_member_id=info.context.viewer.member_id
         )
         return _track_payload(result)
 
@@ -153,17 +151,6 @@ class Mutation:
         self, info: Info, inputs: list[TrackActionInput]
     ) -> TrackActionsPayload:
         outcomes = await batch.report_many(
-            [
-                batch.Reported(
-                    action_type=i.type,
-                    idempotency_key=i.idempotency_key,
-                    member_external_id=i.member_external_id,
-                    value=1 if i.value is None else i.value,
-                    attributes=i.attributes,
-                    occurred_at=i.occurred_at,
-                )
-                for i in inputs
-            ],
-            caller_member_id=info.context.viewer.member_id,
+            [i.reported() for i in inputs], caller_member_id=info.context.viewer.member_id
         )
         return TrackActionsPayload(results=[_item_payload(n, o) for n, o in enumerate(outcomes)])
