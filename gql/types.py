@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import inspect
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from decimal import Decimal
 from enum import Enum
 from typing import Any, TypeVar, cast, get_args, get_type_hints, overload
@@ -28,6 +28,17 @@ from gql.errors import UserError, payload_errors
 T = TypeVar("T")
 D = TypeVar("D")
 Convert = Callable[[Any], Any]
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    end_cursor: str | None
+
+    @classmethod
+    def of(cls, edges: Sequence[Any], has_next_page: bool) -> PageInfo:
+        """A page's info: whether more follow, and the last edge's cursor (None: no edge)."""
+        return cls(has_next_page=has_next_page, end_cursor=edges[-1].cursor if edges else None)
 
 
 class Payload:

@@ -13,8 +13,7 @@ from core.ids import encode_cursor
 from core.validation import MAX_LIST
 from gql.context import Info
 from gql.permissions import IsAdmin
-from gql.schema.members import PageInfo
-from gql.types import from_row
+from gql.types import PageInfo, from_row
 from gql.validation import INT64_MAX, parse_cursor
 
 
@@ -59,7 +58,5 @@ class Query:
         ]
         return AuditLogConnection(
             edges=edges,
-            page_info=PageInfo(
-                has_next_page=found.has_next, end_cursor=edges[-1].cursor if edges else None
-            ),
+            page_info=PageInfo.of(edges, found.has_next),
         )

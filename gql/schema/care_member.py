@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, TypeVar
+from typing import TypeVar
 
 import strawberry
 from strawberry.dataloader import DataLoader
@@ -23,13 +23,10 @@ from engage import nps
 from engage.care_history import CareEventKind
 from gql.context import Info
 from gql.permissions import IsStaff
-from gql.types import from_row
+from gql.types import PageInfo, from_row
 from members import consents
 from members.models import Member as MemberModel
 from rewards.tiers import status as tier_status
-
-if TYPE_CHECKING:
-    from gql.schema.members import PageInfo
 
 strawberry.enum(consents.Channel, name="Channel")
 strawberry.enum(CareEventKind, name="CareEventKind")
@@ -104,7 +101,7 @@ class CareEventEdge:
 @strawberry.type
 class CareEventConnection:
     edges: list[CareEventEdge]
-    page_info: Annotated[PageInfo, strawberry.lazy("gql.schema.members")]
+    page_info: PageInfo
 
 
 @strawberry.type
@@ -145,8 +142,6 @@ class MemberCareFields:
         after: str | None = None,
         kinds: list[CareEventKind] | None = None,
     ) -> CareEventConnection:
-        from gql.schema.members import PageInfo
-
         page = await feed.page(self.model.id, first, after, kinds)
         edges = [
             CareEventEdge(
@@ -157,9 +152,7 @@ class MemberCareFields:
         ]
         return CareEventConnection(
             edges=edges,
-            page_info=PageInfo(
-                has_next_page=page.has_next, end_cursor=edges[-1].cursor if edges else None
-            ),
+            page_info=PageInfo.of(edges, page.has_next),
         )
 
     @strawberry.field(

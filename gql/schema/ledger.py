@@ -11,8 +11,8 @@ from gql.context import Info
 from gql.permissions import IsAdmin, IsMember, IsStaff
 from gql.scalars import BigInt
 from gql.schema.ledger_types import LedgerReason  # noqa: F401 - registers the enum
-from gql.schema.members import Member, PageInfo
-from gql.types import Payload, from_row, mutation, row_field
+from gql.schema.members import Member
+from gql.types import PageInfo, Payload, from_row, mutation, row_field
 from rewards.ledger import audit, history, spending
 from rewards.ledger.reasons import Reason
 
@@ -102,9 +102,7 @@ class Query:
         ]
         return LedgerEntryConnection(
             edges=edges,
-            page_info=PageInfo(
-                has_next_page=page.has_next, end_cursor=edges[-1].cursor if edges else None
-            ),
+            page_info=PageInfo.of(edges, page.has_next),
         )
 
     @strawberry.field(permission_classes=[IsAdmin], description="Admin.")

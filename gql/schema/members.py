@@ -16,7 +16,7 @@ from gql.schema.badges import BadgeAward
 from gql.schema.care_member import MemberCareFields
 from gql.schema.rfm_types import Rfm
 from gql.schema.tiers import Tier
-from gql.types import Payload, from_input, from_row, mutation
+from gql.types import PageInfo, Payload, from_input, from_row, mutation
 from gql.validation import parse_id
 from members import segments, service
 from rewards import enrolment
@@ -186,12 +186,6 @@ class MemberEdge:
 
 
 @strawberry.type
-class PageInfo:
-    has_next_page: bool
-    end_cursor: str | None
-
-
-@strawberry.type
 class MemberConnection:
     total_count: int
     edges: list[MemberEdge]
@@ -205,9 +199,7 @@ def member_connection(page: service.MemberPage) -> MemberConnection:
     return MemberConnection(
         total_count=page.total,
         edges=edges,
-        page_info=PageInfo(
-            has_next_page=page.has_next, end_cursor=edges[-1].cursor if edges else None
-        ),
+        page_info=PageInfo.of(edges, page.has_next),
     )
 
 
