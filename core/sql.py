@@ -23,6 +23,7 @@ import logging
 import re
 from collections.abc import AsyncIterator, Coroutine, Sequence
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -346,12 +347,21 @@ def _root(found: Any) -> Any:
     return found
 
 
+_spawned: ContextVar[bool] = ContextVar("spawned", default=False)
+
+
+def in_spawned_task() -> bool:
+    """Whether this runs in background work started by `spawn` (or in a task it started)."""
+    return _spawned.get()
+
+
 def spawn(work: Coroutine[Any, Any, T], name: str | None = None) -> asyncio.Task[T]:
     """Start background work on the pool's connections: a task started inside a request or
     a transaction would otherwise inherit its connection and outlive it."""
     root = _root(get_connections().get(ALIAS))
 
     async def run() -> T:
+        _spawned.set(True)  # the task's own context: the caller's is untouched
         token = get_connections().set(ALIAS, root)
         try:
             return await work

@@ -1,16 +1,17 @@
 """Counting the SQL statements a piece of work runs (tortoise logs each one at DEBUG).
 
-Only the statements of the task that counts (an in-process request runs in it): work a
-request kicks into the background (a delivery flush) runs in its own task, at its own time.
+Not the statements of background work (core.sql.spawn: a delivery flush a request kicked,
+the outbox deleting relayed rows): it runs at its own time, so counting it made counts random.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+
+from core import sql
 
 
 @dataclass
@@ -26,10 +27,9 @@ class _Collector(logging.Handler):
     def __init__(self, into: Statements) -> None:
         super().__init__(logging.DEBUG)
         self.into = into
-        self.task = asyncio.current_task()
 
     def emit(self, record: logging.LogRecord) -> None:
-        if asyncio.current_task() is not self.task:
+        if sql.in_spawned_task():
             return
         message = record.getMessage()
         if not message.startswith(("Created connection", "Closed connection")):

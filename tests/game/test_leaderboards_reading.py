@@ -3,7 +3,6 @@ number of entries; tier statuses only when tierCode is asked; scores sent as int
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,6 +17,7 @@ from tests import factories
 from tests.conftest import Api
 from tests.factories import token_for
 from tests.game.factories import freeze
+from tests.statements import Statements, counting
 
 QUERY = """query($f: Int!) { leaderboard(key: "points", first: $f) {
   entries { rank score member { displayName } } me { rank } aroundMe(radius: 2) { rank score }
@@ -26,26 +26,10 @@ WITH_TIERS = """query($f: Int!) { leaderboard(key: "points", first: $f) {
   entries { rank member { ... on PublicMember { tierCode } } } } }"""
 
 
-class Counter(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.statements: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        message = record.getMessage()
-        if not message.startswith(("Created connection", "Closed connection")):
-            self.statements.append(message)
-
-
 @pytest.fixture
-def sql() -> Iterator[Counter]:
-    logger = logging.getLogger("tortoise.db_client")
-    handler, level = Counter(), logger.level
-    logger.setLevel(logging.DEBUG)
-    logger.addHandler(handler)
-    yield handler
-    logger.removeHandler(handler)
-    logger.setLevel(level)
+def sql() -> Iterator[Statements]:
+    with counting() as found:
+        yield found
 
 
 @pytest.fixture
@@ -75,17 +59,17 @@ async def _board_of(n: int) -> list[Any]:
 
 
 async def _read(
-    api: Api, token: str, first: int, sql: Counter, sent: list[str], query: str = QUERY
+    api: Api, token: str, first: int, sql: Statements, sent: list[str], query: str = QUERY
 ) -> tuple[int, list[str], dict[str, Any]]:
     """One query: its SQL statements, Redis commands and answer."""
-    sql.statements.clear()
+    sql.texts.clear()
     sent.clear()
     data = (await api(query, {"f": first}, token=token))["leaderboard"]
-    return len(sql.statements), list(sent), data
+    return len(sql.texts), list(sent), data
 
 
 async def test_the_query_costs_the_same_at_10_and_100_entries(
-    api: Api, settings: Any, sql: Counter, redis_commands: list[str]
+    api: Api, settings: Any, sql: Statements, redis_commands: list[str]
 ) -> None:
     # given 100 members on the board and one in the middle (rank 50) reading it
     freeze()
@@ -94,7 +78,7 @@ async def test_the_query_costs_the_same_at_10_and_100_entries(
     await api(QUERY, {"f": 1}, token=token)  # warm: definitions, zone, script loaded
     # when they read the top 10, then the top 100, with `me` and `aroundMe`
     ten, ten_redis, top10 = await _read(api, token, 10, sql, redis_commands)
-    statements = list(sql.statements)
+    statements = list(sql.texts)
     hundred, hundred_redis, top100 = await _read(api, token, 100, sql, redis_commands)
     # then both answer in full
     assert [len(top10["entries"]), len(top100["entries"])] == [10, 100]
@@ -102,7 +86,7 @@ async def test_the_query_costs_the_same_at_10_and_100_entries(
     assert [e["rank"] for e in top100["aroundMe"]] == [48, 49, 50, 51, 52]
     # and cost the same: one statement (the public faces of every entry, `me` and around
     # me at once) and ONE Redis round trip for the board
-    assert ten == hundred == 1, (statements, sql.statements)
+    assert ten == hundred == 1, (statements, sql.texts)
     assert "leaderboard_hidden" in statements[0] and "tier" not in statements[0]
     assert ten_redis == hundred_redis == ["EVALSHA"]
     # and scores are JSON integers (the contract's Float, whole numbers)
@@ -111,7 +95,7 @@ async def test_the_query_costs_the_same_at_10_and_100_entries(
 
 
 async def test_tier_codes_are_loaded_only_when_asked(
-    api: Api, settings: Any, sql: Counter, redis_commands: list[str]
+    api: Api, settings: Any, sql: Statements, redis_commands: list[str]
 ) -> None:
     # given a board of five members, one of them reading it
     freeze()

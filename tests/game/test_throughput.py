@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import logging
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,43 +10,7 @@ from redis.asyncio.client import Pipeline, Redis
 from tests import backends, factories
 from tests.conftest import Api
 from tests.game import factories as game
-
-
-class _Statements(logging.Handler):
-    """Counts the statements the test's own task runs (the request runs in it): background
-    work a request kicks (a delivery flush) runs in tasks of its own, at times of its own."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self._count = 0
-        self._task: asyncio.Task[Any] | None = None
-
-    @property
-    def count(self) -> int:
-        return self._count
-
-    @count.setter
-    def count(self, value: int) -> None:
-        self._count, self._task = value, asyncio.current_task()
-
-    def emit(self, record: logging.LogRecord) -> None:
-        message = record.getMessage()
-        if asyncio.current_task() is not self._task:
-            return
-        if not message.startswith(("Created connection", "Closed connection")):
-            self._count += 1
-
-
-@pytest.fixture
-def statements() -> Iterator[_Statements]:
-    logger = logging.getLogger("tortoise.db_client")
-    handler = _Statements()
-    level = logger.level
-    logger.setLevel(logging.DEBUG)
-    logger.addHandler(handler)
-    yield handler
-    logger.removeHandler(handler)
-    logger.setLevel(level)
+from tests.statements import counting
 
 
 @pytest.fixture
@@ -73,7 +34,7 @@ def redis_trips(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
     return counts
 
 
-async def _statements_per_action(api: Api, statements: _Statements, missions: int) -> int:
+async def _statements_per_action(api: Api, missions: int) -> int:
     await game.action_type(api, f"a{missions}.done", points=3)
     for n in range(missions):
         measure = ("COUNT", "SUM", "STREAK_DAYS")[n % 3]
@@ -82,19 +43,17 @@ async def _statements_per_action(api: Api, statements: _Statements, missions: in
         )
     member = await factories.member()
     await game.track(api, member, f"a{missions}.done")  # creates the progress rows
-    statements.count = 0
-    moved = await game.track(api, member, f"a{missions}.done")
+    with counting() as statements:
+        moved = await game.track(api, member, f"a{missions}.done")
     assert len(moved["missions"]) == missions - missions // 3  # streaks move once a day
     return statements.count
 
 
-async def test_sql_per_action_does_not_grow_with_the_number_of_missions(
-    api: Api, statements: _Statements
-) -> None:
+async def test_sql_per_action_does_not_grow_with_the_number_of_missions(api: Api) -> None:
     # given one action type with one mission, and another with fifty (a third of them streaks)
     # when a member's action of each is tracked
-    one = await _statements_per_action(api, statements, 1)
-    fifty = await _statements_per_action(api, statements, 50)
+    one = await _statements_per_action(api, 1)
+    fifty = await _statements_per_action(api, 50)
     # then both cost the same statements: the lock (which also reads the missions' progress
     # rows), then one statement on PostgreSQL: the balances and the draw on the budget,
     # progress, postings, lots, the action, the member's state, the outbox row. SQLite runs
@@ -102,7 +61,7 @@ async def test_sql_per_action_does_not_grow_with_the_number_of_missions(
     assert 0 < fifty == one <= (2 if backends.ON_POSTGRES else 9)
 
 
-async def _statements_completing(api: Api, statements: _Statements, completing: int) -> int:
+async def _statements_completing(api: Api, completing: int) -> int:
     # given 50 missions on an action type, `completing` of which complete on a member's
     # second action (each paying 5 points and writing its "mission completed" message)
     kind = f"visit{completing}"
@@ -113,26 +72,26 @@ async def _statements_completing(api: Api, statements: _Statements, completing: 
     member = await factories.member()
     await game.track(api, member, kind)
     # when the second action completes them
-    statements.count = 0
-    done = await game.track(api, member, kind)
+    with counting() as statements:
+        done = await game.track(api, member, kind)
     assert sum(1 for m in done["missions"] if m["completed"]) == completing
     return statements.count
 
 
 async def test_completing_missions_with_rewards_and_messages_costs_a_fixed_few_more(
-    api: Api, statements: _Statements
+    api: Api,
 ) -> None:
     # given 50 missions on each of two action types, one or ten of them about to complete
     # when a member's action completes them
-    one = await _statements_completing(api, statements, 1)
-    ten = await _statements_completing(api, statements, 10)
+    one = await _statements_completing(api, 1)
+    ten = await _statements_completing(api, 10)
     # then completing ten costs what completing one does: the lock; the members' names for
     # the messages' words, the inbox rows (their ids go out live) and their deliveries;
     # then one statement on PostgreSQL for the rest
     assert 0 < ten == one <= (5 if backends.ON_POSTGRES else 14)
 
 
-async def test_an_order_is_two_statements_on_postgresql(api: Api, statements: _Statements) -> None:
+async def test_an_order_is_two_statements_on_postgresql(api: Api) -> None:
     # given a member (no mission counts orders)
     member = await factories.member()
     record = """mutation($i: RecordOrderInput!) { recordOrder(input: $i) {
@@ -142,11 +101,11 @@ async def test_an_order_is_two_statements_on_postgresql(api: Api, statements: _S
         {"i": {"orderId": "warm", "memberExternalId": member.external_id, "amount": "100000"}},
     )
     # when an order is recorded
-    statements.count = 0
-    done = await api.integration(
-        record,
-        {"i": {"orderId": "HD-1", "memberExternalId": member.external_id, "amount": "250000"}},
-    )
+    with counting() as statements:
+        done = await api.integration(
+            record,
+            {"i": {"orderId": "HD-1", "memberExternalId": member.external_id, "amount": "250000"}},
+        )
     assert done["recordOrder"] == {"pointsEarned": 12, "errors": []}
     # then: the lock, and the order, the balances and the draw on the budget, tier points,
     # action, postings, lots, state and outbox row in one statement (SQLite: one by one)
@@ -186,29 +145,27 @@ BATCH = """mutation($i: [TrackActionInput!]!) { trackActions(inputs: $i) {
   results { pointsAwarded duplicate errors { code } } errors { code } } }"""
 
 
-async def _statements_per_batch(api: Api, statements: _Statements, size: int, tag: str) -> int:
+async def _statements_per_batch(api: Api, size: int, tag: str) -> int:
     members = [await factories.member() for _ in range(size)]
     for run in ("warm", "measured"):  # the first creates the progress rows
-        statements.count = 0
         inputs = [
             {"memberExternalId": m.external_id, "type": "b.done", "idempotencyKey": f"{tag}-{run}"}
             for m in members
         ]
-        done = await api.integration(BATCH, {"i": inputs})
+        with counting() as statements:
+            done = await api.integration(BATCH, {"i": inputs})
         assert [r["pointsAwarded"] for r in done["trackActions"]["results"]] == [3] * size
     return statements.count
 
 
-async def test_sql_per_batch_does_not_grow_with_its_size_on_postgresql(
-    api: Api, statements: _Statements
-) -> None:
+async def test_sql_per_batch_does_not_grow_with_its_size_on_postgresql(api: Api) -> None:
     # given an action type with 20 live missions
     await game.action_type(api, "b.done", points=3)
     for n in range(20):
         await game.mission(api, title=f"m{n}", actionType="b.done", target=10**6)
     # when batches of 10 and of 40 actions of different members are tracked
-    ten = await _statements_per_batch(api, statements, 10, "ten")
-    forty = await _statements_per_batch(api, statements, 40, "forty")
+    ten = await _statements_per_batch(api, 10, "ten")
+    forty = await _statements_per_batch(api, 40, "forty")
     if backends.ON_POSTGRES:
         # then the members' locks (each with its peeks) are one statement, the issuance
         # shards their points come from are locked in order by another, and the batch's
