@@ -20,7 +20,8 @@ SNAPSHOT_KEYS = (
     "claimed",
     "timesCompleted",
 )
-_PACKED = "mp"
+_PACKED = "mps"  # all the missions an action moved, in one message
+_PACKED_ONE = "mp"  # one mission a message: what outbox rows written before "mps" still hold
 
 
 @dataclass
@@ -39,23 +40,27 @@ class MissionProgressed(MemberEvent):
         return {"type": _PACKED, "p": self.progress, "at": self.at.isoformat()}
 
 
+def _long(values: list[Any], at: str) -> dict[str, Any]:
+    progress = dict(zip(SNAPSHOT_KEYS, values, strict=True))
+    return {
+        "type": "MissionProgressed",
+        "missionId": progress["missionId"],
+        "progress": progress,
+        "at": at,
+    }
+
+
 def unpack(message: dict[str, Any]) -> list[dict[str, Any]]:
     """The MissionProgressed messages a packed one stands for, one per mission."""
-    read = []
-    for values in message["p"]:
-        progress = dict(zip(SNAPSHOT_KEYS, values, strict=True))
-        read.append(
-            {
-                "type": "MissionProgressed",
-                "missionId": progress["missionId"],
-                "progress": progress,
-                "at": message["at"],
-            }
-        )
-    return read
+    return [_long(values, message["at"]) for values in message["p"]]
+
+
+def unpack_one(message: dict[str, Any]) -> list[dict[str, Any]]:
+    return [_long(message["p"], message["at"])]
 
 
 pubsub.packed(_PACKED, unpack)
+pubsub.packed(_PACKED_ONE, unpack_one)
 
 
 @dataclass

@@ -74,3 +74,13 @@ def test_one_packed_message_reads_as_each_missions_whole_snapshot() -> None:
     # and the message sent is less than half as long as the long form
     long_form = json.dumps(read)
     assert len(sent) < len(long_form) / 2
+
+
+def test_a_message_of_one_mission_written_before_still_reads() -> None:
+    # given a message in the form outbox rows held before one message carried every mission
+    sent = json.dumps([{"type": "mp", "p": [7, 1.0, 3.0, None, False, None, False, 0], "at": "x"}])
+    # when a subscriber's process reads it
+    (read,) = pubsub.messages(sent)
+    # then it is that mission's MissionProgressed
+    assert read["type"] == "MissionProgressed" and read["missionId"] == 7
+    assert read["progress"]["progress"] == 1.0 and read["at"] == "x"
