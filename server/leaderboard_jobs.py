@@ -112,7 +112,8 @@ async def _locked_round() -> ReconcileReport | str:
         if not await store.try_lock("reconcile", reconcile.LOCK_MS):
             return "another process is reconciling the boards"
         try:
-            report = await reconcile.reconcile(pace=_pace, lock="reconcile")
+            chunk = reconcile.SERVING_CHUNK if _pace else reconcile.CHUNK
+            report = await reconcile.reconcile(pace=_pace, chunk=chunk, lock="reconcile")
         finally:
             await store.unlock("reconcile")
     except store.REDIS_DOWN:
