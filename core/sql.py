@@ -148,6 +148,7 @@ class Checked:
     failure: Exception
 
 
+@lru_cache(maxsize=1024)
 def _shift(statement: str, offset: int) -> str:
     return _PLACEHOLDER.sub(lambda m: f"${int(m.group(1)) + offset}", statement)
 

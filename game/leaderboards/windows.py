@@ -72,4 +72,10 @@ def window_of_day(period: Period, day: date, zone: str) -> BoardWindow:
 
 
 def windows_at(at: datetime, zone: str) -> list[BoardWindow]:
-    return [window(p, at, zone) for p in Period]
+    """Every period's window containing the instant `at` (a write asks on every action)."""
+    return list(_windows_of_day(clock.local(at, zone).date(), zone))
+
+
+@functools.lru_cache(maxsize=64)
+def _windows_of_day(day: date, zone: str) -> tuple[BoardWindow, ...]:
+    return tuple(window_of_day(p, day, zone) for p in Period)
