@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime, timedelta
 from typing import Any
-
-import pytest
 
 from core import clock
 from core.settings import Settings
@@ -15,6 +12,7 @@ from tests import factories
 from tests.conftest import ADMIN_KEY, Api
 from tests.engage.factories import NPS, NPS_COMMENT, STORY_T0, tell
 from tests.members.care_api import HISTORY, NPS_OF, history
+from tests.statements import counting
 
 ALL_KINDS = {k.value for k in care_history.CareEventKind}
 
@@ -115,28 +113,24 @@ async def test_kinds_filter_the_feed(api: Api, settings: Settings) -> None:
     assert nothing["edges"] == [] and nothing["pageInfo"]["hasNextPage"] is False
 
 
-async def test_a_page_is_one_statement_whatever_its_size(
-    api: Api, settings: Settings, caplog: pytest.LogCaptureFixture
-) -> None:
+async def test_a_page_is_one_statement_whatever_its_size(api: Api, settings: Settings) -> None:
     # given a member's whole story
     await tell(api, settings)
     await background.drain()  # pushes kicked by the story's notices are not this request's
 
     async def statements(first: int) -> int:
-        caplog.clear()
-        with caplog.at_level(logging.DEBUG, logger="tortoise.db_client"):
+        with counting() as found:
             page = await history(api, "care-1", first=first)
         assert len(page["edges"]) == min(first, 21)
-        return len([r for r in caplog.records if r.name == "tortoise.db_client"])
+        return found.count
 
     # when pages of 2, 20 and 100 events are read
     # then each costs the same statements
     assert 0 < await statements(2) == await statements(20) == await statements(100)
     # and the history itself is ONE statement: the UNION ALL of every source
-    caplog.clear()
-    with caplog.at_level(logging.DEBUG, logger="tortoise.db_client"):
+    with counting() as found:
         await care_history.page(1, 50, None)
-    union = [r for r in caplog.records if "UNION ALL" in r.getMessage()]
+    union = [t for t in found.texts if "UNION ALL" in t]
     assert len(union) == 1
 
 

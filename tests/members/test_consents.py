@@ -3,10 +3,7 @@ set-based recipient filters the senders use."""
 
 from __future__ import annotations
 
-import logging
 from datetime import UTC, datetime, timedelta
-
-import pytest
 
 from core import clock
 from core.settings import Settings
@@ -16,6 +13,7 @@ from members.models import ConsentChange, Member
 from tests import factories
 from tests.conftest import ADMIN_KEY, INTEGRATION_KEY, Api
 from tests.members.care_api import CONSENTS_OF, MY_CONSENTS, SET_CONSENTS
+from tests.statements import counting
 
 T0 = datetime(2026, 11, 29, 3, 0, tzinfo=UTC)
 
@@ -117,17 +115,16 @@ async def test_bad_answers_write_nothing(api: Api, settings: Settings) -> None:
     assert await ConsentChange.all().count() == 0
 
 
-async def test_granted_selects_recipients_in_one_query(caplog: pytest.LogCaptureFixture) -> None:
+async def test_granted_selects_recipients_in_one_query() -> None:
     # given members who answered differently, and one who never answered
     members = [await factories.member() for _ in range(3)]
     await consents.set_consents(members[1].id, [(Channel.SMS, True)], "MEMBER")
     await consents.set_consents(members[2].id, [(Channel.PUSH, False)], "MEMBER")
     ids = [m.id for m in members]
     # when senders ask who may receive each channel
-    caplog.clear()
-    with caplog.at_level(logging.DEBUG, logger="tortoise.db_client"):
+    with counting() as found:
         push = await consents.granted(ids, Channel.PUSH)
-    statements = [r for r in caplog.records if r.name == "tortoise.db_client"]
+    statements = found.texts
     # then the answer comes from one statement, defaults included
     assert len(statements) == 1
     assert push == {ids[0], ids[1]}

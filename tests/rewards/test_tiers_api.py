@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -24,6 +23,7 @@ from tests.rewards.tiers_api import (
     member_tier,
     record,
 )
+from tests.statements import counting
 
 # ------------------------------------------------------------------ done when
 
@@ -172,9 +172,7 @@ async def test_the_member_sees_their_grace_period(api: Api, settings: Settings) 
     assert until == clock.now() + timedelta(days=30)
 
 
-async def test_member_lists_load_tier_fields_without_a_query_per_member(
-    api: Api, caplog: pytest.LogCaptureFixture
-) -> None:
+async def test_member_lists_load_tier_fields_without_a_query_per_member(api: Api) -> None:
     # given the standard tiers, a member list query with tier fields, and 2, then 22 members
     await create_standard_tiers(api)
     query = """{ members(first: 50) { edges { node {
@@ -184,11 +182,10 @@ async def test_member_lists_load_tier_fields_without_a_query_per_member(
     async def count_queries(members: int) -> int:
         for _ in range(members):
             await enrol()
-        caplog.clear()
-        with caplog.at_level(logging.DEBUG, logger="tortoise.db_client"):
+        with counting() as found:
             data = await api.admin(query)
         assert len(data["members"]["edges"]) >= members
-        return len([r for r in caplog.records if r.name == "tortoise.db_client"])
+        return found.count
 
     # when the list is read for each
     few = await count_queries(2)
