@@ -121,7 +121,9 @@ class Hub:
     """One Redis subscription per process, fanned out to asyncio queues."""
 
     def __init__(self) -> None:
-        self._listeners: dict[str, set[asyncio.Queue[str]]] = defaultdict(set)
+        # channel -> each listener's queue -> the text a payload must contain to be put in
+        # it (None: every payload)
+        self._listeners: dict[str, dict[asyncio.Queue[str], str | None]] = defaultdict(dict)
         self._pubsub: Any = None
         self._reader: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
@@ -145,26 +147,36 @@ class Hub:
                 continue
             if not message or message.get("type") != "message":
                 continue
-            channel = message["channel"]
-            for queue in list(self._listeners.get(channel, ())):
-                with contextlib.suppress(asyncio.QueueFull):
-                    queue.put_nowait(message["data"])
+            listeners = self._listeners.get(message["channel"])
+            if not listeners:
+                continue
+            data = message["data"]
+            text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
+            for queue, containing in list(listeners.items()):
+                if containing is None or containing in text:
+                    with contextlib.suppress(asyncio.QueueFull):
+                        queue.put_nowait(data)
 
     @contextlib.asynccontextmanager
-    async def listen(self, channel: str) -> AsyncIterator[asyncio.Queue[str]]:
+    async def listen(
+        self, channel: str, containing: str | None = None
+    ) -> AsyncIterator[asyncio.Queue[str]]:
+        """A queue of the payloads published on `channel` from now on; with `containing`,
+        only those whose text contains it (a listener waiting for one rare message is not
+        woken by every other: a socket's revocation watcher, among a member's events)."""
         full = redis.key("ch", channel)
         queue: asyncio.Queue[str] = asyncio.Queue(maxsize=_QUEUE_SIZE)
         async with self._lock:
             await self._ensure_reader()
             first = not self._listeners[full]
-            self._listeners[full].add(queue)
+            self._listeners[full][queue] = containing
             if first:
                 await self._pubsub.subscribe(full)
         try:
             yield queue
         finally:
             async with self._lock:
-                self._listeners[full].discard(queue)
+                self._listeners[full].pop(queue, None)
                 if not self._listeners[full]:
                     del self._listeners[full]
                     # Bounded: a listener cancelled at shutdown must not wait on Redis.

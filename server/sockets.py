@@ -42,7 +42,8 @@ async def _expiry(expires_at: float) -> str:
 async def _revocation(channel: str) -> str:
     while True:
         try:
-            async with pubsub.hub.listen(channel) as queue:
+            # Woken only by a payload naming Revoked, not by each of the member's events.
+            async with pubsub.hub.listen(channel, containing='"Revoked"') as queue:
                 while True:
                     published = pubsub.messages(await queue.get())
                     if any(m.get("type") == "Revoked" for m in published):

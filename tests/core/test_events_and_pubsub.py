@@ -85,3 +85,25 @@ async def test_pubsub_fans_out_to_every_listener_of_a_channel() -> None:
     assert await asyncio.gather(*(asyncio.wait_for(w, 5) for w in waits)) == [{"n": 1}] * 3
     for s in streams:
         await s.aclose()
+
+
+async def test_a_listener_may_hear_only_payloads_containing_a_text() -> None:
+    # given a listener of every payload and one of those containing "Revoked", on a channel
+    async with (
+        pubsub.hub.listen("filtered") as everything,
+        pubsub.hub.listen("filtered", containing='"Revoked"') as revocations,
+    ):
+        await asyncio.sleep(0.2)  # let the hub subscribe
+        # when an event and then a revocation are published on it
+        await pubsub.publish("filtered", {"type": "PointsChanged", "delta": 5})
+        await pubsub.publish("filtered", {"type": "Revoked"})
+        # then the first listener hears both, in order, and the other the revocation alone
+        heard = [await asyncio.wait_for(everything.get(), 5) for _ in range(2)]
+        assert [pubsub.messages(h) for h in heard] == [
+            [{"type": "PointsChanged", "delta": 5}],
+            [{"type": "Revoked"}],
+        ]
+        assert pubsub.messages(await asyncio.wait_for(revocations.get(), 5)) == [
+            {"type": "Revoked"}
+        ]
+        assert revocations.empty()
