@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -54,13 +55,18 @@ def tie_of(member_id: int, entries: dict[int, tuple[int, int]]) -> str:
     return scoring.tie(member_id, entries[member_id][1])
 
 
+async def earn_in_turn(api: Api, people: Sequence[Any]) -> None:
+    """The n-th of `people` earns 10 n points, each 0.3 s after the one before."""
+    for n, m in enumerate(people, start=1):
+        await earn(api, m.external_id, 10 * n)
+        tick(0.3)
+
+
 async def test_a_corrupted_board_is_repaired_to_what_a_rebuild_gives(api: Api) -> None:
     # given five members on the points board, and an action count board
     freeze()
     a, b, c, d, e = await members(5, "rc")
-    for n, m in enumerate((a, b, c, d, e), start=1):
-        await earn(api, m.external_id, 10 * n)
-        tick(0.3)
+    await earn_in_turn(api, (a, b, c, d, e))
     made = await api.admin(
         UPSERT_BOARD, {"i": {"key": "orders", "name": "Orders", "metric": "ACTION_COUNT",
                        "actionType": "order"}},
@@ -288,9 +294,7 @@ async def test_strays_are_removed_whether_or_not_the_counts_agree(api: Api) -> N
     # given five members on the board
     freeze()
     a, b, c, d, e = await members(5, "strays")
-    for n, m in enumerate((a, b, c, d, e), start=1):
-        await earn(api, m.external_id, 10 * n)
-        tick(0.3)
+    await earn_in_turn(api, (a, b, c, d, e))
     good = await dump()
     everyone = await store.members_in("points", ALL)
     client = redis.client()
@@ -328,9 +332,7 @@ async def test_a_member_on_the_board_but_not_in_the_database_is_taken_off(api: A
     a, b, c = await members(3, "absent-a")
     (f,) = await members(1, "absent-f")
     d, e = await members(2, "absent-d")
-    for n, m in enumerate((a, b, c, d, e), start=1):
-        await earn(api, m.external_id, 10 * n)
-        tick(0.3)
+    await earn_in_turn(api, (a, b, c, d, e))
     good = await dump()
     client = redis.client()
     # when f is put on the board of all time by hand, beside the others (ZCARD and HLEN one
