@@ -26,7 +26,6 @@ from core.events import (
     current,
     emit,
     flush,
-    settle,
     unit_of_work,
 )
 from engage import deliveries, quiet_hours, recipients, templates
@@ -212,9 +211,9 @@ async def _words(drafts: list[Draft]) -> list[_Written]:
     used += [text for d in drafts if d.template not in inbox for text in (d.title, d.body)]
     names = set().union(*(templates.names_in(text) for text in used))
     asks = bool(names & templates.MEMBER_PLACEHOLDERS)
-    if names & templates.STATE_PLACEHOLDERS:
-        await settle()  # the balance and tier this unit's earlier buffers wrote
-    people = await recipients.of(d.member_id for d in drafts) if asks else {}
+    # The balance and tier quoted are those this unit's earlier buffers wrote.
+    current = bool(names & templates.STATE_PLACEHOLDERS)
+    people = await recipients.of((d.member_id for d in drafts), current=current) if asks else {}
     tier_names = await recipients.tier_names() if asks else {}
     written = []
     for d in drafts:

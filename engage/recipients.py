@@ -3,7 +3,9 @@ spendable balance and the tier (for placeholders), the phone and email (the addr
 SMS, ZALO and EMAIL), and whether the member was erased.
 
 One statement per batch of members (the member row, their member_state and their
-available-points account), whatever the batch's size.
+available-points account), whatever the batch's size; none for a member the current unit
+locked with their face (rewards.member_state.face_peek: an action that may complete a
+mission reads it with its lock), whose balance and tier are then the unit's own.
 """
 
 from __future__ import annotations
@@ -13,8 +15,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from core import sql
+from core.events import settle
 from engage import wording
 from members.consents import Channel
+from rewards import member_state
 from rewards.tiers import service as tiers
 
 _SQL = """
@@ -46,11 +50,29 @@ class Recipient:
         return str(self.member_id)
 
 
-async def of(member_ids: Iterable[int]) -> dict[int, Recipient]:
-    wanted = sorted(set(member_ids))
+async def of(member_ids: Iterable[int], *, current: bool = False) -> dict[int, Recipient]:
+    """The members' recipients; `current`: their balance and tier must include what this
+    unit wrote (a message quoting them), so its buffers are sent before a read."""
     found: dict[int, Recipient] = {}
-    for start in range(0, len(wanted), CHUNK):
-        where, params = sql.id_list(wanted[start : start + CHUNK], 1)
+    rest: list[int] = []
+    for member_id in sorted(set(member_ids)):
+        known = member_state.face(member_id)
+        if known is None:
+            rest.append(member_id)
+        else:
+            found[member_id] = Recipient(
+                known.member_id,
+                known.display_name,
+                known.phone,
+                known.email,
+                known.erased,
+                known.tier_code,
+                known.available,
+            )
+    if rest and current:
+        await settle()
+    for start in range(0, len(rest), CHUNK):
+        where, params = sql.id_list(rest[start : start + CHUNK], 1)
         for row in await sql.rows(_SQL.format(ids=where), params):
             found[int(row["id"])] = _recipient(row)
     return found

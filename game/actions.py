@@ -46,7 +46,7 @@ from rewards.badges.models import BadgeAward
 from rewards.ledger import service as ledger
 from rewards.ledger.reasons import Reason
 from rewards.ledger.retry import retrying
-from rewards.member_state import Peek, State, Target, lock
+from rewards.member_state import Peek, State, Target, face_peek, lock
 
 # A phone's clock may run a little ahead of (or behind) ours; members report what happens now.
 CLOCK_SKEW = timedelta(seconds=60)
@@ -317,6 +317,7 @@ def target(ready: Prepared, member_id: int | None, external_id: str | None) -> T
     peeks = _peeks(item, day, member_id is not None and external_id is not None)
     if ready.prefetch is not None:
         peeks.append(ready.prefetch.peek())
+        peeks.append(face_peek())  # a mission it completes sends the member a message
     if ready.card_ids:
         peeks.append(stamp_cards.peek(sorted(ready.card_ids)))
     return Target(

@@ -125,6 +125,42 @@ def _state(found: dict[str, Any], peeks: Sequence[Peek]) -> State:
     )
 
 
+def face_peek() -> Peek:
+    """What a message to the member needs of their row (name, phone, email, whether erased),
+    read with the lock by a unit that may message them: its words then need no read of
+    their own (`face`)."""
+    pack = "json_build_array" if sql.dialect() == "postgres" else "json_array"
+    return Peek(
+        "face", f"SELECT {pack}(display_name, phone, email, erased_at) FROM member WHERE id = $m"
+    )
+
+
+@dataclass(frozen=True)
+class Face:
+    """A member locked in this unit, as a message sees them: their row's face and the state
+    this unit holds (its balance and tier are this unit's own, written or not)."""
+
+    member_id: int
+    display_name: str
+    phone: str | None
+    email: str | None
+    erased: bool
+    tier_code: str | None
+    available: int
+
+
+def face(member_id: int) -> Face | None:
+    """The member's face, if this unit locked them with `face_peek()`."""
+    state = _cached(member_id)
+    found = sql.decode_json(state.peeks.get("face")) if state is not None else None
+    if state is None or not found:
+        return None
+    name, phone, email, erased_at = found
+    return Face(
+        state.member_id, name, phone, email, erased_at is not None, state.tier_code, state.available
+    )
+
+
 def _cached(member_id: int) -> State | None:
     unit = current()
     return unit.cache.get(("state", member_id)) if unit is not None else None

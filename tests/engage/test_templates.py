@@ -13,6 +13,7 @@ from members.consents import Channel
 from tests.conftest import INTEGRATION_KEY, Api
 from tests.engage import factories as f
 from tests.factories import token_for
+from tests.game import factories as game
 
 TEMPLATES = "{ messageTemplates { key channel title body builtIn } }"
 UPSERT = """mutation($input: MessageTemplateInput!) { upsertMessageTemplate(input: $input) {
@@ -130,3 +131,31 @@ async def test_templates_are_for_admins(api: Api) -> None:
     )
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     assert await MessageTemplate.all().count() == 0
+
+
+async def test_a_mission_message_quotes_what_the_action_left(api: Api, settings: Settings) -> None:
+    # given an admin's words for mission.completed quoting the member's name, balance and
+    # tier, and a member in Gold with 100 points to spend
+    await upsert(
+        api,
+        key="mission.completed",
+        channel="PUSH",
+        title="{displayName}: {missionName}",
+        body="{pointsBalance}, {tierName}",
+    )
+    clock.freeze(f.NOON_LOCAL)
+    await f.tier("MEMBER", 0)
+    await f.tier("GOLD", 50, name="Gold")
+    m = await f.member(display_name="Lan", phone="0901234567")
+    await f.order(m, 2_000_000)
+    assert (await game.me(api, m, settings))["pointsBalance"] == 100
+    # when an action paying 3 points completes a mission paying 5 more
+    await game.action_type(api, "checkin", points=3)
+    await game.mission(
+        api, title="Đến cửa hàng", actionType="checkin", target=1, reward={"points": 5}
+    )
+    done = await game.track(api, m, "checkin")
+    assert done["pointsAwarded"] == 3
+    # then its message has the member's name and the balance and tier after both credits
+    inbox = (await api(f.INBOX, token=token_for(m, settings)))["myNotifications"]
+    assert (inbox[0]["title"], inbox[0]["body"]) == ("Lan: Đến cửa hàng", "108 điểm, Gold")
