@@ -55,6 +55,10 @@ class MemberEvent:
     def message(self) -> dict[str, Any]:
         raise NotImplementedError
 
+    def encoded(self) -> str:
+        """message() as JSON (an event that holds its JSON already gives it as it is)."""
+        return json.dumps(self.message(), default=str)
+
 
 # Publishes once: the first relay of a row sets the marker, a retried relay finds it.
 _PUBLISH_ONCE = """
@@ -98,11 +102,11 @@ def messages(raw: str | bytes) -> list[dict[str, Any]]:
 
 
 def _collect_live(events: list[Any]) -> list[list[Any]] | None:
-    by_member: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    by_member: dict[int, list[str]] = defaultdict(list)
     for e in events:
         if isinstance(e, MemberEvent):
-            by_member[e.member_id].append(e.message())
-    found = [[member_id, json.dumps(batch, default=str)] for member_id, batch in by_member.items()]
+            by_member[e.member_id].append(e.encoded())
+    found = [[member_id, f"[{','.join(batch)}]"] for member_id, batch in by_member.items()]
     return found or None
 
 

@@ -448,13 +448,9 @@ async def _apply(
             result.points_awarded,
             item.idempotency_key,
             fingerprint,
-            sql.json_param(
-                {
-                    "points": result.points_awarded,
-                    "packed": [values for _, values in result.moved],
-                    "badges": [b.badge.code for b in result.badges],
-                }
-            ),
+            # {"points", "packed", "badges"}: the missions' lists as the live message has them
+            f'{{"points":{result.points_awarded},"packed":{moved.packed_json},'
+            f'"badges":{sql.json_param([b.badge.code for b in result.badges])}}}',
             now,
         )
     )

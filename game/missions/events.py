@@ -33,11 +33,18 @@ class MissionProgressed(MemberEvent):
     # ProgressView.packed() of each mission: the snapshot's values in SNAPSHOT_KEYS order.
     progress: list[list[Any]]
     at: datetime
+    # `progress` as JSON, when the writer has it encoded already (it stores it too).
+    progress_json: str | None = None
 
     def message(self) -> dict[str, Any]:
         """Packed: the snapshots' values without their keys, all in one message; a
         subscriber's process unpacks it into one MissionProgressed message per mission."""
         return {"type": _PACKED, "p": self.progress, "at": self.at.isoformat()}
+
+    def encoded(self) -> str:
+        if self.progress_json is None:
+            return super().encoded()
+        return f'{{"type":"{_PACKED}","p":{self.progress_json},"at":"{self.at.isoformat()}"}}'
 
 
 def _long(values: list[Any], at: str) -> dict[str, Any]:

@@ -8,6 +8,7 @@ window (period_key: '' for ONCE, else the local day, ISO week or month of the ac
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -211,6 +212,9 @@ class Advanced:
     moved: list[Moved] = field(default_factory=list)
     points: int = 0
     badges: list[BadgeAward] = field(default_factory=list)
+    # The moved missions' packed values as JSON, encoded once for the live message and the
+    # action's stored result (50 missions' lists are most of both).
+    packed_json: str = "[]"
 
 
 _PROGRESS_COLUMNS = [
@@ -343,22 +347,24 @@ def prefetch_for(action_type: str, missions: Missions, at: datetime, zone: str) 
 
 def _rows_of(member_id: int, peeked: Any, now: datetime) -> dict[tuple[int, str], Row]:
     """The peeked rows; `updated_at` is not read: a row the action moves gets `now`, and
-    the others are not written."""
-    found = sql.decode_json(peeked) or []
-    return {
-        (int(r[0]), r[1]): ProgressRow(
-            mission_id=int(r[0]),
-            member_id=member_id,
-            period_key=r[1],
-            progress=Decimal(r[2]),
-            times_completed=int(r[3]),
-            times_claimed=int(r[4]),
-            completed_at=sql.decode_datetime(r[5]),
-            last_day=sql.decode_date(r[6]),
-            updated_at=now,
+    the others are not written. (JSON numbers come as ints: only the text columns need
+    decoding, and most rows have no completion or streak day.)"""
+    rows: dict[tuple[int, str], Row] = {}
+    for mission_id, key, progress, completed, claimed, completed_at, last_day in (
+        sql.decode_json(peeked) or ()
+    ):
+        rows[(mission_id, key)] = ProgressRow(
+            mission_id,
+            member_id,
+            key,
+            Decimal(progress),
+            completed,
+            claimed,
+            None if completed_at is None else sql.decode_datetime(completed_at),
+            None if last_day is None else date.fromisoformat(last_day),
+            now,
         )
-        for r in found
-    }
+    return rows
 
 
 async def targeted(state: State, missions: list[Mission]) -> list[Mission]:
@@ -437,7 +443,9 @@ async def advance(
             result.points += granted.points
             result.badges.extend(granted.badges)
     if result.moved:
-        emit(MissionProgressed(member_id, [values for _, values in result.moved], now))
+        packed = [values for _, values in result.moved]
+        result.packed_json = json.dumps(packed, separators=(",", ":"))
+        emit(MissionProgressed(member_id, packed, now, result.packed_json))
     return result
 
 
