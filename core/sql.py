@@ -234,13 +234,26 @@ def values(
     """
     names = [name for name, _ in columns]
     if dialect() == "postgres":
-        arrays = [f"${first + i}::{PG_TYPES[kind]}[]" for i, (_, kind) in enumerate(columns)]
-        params: list[Any] = [[r[i] for r in data] for i in range(len(columns))]
+        arrays = [_array(first + i, kind) for i, (_, kind) in enumerate(columns)]
+        params: list[Any] = [
+            [_numeric_text(r[i]) for r in data] if kind == "numeric" else [r[i] for r in data]
+            for i, (_, kind) in enumerate(columns)
+        ]
         sql = f"SELECT * FROM unnest({', '.join(arrays)}) AS v({', '.join(names)})"
         return sql, params
     picks = ", ".join(f"value->>{i} AS {name}" for i, name in enumerate(names))
     payload = json.dumps([[_for_sqlite(v) for v in r] for r in data], separators=(",", ":"))
     return f"SELECT {picks} FROM json_each(${first})", [payload]
+
+
+def _array(n: int, kind: str) -> str:
+    # Numbers go as text: asyncpg encodes a Decimal about twice as slowly as PostgreSQL
+    # parses its text (an action's 50 progress values, a batch's 5,000).
+    return f"${n}::text[]::numeric[]" if kind == "numeric" else f"${n}::{PG_TYPES[kind]}[]"
+
+
+def _numeric_text(value: Any) -> str | None:
+    return None if value is None else str(value)
 
 
 def id_list(ids: Sequence[Any], param: int, kind: str = "int") -> tuple[str, list[Any]]:

@@ -226,8 +226,8 @@ _PROGRESS_COLUMNS = [
     ("times_claimed", "int"),
     ("completed_at", "timestamp"),
     ("last_day", "date"),
-    ("updated_at", "timestamp"),
 ]
+_NAMES = ", ".join(n for n, _ in _PROGRESS_COLUMNS)
 
 
 class ProgressWrites(Buffer):
@@ -251,21 +251,23 @@ class ProgressWrites(Buffer):
                     r.mission_id,
                     r.member_id,
                     r.period_key,
-                    Decimal(r.progress),
+                    r.progress,
                     r.times_completed,
                     r.times_claimed,
                     r.completed_at,
                     r.last_day,
-                    r.updated_at,
                 )
                 for r in self.rows.values()
             ],
             1,
         )
-        names = ", ".join(n for n, _ in _PROGRESS_COLUMNS)
+        # One time for the unit's rows (a batch's actions are milliseconds apart): a
+        # parameter, not a column of 50 (or 5,000) timestamps to encode.
+        params.append(max(r.updated_at for r in self.rows.values()))
         return [
             (
-                f"INSERT INTO mission_progress ({names}) SELECT {names} FROM ({source}) AS v"
+                f"INSERT INTO mission_progress ({_NAMES}, updated_at)"
+                f" SELECT {_NAMES}, ${len(params)} FROM ({source}) AS v"
                 " WHERE TRUE ON CONFLICT (member_id, mission_id, period_key) DO UPDATE SET"
                 " progress = excluded.progress, times_completed = excluded.times_completed,"
                 " times_claimed = excluded.times_claimed, completed_at = excluded.completed_at,"
