@@ -59,16 +59,11 @@ async def of(member_ids: Iterable[int], *, current: bool = False) -> dict[int, R
         known = member_state.face(member_id)
         if known is None:
             rest.append(member_id)
-        else:
-            found[member_id] = Recipient(
-                known.member_id,
-                known.display_name,
-                known.phone,
-                known.email,
-                known.erased,
-                known.tier_code,
-                known.available,
-            )
+            continue
+        state, (name, phone, email, erased_at) = known
+        found[member_id] = Recipient(
+            member_id, name, phone, email, erased_at is not None, state.tier_code, state.available
+        )
     if rest and current:
         await settle()
     for start in range(0, len(rest), CHUNK):

@@ -135,30 +135,13 @@ def face_peek() -> Peek:
     )
 
 
-@dataclass(frozen=True)
-class Face:
-    """A member locked in this unit, as a message sees them: their row's face and the state
-    this unit holds (its balance and tier are this unit's own, written or not)."""
-
-    member_id: int
-    display_name: str
-    phone: str | None
-    email: str | None
-    erased: bool
-    tier_code: str | None
-    available: int
-
-
-def face(member_id: int) -> Face | None:
-    """The member's face, if this unit locked them with `face_peek()`."""
+def face(member_id: int) -> tuple[State, list[Any]] | None:
+    """The state this unit holds of the member (its balance and tier are this unit's own,
+    written or not) and their face, `[display_name, phone, email, erased_at]`, if this unit
+    locked them with `face_peek()`."""
     state = _cached(member_id)
     found = sql.decode_json(state.peeks.get("face")) if state is not None else None
-    if state is None or not found:
-        return None
-    name, phone, email, erased_at = found
-    return Face(
-        state.member_id, name, phone, email, erased_at is not None, state.tier_code, state.available
-    )
+    return (state, found) if state is not None and found else None
 
 
 def _cached(member_id: int) -> State | None:
