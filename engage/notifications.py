@@ -212,8 +212,10 @@ async def _words(drafts: list[Draft]) -> list[_Written]:
     names = set().union(*(templates.names_in(text) for text in used))
     asks = bool(names & templates.MEMBER_PLACEHOLDERS)
     # The balance and tier quoted are those this unit's earlier buffers wrote.
-    current = bool(names & templates.STATE_PLACEHOLDERS)
-    people = await recipients.of((d.member_id for d in drafts), current=current) if asks else {}
+    quotes_state = bool(names & templates.STATE_PLACEHOLDERS)
+    people = (
+        await recipients.of((d.member_id for d in drafts), current=quotes_state) if asks else {}
+    )
     tier_names = await recipients.tier_names() if asks else {}
     written = []
     for d in drafts:
