@@ -223,7 +223,7 @@ class _Round:
             for tie, raw in batch:
                 try:
                     member_id, _ = scoring.unpack_tie(tie)
-                    scoring.score_of(raw)
+                    scoring.score_of(raw)  # raises on a score no standing has (inf, nan)
                 except ValueError:
                     member_id = 0
                 if 0 < member_id <= MAX_MEMBER_ID:
